@@ -1,0 +1,3 @@
+from cxviewer.cli import main
+
+raise SystemExit(main())

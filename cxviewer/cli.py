@@ -1,0 +1,61 @@
+"""The ``cxviewer`` command.
+
+No arguments, or paths and GUI options (``--sample``): the GUI (``cxviewer.ui.app.run_gui``). Otherwise a subcommand that drives the Qt-free core
+headless. Each subcommand lives in ``cxviewer/commands/<name>.py`` with ``add_arguments(parser)``
+and ``run(args) -> int``; modules are imported only when their subcommand runs, so
+``cxviewer export`` never pays for TensorFlow or Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cxviewer import __version__
+
+# name -> (module under cxviewer.commands, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "export": ("export", "write the displayed image as an 8-bit grey PNG"),
+    "predict": ("predict", "classify one radiograph with the bundled model"),
+    "train": ("train", "train a classifier from a folder of labelled radiographs"),
+    "evaluate": ("evaluate", "evaluate a trained model on its held-out patients"),
+    "scan": ("scan", "triage every radiograph under one or more folders"),
+    "report": ("report", "write a PDF findings report for one radiograph"),
+}
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxviewer",
+        description="Chest radiograph viewer with an AI second opinion. "
+        "Run without a subcommand (optionally with files or folders) to open the viewer.",
+    )
+    parser.add_argument("--version", action="version", version=f"cxviewer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.set_defaults(_module=module)
+        try:
+            mod = importlib.import_module(f"cxviewer.commands.{module}")
+        except ModuleNotFoundError as exc:  # subcommand not built in this checkout
+            if exc.name != f"cxviewer.commands.{module}":
+                raise
+            sp.set_defaults(_missing=True)
+            continue
+        mod.add_arguments(sp)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        from cxviewer.ui.app import run_gui  # Qt is only imported for the GUI
+
+        return run_gui(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_missing", False):
+        parser.error(f"subcommand {args.command!r} is not available in this build")
+    mod = importlib.import_module(f"cxviewer.commands.{args._module}")
+    return int(mod.run(args) or 0)
