@@ -1,0 +1,120 @@
+"""``cxviewer scan PATH ... -o results.csv``: triage every radiograph under some folders.
+
+Exit status: 0 when the scan ran to the end (even if some files failed), 2 for bad arguments
+(missing input, output inside a scanned folder, a results file that exists without --resume),
+1 when nothing could be scanned (no images found, or the model cannot be loaded), 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="folders (searched recursively) or files")
+    parser.add_argument("-o", "--output", required=True, metavar="CSV", help="results CSV (one row per file)")
+    parser.add_argument("--jsonl", metavar="FILE", help="also write the results as JSON Lines")
+    parser.add_argument("--no-recursive", action="store_true", help="do not look inside subfolders")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted scan into the same CSV")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing result files")
+    parser.add_argument("--workers", type=_positive, metavar="N", help="decoding threads (default: up to 4)")
+    parser.add_argument("--batch-size", type=_positive, metavar="N", help="images per model batch (default 16)")
+    parser.add_argument("--model", metavar="DIR", help="model folder (default: the bundled model)")
+    parser.add_argument(
+        "--no-model",
+        action="store_true",
+        help="only check the files (readable, in scope, header); leave the probabilities empty",
+    )
+    parser.add_argument("--max-files", type=_positive, metavar="N", help="stop after N new files (a trial run)")
+
+
+def _load_classifier(args):
+    """The classifier, or ``None`` with --no-model; raises RuntimeError with a message for the user."""
+    if args.no_model:
+        return None
+    from cxviewer.model import available_models, load_classifier
+
+    if args.model is None and not available_models():
+        raise RuntimeError(
+            "no classification model is installed; give one with --model DIR, "
+            "or use --no-model to only check the files"
+        )
+    try:
+        return load_classifier(args.model)
+    except Exception as exc:
+        raise RuntimeError(f"cannot load the model: {exc}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    import threading
+    from pathlib import Path
+
+    from cxviewer.scan import ResultsFileError, ScanOptions, ScanSetupError, check_inputs, check_output, run_scan
+    from cxviewer.scan.pipeline import DEFAULT_BATCH_SIZE, default_workers
+    from cxviewer.scan.progress import TerminalProgress
+    from cxviewer.scan.resume import open_results
+
+    err = sys.stderr
+    if args.model and args.no_model:
+        print("cxviewer scan: --model and --no-model exclude each other", file=err)
+        return 2
+    if args.resume and args.overwrite:
+        print("cxviewer scan: --resume and --overwrite exclude each other", file=err)
+        return 2
+    try:
+        roots = check_inputs(args.paths)
+        output = check_output(args.output, roots)
+        jsonl = check_output(args.jsonl, roots) if args.jsonl else None
+    except ScanSetupError as exc:
+        print(f"cxviewer scan: {exc}", file=err)
+        return 2
+    try:
+        classifier = _load_classifier(args)
+    except RuntimeError as exc:
+        print(f"cxviewer scan: {exc}", file=err)
+        return 1
+    tag = f"{classifier.card.name}@{classifier.card.version}" if classifier is not None else ""
+    try:
+        sink = open_results(output, jsonl, resume=args.resume, overwrite=args.overwrite, model_tag=tag)
+    except (ResultsFileError, OSError) as exc:
+        print(f"cxviewer scan: {exc}", file=err)
+        return 2
+    options = ScanOptions(
+        recursive=not args.no_recursive,
+        workers=args.workers or default_workers(),
+        batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+        max_files=args.max_files,
+        skip=sink.done,
+    )
+    progress = TerminalProgress(err)
+    cancel = threading.Event()
+    try:
+        summary = run_scan(roots, sink.write, classifier=classifier, options=options, cancel=cancel,
+                           on_progress=progress)
+    except KeyboardInterrupt:
+        cancel.set()
+        progress.close()
+        print(f"cxviewer scan: interrupted; rows written so far are in {output} (continue with --resume)", file=err)
+        return 130
+    finally:
+        sink.close()
+    progress.close()
+    for line in summary.skipped_dirs:
+        print(f"cxviewer scan: not scanned: {line}", file=err)
+    print(summary.text())
+    print(f"results: {output}" + (f" and {jsonl}" if jsonl else ""))
+    if summary.scanned == 0 and not summary.already_done:
+        print("cxviewer scan: nothing could be scanned (no images found)", file=err)
+        return 1
+    if summary.scanned and summary.ok + summary.out_of_scope == 0:
+        print("cxviewer scan: every file failed; see the error column", file=err)
+        return 1
+    return 0

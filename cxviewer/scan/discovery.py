@@ -1,0 +1,183 @@
+"""Find the images under the folders a user hands to a scan, by content, in a stable order.
+
+A file is a candidate when its bytes say it is DICOM (``DICM`` at offset 128, or a data set
+without preamble that a forced header read accepts) or a PNG/JPEG/WebP/TIFF image, or when its
+name claims to be one (``.dcm``, ``.png`` ...) even though its bytes do not: such a file is still
+handed to the reader, so a broken or mislabelled file is reported instead of skipped silently.
+Everything else is counted as "ignored" so the summary can say how many files were not images.
+
+The walk is a generator (memory does not grow with the number of files), visits every real
+directory at most once (symlink loops and folders reached twice are skipped) and yields files
+in sorted name order: files of a folder first, then its subfolders.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Names that claim to be images; a candidate even when the content does not agree.
+IMAGE_SUFFIXES = frozenset(
+    {".dcm", ".dicom", ".dic", ".ima", ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".tif", ".tiff"}
+)
+# Header elements a real image data set has; a forced read must find at least one of them.
+_PLAUSIBLE_TAGS = ("SOPClassUID", "Modality", "Rows", "Columns", "PatientID", "StudyInstanceUID")
+_SNIFF_BYTES = 132
+
+
+def sniff_format(path: str | os.PathLike) -> str | None:
+    """``"DICOM"``, ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` from the file's bytes, or ``None``."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError:
+        return None
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "DICOM"  # checked first: a DICOM preamble may itself look like a TIFF header
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if _looks_like_bare_dataset(head) and _forced_read_is_plausible(path):
+        return "DICOM"
+    return None
+
+
+def _looks_like_bare_dataset(head: bytes) -> bool:
+    """First element of a data set without preamble: a low even group (0002..0028), either endianness."""
+    if len(head) < 8:
+        return False
+    group_le, element_le = struct.unpack("<HH", head[:4])
+    group_be = struct.unpack(">H", head[:2])[0]
+    return (2 <= group_le <= 0x28 and group_le % 2 == 0 and element_le < 0x1000) or (
+        2 <= group_be <= 0x28 and group_be % 2 == 0
+    )
+
+
+def _forced_read_is_plausible(path) -> bool:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, force=True, stop_before_pixels=True, defer_size=256)
+        return any(tag in ds for tag in _PLAUSIBLE_TAGS)
+    except Exception:  # any parse failure means "not a data set we recognise"
+        return False
+
+
+@dataclass
+class Discovery:
+    """Walks the roots; ``ignored`` counts files that are not images, ``skipped_dirs`` the folders not entered."""
+
+    roots: list[Path]
+    recursive: bool = True
+    ignored: int = 0
+    skipped_dirs: list[str] = field(default_factory=list)  # symlink loops, repeats, unreadable folders
+
+    def __iter__(self) -> Iterator[Path]:
+        seen_dirs: set[tuple[int, int]] = set()
+        # Files named on their own are reported where they were named, not again inside a named folder.
+        self._named_files = {r for r in self.roots if not r.is_dir()}
+        for root in self.roots:
+            if root.is_dir():
+                yield from self._walk(root, seen_dirs, depth=0)
+            elif not root.exists():
+                self.skipped_dirs.append(f"{root}: no such file or folder")
+            else:
+                yield root  # named by the user: always reported, even if it turns out not to be an image
+
+    def is_candidate(self, path: Path) -> bool:
+        if path.name.startswith("._"):
+            return False  # macOS AppleDouble companions of copied files, never images
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return True
+        return sniff_format(path) is not None
+
+    def _walk(self, folder: Path, seen_dirs: set, depth: int) -> Iterator[Path]:
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            self.skipped_dirs.append(f"{folder}: {exc.strerror or exc}")
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:  # a symlink loop, or a folder reached twice through links/overlapping roots
+            self.skipped_dirs.append(f"{folder}: already scanned (symbolic link to a folder seen before)")
+            return
+        seen_dirs.add(key)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            self.skipped_dirs.append(f"{folder}: {exc.strerror or exc}")
+            return
+        subdirs = []
+        for entry in entries:
+            try:
+                if entry.is_dir():  # follows links; loops are caught by seen_dirs
+                    subdirs.append(entry)
+                    continue
+                if not entry.is_file():
+                    continue  # sockets, fifos, dangling links
+            except OSError:
+                continue
+            path = Path(entry.path)
+            if path in self._named_files:
+                continue
+            if self.is_candidate(path):
+                yield path
+            else:
+                self.ignored += 1
+        if self.recursive:
+            for entry in subdirs:
+                yield from self._walk(Path(entry.path), seen_dirs, depth + 1)
+
+
+def normalise_roots(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Absolute paths (symlinks kept, so reported paths are the user's), duplicates dropped, order kept."""
+    out: list[Path] = []
+    for p in paths:
+        ap = Path(os.path.abspath(os.fspath(p)))
+        if ap not in out:
+            out.append(ap)
+    return out
+
+
+def count_files(roots: list[Path], recursive: bool = True, should_stop=lambda: False) -> int:
+    """Number of regular files under the roots (no sniffing): a cheap total for progress and ETA."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    stack = [r for r in reversed(roots)]
+    while stack:
+        if should_stop():
+            break
+        p = stack.pop()
+        try:
+            if not p.is_dir():
+                total += 1 if p.is_file() else 0
+                continue
+            st = p.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            with os.scandir(p) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir():
+                            if recursive:
+                                stack.append(Path(entry.path))
+                        elif entry.is_file():
+                            total += 1
+                    except OSError:
+                        pass
+        except OSError:
+            continue
+    return total

@@ -1,0 +1,209 @@
+"""One row per scanned file, and the CSV / JSON Lines files that hold them.
+
+The column list is a stable contract for scripts that read scan results: never reorder it,
+only append. Every row is written and flushed as soon as it is known, so a scan that is
+killed loses nothing it had finished; :func:`read_existing` lets ``--resume`` carry on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+COLUMNS = (
+    "path",
+    "status",
+    "error",
+    "label",
+    "p_covid",
+    "p_pneumonia",
+    "p_normal",
+    "ood_score",
+    "model",
+    "patient_id",
+    "study_uid",
+    "sop_uid",
+    "ms",
+)
+STATUSES = ("ok", "error", "out_of_scope")
+PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
+
+
+@dataclass
+class ScanResult:
+    """What the scan found for one file. ``error`` also carries the reason for ``out_of_scope``."""
+
+    path: str
+    status: str
+    error: str = ""
+    label: str = ""
+    p_covid: float | None = None
+    p_pneumonia: float | None = None
+    p_normal: float | None = None
+    ood_score: float | None = None
+    model: str = ""
+    patient_id: str = ""
+    study_uid: str = ""
+    sop_uid: str = ""
+    ms: float | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown scan status {self.status!r}")
+
+    def as_row(self) -> dict[str, str]:
+        """Text cells for the CSV: empty for unknown, probabilities with 6 decimals, time in ms with 1."""
+        row = {}
+        for name in COLUMNS:
+            value = getattr(self, name)
+            if value is None:
+                row[name] = ""
+            elif name == "ms":
+                row[name] = f"{value:.1f}"
+            elif isinstance(value, float):
+                row[name] = f"{value:.6f}"
+            else:
+                row[name] = str(value)
+        return row
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        if data["ms"] is not None:
+            data["ms"] = round(data["ms"], 1)
+        return {name: data[name] for name in COLUMNS}
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> ScanResult:
+        """Back from a CSV row (or a JSON line): empty cells become ``None`` for the numeric columns."""
+        kwargs = {}
+        for f in fields(cls):
+            value = row.get(f.name, "")
+            if f.name in ("p_covid", "p_pneumonia", "p_normal", "ood_score", "ms"):
+                kwargs[f.name] = None if value in ("", None) else float(value)
+            else:
+                kwargs[f.name] = "" if value is None else str(value)
+        return cls(**kwargs)
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return {
+            label: getattr(self, col) for label, col in PROBABILITY_COLUMNS.items() if getattr(self, col) is not None
+        }
+
+
+class ResultsFileError(ValueError):
+    """An existing results file that ``--resume`` cannot continue (not ours, or a different column set)."""
+
+
+class _DurableFile:
+    """Every write is flushed to the OS at once (a killed process loses nothing); ``fsync`` at most once a
+    second and on close, so a power cut loses at most a second of rows without a disk sync per row."""
+
+    SYNC_EVERY_S = 1.0
+
+    def _open(self, path: Path, mode: str, **kwargs):
+        self._fh = open(path, mode, encoding="utf-8", **kwargs)
+        self._last_sync = time.monotonic()
+
+    def _flush(self) -> None:
+        self._fh.flush()
+        now = time.monotonic()
+        if now - self._last_sync >= self.SYNC_EVERY_S:
+            os.fsync(self._fh.fileno())
+            self._last_sync = now
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+
+class CsvResultWriter(_DurableFile):
+    """Appends rows to a CSV (header first when new), each flushed as soon as it is written."""
+
+    def __init__(self, path: Path, append: bool = False):
+        self.path = Path(path)
+        new = not append or not self.path.exists() or self.path.stat().st_size == 0
+        self._open(self.path, "w" if new else "a", newline="")
+        self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS, lineterminator="\n")
+        if new:
+            self._writer.writeheader()
+            self._flush()
+
+    def write(self, result: ScanResult) -> None:
+        self._writer.writerow(result.as_row())
+        self._flush()
+
+
+class JsonlResultWriter(_DurableFile):
+    """Appends one JSON object per line, same fields as the CSV; ``skip`` holds paths already written."""
+
+    def __init__(self, path: Path, append: bool = False, skip: set[str] | None = None):
+        self.path = Path(path)
+        self.skip = set(skip or ())
+        self._open(self.path, "a" if append else "w")
+
+    def write(self, result: ScanResult) -> None:
+        if result.path in self.skip:
+            return
+        self._fh.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        self._flush()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A scan killed in the middle of a write can leave half a line; cut it so appending stays valid."""
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        block = min(size, 1 << 20)
+        fh.seek(size - block)
+        tail = fh.read(block)
+        cut = tail.rfind(b"\n")
+        fh.truncate(size - block + cut + 1 if cut >= 0 else 0)
+
+
+def read_existing_csv(path: Path) -> list[ScanResult]:
+    """Rows of a results CSV that a previous (maybe interrupted) scan wrote."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    _drop_torn_tail(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None:
+            return []
+        if tuple(reader.fieldnames) != COLUMNS:
+            raise ResultsFileError(
+                f"{path} is not a CXViewer scan results file (its columns are {', '.join(reader.fieldnames)})"
+            )
+        try:
+            return [ScanResult.from_row(row) for row in reader]
+        except ValueError as exc:
+            raise ResultsFileError(f"{path}: unreadable row ({exc})") from exc
+
+
+def read_existing_jsonl_paths(path: Path) -> set[str]:
+    """Paths already present in a JSON Lines results file."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    _drop_torn_tail(path)
+    done: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                done.add(json.loads(line)["path"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ResultsFileError(f"{path} line {n} is not a scan result ({exc})") from exc
+    return done

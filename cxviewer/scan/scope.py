@@ -1,0 +1,168 @@
+"""Is this image something the classifier was made for: a frontal chest radiograph?
+
+These checks use only what the header and the pixels already tell (modality, body part,
+descriptions, colour, size, shape); an image that fails one gets no diagnosis, and the reason
+says why. The model-based out-of-distribution gate (``ood_score``) comes on top of this later.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Projection radiography; "" = unknown (plain PNG/JPEG files, headers without Modality).
+RADIOGRAPHIC_MODALITIES = frozenset({"CR", "DX", "DR", "RG", ""})
+MODALITY_NAMES = {
+    "CT": "a CT slice",
+    "MR": "an MR slice",
+    "US": "an ultrasound image",
+    "NM": "a nuclear medicine image",
+    "PT": "a PET image",
+    "MG": "a mammogram",
+    "XA": "an angiography image",
+    "RF": "a fluoroscopy image",
+    "IO": "an intra-oral dental image",
+    "PX": "a panoramic dental image",
+    "OP": "an ophthalmic photograph",
+    "XC": "a photograph",
+    "ES": "an endoscopy image",
+    "SM": "a microscopy slide",
+    "SR": "a structured report",
+    "DOC": "a document",
+    "OT": "an image of unknown kind (modality OT)",
+    "SC": "a secondary capture",
+}
+# Words that say "chest" in a body part or description; they win over anything else.
+CHEST_WORDS = frozenset({"CHEST", "THORAX", "THORACIC", "LUNG", "LUNGS", "THX", "TORAX", "TORACE", "THORAXPA", "RIBS"})
+# Words that clearly say "not the chest" (DICOM PS3.16 CID 4031 body parts and common descriptions).
+NOT_CHEST_WORDS = frozenset(
+    {
+        "HIP", "HIPS", "PELVIS", "EXTREMITY", "EXTREMITIES", "TEETH", "TOOTH", "DENTAL", "JAW", "MANDIBLE",
+        "CSPINE", "LSPINE", "TSPINE", "SSPINE", "SPINE", "CERVICAL", "LUMBAR", "SACRUM", "COCCYX", "SKULL", "HEAD",
+        "BRAIN", "FACE", "SINUS", "SINUSES", "ORBIT", "NECK", "ABDOMEN", "KUB", "HAND", "FINGER", "THUMB", "WRIST",
+        "FOREARM", "ELBOW", "ARM", "HUMERUS", "SHOULDER", "CLAVICLE", "FOOT", "TOE", "ANKLE", "HEEL", "CALCANEUS",
+        "LEG", "TIBIA", "FIBULA", "KNEE", "PATELLA", "FEMUR", "THIGH", "BREAST", "MAMMO",
+    }
+)
+# "CSPINE"-style compact values and "C-SPINE", "L SPINE" all normalise to one token.
+_SPINE = re.compile(r"\b([CLTS])[\s\-_]*SPINE\b")
+MIN_SIDE = 128  # pixels; thumbnails and icons carry too little detail to read
+MAX_ASPECT = 2.0  # long side / short side; chest films are 1.0 .. ~1.8
+MIN_CHROMA = 12.0  # grey levels; a grey image saved as RGB has ~0, a colour picture much more
+
+
+def _words(text: str) -> set[str]:
+    text = _SPINE.sub(lambda m: f"{m.group(1)}SPINE", text.upper())
+    return set(re.findall(r"[A-Z]+", text))
+
+
+def anatomy_problem(body_part: str, descriptions: list[str]) -> str | None:
+    """Reason when the header clearly names another body region; ``None`` when chest or unknown."""
+    body = _words(body_part)
+    if body & CHEST_WORDS:
+        return None
+    if body & NOT_CHEST_WORDS:
+        return f"body part {body_part.strip()} is not the chest"
+    if body_part.strip():
+        return None  # an unfamiliar value ("PORTABLE", local codes): do not guess
+    text = " ".join(d for d in descriptions if d)
+    words = _words(text)
+    if words & CHEST_WORDS:
+        return None
+    hits = sorted(words & NOT_CHEST_WORDS)
+    if hits:
+        return f"described as {text.strip()!r}, not a chest image"
+    return None
+
+
+def modality_problem(modality: str) -> str | None:
+    mod = (modality or "").strip().upper()
+    if mod in RADIOGRAPHIC_MODALITIES:
+        return None
+    what = MODALITY_NAMES.get(mod, f"not a projection radiograph (modality {mod})")
+    return f"modality {mod}: {what}" if mod in MODALITY_NAMES else what
+
+
+def geometry_problem(rows: int, cols: int) -> str | None:
+    short, long = sorted((int(rows), int(cols)))
+    if short < MIN_SIDE:
+        return f"image too small ({cols} x {rows} pixels; at least {MIN_SIDE} on each side is needed)"
+    if long / max(short, 1) > MAX_ASPECT:
+        return f"extreme aspect ratio {long / short:.1f}:1 ({cols} x {rows}); not a chest film (document or photo?)"
+    return None
+
+
+def chroma(image) -> float:
+    """How coloured an H x W x 3 image is: the 99th percentile of max(|R-G|, |G-B|, |R-B|)."""
+    import numpy as np
+
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] < 3:
+        return 0.0
+    step = max(1, int(max(img.shape[:2]) // 512))  # a sampled grid is enough to tell colour
+    rgb = img[::step, ::step, :3].astype(np.float32)
+    if img.dtype == np.uint16:
+        rgb *= 1.0 / 257.0  # judge on the 8-bit scale
+    spread = np.maximum.reduce(
+        [np.abs(rgb[..., 0] - rgb[..., 1]), np.abs(rgb[..., 1] - rgb[..., 2]), np.abs(rgb[..., 0] - rgb[..., 2])]
+    )
+    return float(np.percentile(spread, 99))
+
+
+def source_chroma(rad) -> float | None:
+    """Re-read a colour source cheaply to measure its chroma (``None`` when it cannot be re-read).
+
+    The radiograph itself holds only grey pixels; a grey film saved as RGB (common for JPEGs)
+    must stay in scope, so colour is judged on the source's own channels.
+    """
+    path = str(rad.path)
+    try:
+        if rad.source_format == "DICOM":
+            import pydicom
+
+            ds = pydicom.dcmread(path, force=True)
+            arr = ds.pixel_array
+            if getattr(ds, "PhotometricInterpretation", "").startswith("YBR"):
+                from pydicom.pixels import convert_color_space
+
+                arr = convert_color_space(arr, ds.PhotometricInterpretation, "RGB")
+            if arr.ndim == 4:
+                arr = arr[0]
+            if getattr(ds, "PhotometricInterpretation", "") == "PALETTE COLOR":
+                from pydicom.pixels import apply_color_lut
+
+                arr = apply_color_lut(arr, ds)
+            if arr.dtype != "uint8":
+                bits = int(getattr(ds, "BitsStored", 8) or 8)
+                arr = (arr.astype("float32") * (255.0 / max(1, (1 << bits) - 1))).astype("uint8")
+            return chroma(arr)
+        import cv2
+        import numpy as np
+
+        data = np.fromfile(path, dtype=np.uint8)
+        img = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_4)
+        if img is None:
+            return None
+        return chroma(img)
+    except Exception:
+        return None
+
+
+def scope_problem(rad) -> str | None:
+    """Why ``rad`` is outside the classifier's scope, or ``None`` when it is a plausible chest film."""
+    reason = modality_problem(rad.modality)
+    if reason:
+        return reason
+    descriptions = [rad.study_description, rad.series_description]
+    reason = anatomy_problem(rad.body_part or "", [d or "" for d in descriptions])
+    if reason:
+        return reason
+    rows, cols = rad.pixels.shape[:2]
+    reason = geometry_problem(rows, cols)
+    if reason:
+        return reason
+    if rad.was_color:
+        c = source_chroma(rad)
+        if c is None or c >= MIN_CHROMA:
+            shown = "" if c is None else f" (chroma {c:.0f})"
+            return f"colour image{shown}; radiographs are grey"
+    return None
