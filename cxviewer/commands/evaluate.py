@@ -1,0 +1,23 @@
+"""``cxviewer evaluate --data DIR --model models/NAME``: re-run the held-out evaluation and rewrite the card."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="the training folder (manifest.csv)")
+    parser.add_argument("--model", required=True, help="model folder with train_summary.json and weights")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--version", default="1.0.0")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cxviewer.model.evaluate import evaluate_and_write_card
+
+    summary = json.loads((Path(args.model) / "train_summary.json").read_text())
+    evaluate_and_write_card(args.data, args.model, summary, name=args.name, version=args.version,
+                            log=lambda m: print(m, flush=True))
+    return 0

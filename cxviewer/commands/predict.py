@@ -1,0 +1,54 @@
+"""``cxviewer predict FILE [--json]``: label, probabilities, model name and version, timing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a DICOM file or a PNG/JPEG/WebP/TIFF image")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--model", default=None, help="model folder (default: the bundled model)")
+    parser.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM (reports its share of the timing)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cxviewer.imaging import UnreadableImageError, read_radiograph
+    from cxviewer.model import ModelCardError, load_classifier
+    from cxviewer.model.inputs import model_image
+
+    t0 = time.perf_counter()
+    try:
+        rad = read_radiograph(args.file)
+    except UnreadableImageError as exc:
+        print(f"cxviewer predict: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    t_read = time.perf_counter()
+    try:
+        clf = load_classifier(args.model)
+    except ModelCardError as exc:
+        print(f"cxviewer predict: {exc}", file=sys.stderr)
+        return 1
+    t_load = time.perf_counter()
+    pred = clf.predict(model_image(rad), gradcam=args.gradcam)
+    result = {
+        "file": str(args.file),
+        **pred.as_dict(),
+        "timing_ms": {
+            "read": round((t_read - t0) * 1000, 1),
+            "load_model": round((t_load - t_read) * 1000, 1),
+            "predict": round(pred.elapsed_ms, 1),
+        },
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        probs = "  ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
+        print(f"{args.file}: {pred.label}  ({probs})")
+        print(f"model {pred.model_name} {pred.model_version} on {pred.device}; read {result['timing_ms']['read']} ms, "
+              f"model load {result['timing_ms']['load_model']} ms, inference {result['timing_ms']['predict']} ms")
+        print("Research software, not a medical device: not a diagnosis.")
+    return 0

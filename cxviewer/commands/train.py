@@ -1,0 +1,44 @@
+"""``cxviewer train --data DIR --out models/NAME``: train, then evaluate on held-out patients and write the card."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="folder with manifest.csv and images/<label>/ (e.g. ../shared/data/cxr)")
+    parser.add_argument("--out", required=True, help="model folder to write (e.g. models/cxnet-densenet121)")
+    parser.add_argument("--input-size", type=int, default=224, choices=(224, 320))
+    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate after one warm-up epoch")
+    parser.add_argument("--seed", type=int, default=20201, help="seed of the patient split and augmentation")
+    parser.add_argument("--patience", type=int, default=4, help="epochs without a lower validation loss before stopping")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this budget")
+    parser.add_argument("--no-resume", action="store_true", help="start afresh even if checkpoints exist")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip held-out evaluation and card writing")
+    parser.add_argument("--name", default=None, help="model name in the card (default: the folder name)")
+    parser.add_argument("--version", default="1.0.0", help="model version in the card")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cxviewer.model.train import train
+
+    summary = train(
+        args.data,
+        args.out,
+        input_size=args.input_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+        patience=args.patience,
+        max_minutes=args.max_minutes,
+        resume=not args.no_resume,
+        log=lambda msg: print(msg, flush=True),
+    )
+    if not args.no_evaluate:
+        from cxviewer.model.evaluate import evaluate_and_write_card
+
+        evaluate_and_write_card(args.data, args.out, summary, name=args.name, version=args.version)
+    return 0

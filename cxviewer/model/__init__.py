@@ -1,0 +1,22 @@
+"""The classifier, Qt-free. TensorFlow is imported only when a model is loaded or trained."""
+
+from cxviewer.model.card import ModelCard, ModelCardError, load_card
+from cxviewer.model.prediction import Prediction
+from cxviewer.model.registry import available_models, default_model_dir
+
+
+def load_classifier(model_dir=None):
+    from cxviewer.model.classifier import load_classifier as _load
+
+    return _load(model_dir)
+
+
+__all__ = [
+    "ModelCard",
+    "ModelCardError",
+    "Prediction",
+    "available_models",
+    "default_model_dir",
+    "load_card",
+    "load_classifier",
+]

@@ -1,0 +1,102 @@
+"""Training augmentation, applied to the 8-bit display image before :func:`preprocess.prepare`.
+
+Two jobs. Keep anatomy plausible (small rotation, zoom, shift, brightness/contrast/gamma; no
+flips: a reader never sees a vertically flipped or mirrored chest). And make source cues useless:
+in these data each class comes mostly from one source, so every class gets the other sources'
+fingerprints at random — JPEG re-compression, down/up-scaling, borders, tight crops, painted
+letters, arrows and side markers — so none of them can predict the label.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_TEXTS = ("L", "R", "PA", "AP", "A", "B", "C", "a", "b", "1", "2", "SUPINE", "PORTABLE", "ERECT", "Fig. 1")
+
+
+def _geometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = img.shape
+    angle = rng.uniform(-7, 7)
+    scale = rng.uniform(0.9, 1.15)
+    tx, ty = rng.uniform(-0.06, 0.06) * w, rng.uniform(-0.06, 0.06) * h
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m[:, 2] += (tx, ty)
+    fill = int(rng.choice([0, int(np.median(img[:4]))]))
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+
+
+def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    gamma = np.exp(rng.uniform(np.log(0.7), np.log(1.45)))
+    contrast = rng.uniform(0.75, 1.3)
+    brightness = rng.uniform(-25, 25)
+    lut = np.arange(256, dtype=np.float32) / 255.0
+    lut = np.power(lut, gamma) * 255.0
+    lut = (lut - 128.0) * contrast + 128.0 + brightness
+    return cv2.LUT(img, np.clip(lut, 0, 255).astype(np.uint8))
+
+
+def _rescale(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = img.shape
+    f = rng.uniform(0.3, 0.9)
+    small = cv2.resize(img, (max(16, int(w * f)), max(16, int(h * f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC])))
+
+
+def _jpeg(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 95))])
+    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else img
+
+
+def _crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = img.shape
+    t, b = (rng.uniform(0, 0.1, 2) * h).astype(int)
+    l, r = (rng.uniform(0, 0.1, 2) * w).astype(int)
+    return img[t : h - b, l : w - r]
+
+
+def _border(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = img.shape
+    sides = (rng.uniform(0, 0.1, 4) * rng.integers(0, 2, 4) * (h, h, w, w)).astype(int)
+    value = int(rng.choice([0, 255, int(rng.integers(0, 256))]))
+    return cv2.copyMakeBorder(img, *sides, cv2.BORDER_CONSTANT, value=value)
+
+
+def _paint_marks(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    img = img.copy()
+    h, w = img.shape
+    for _ in range(int(rng.integers(1, 4))):
+        colour = int(rng.choice([0, 255, int(rng.integers(150, 256))]))
+        x, y = int(rng.uniform(0, 0.85) * w), int(rng.uniform(0.05, 1.0) * h)
+        kind = rng.integers(0, 3)
+        scale = rng.uniform(0.4, 1.6) * min(h, w) / 400
+        if kind == 0:
+            text = str(rng.choice(_TEXTS))
+            cv2.putText(img, text, (x, y), int(rng.choice([0, 1, 2, 3])), scale, colour, max(1, int(2 * scale)), cv2.LINE_AA)
+        elif kind == 1:
+            length = rng.uniform(0.05, 0.15) * min(h, w)
+            angle = rng.uniform(0, 2 * np.pi)
+            end = (int(x + length * np.cos(angle)), int(y + length * np.sin(angle)))
+            cv2.arrowedLine(img, (x, y), end, colour, max(1, int(3 * scale)), cv2.LINE_AA, tipLength=0.35)
+        else:  # a side marker: letter in a box
+            size = max(8, int(30 * scale))
+            cv2.rectangle(img, (x, y - size), (x + size, y), colour, -1 if rng.random() < 0.5 else 2)
+            cv2.putText(img, str(rng.choice(["L", "R"])), (x + size // 5, y - size // 5), 0, size / 35, 255 - colour, max(1, size // 12))
+    return img
+
+
+def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One random training view of a uint8 grey image (size may change; prepare() resizes)."""
+    if rng.random() < 0.5:
+        img = _crop(img, rng)
+    if rng.random() < 0.3:
+        img = _border(img, rng)
+    img = _geometric(img, rng)
+    if rng.random() < 0.5:
+        img = _paint_marks(img, rng)
+    img = _photometric(img, rng)
+    if rng.random() < 0.4:
+        img = _rescale(img, rng)
+    if rng.random() < 0.5:
+        img = _jpeg(img, rng)
+    return np.ascontiguousarray(img)

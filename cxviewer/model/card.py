@@ -1,0 +1,82 @@
+"""Model cards: ``models/<name>/card.json`` is the single source the app reads to run a model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CARD_FILE = "card.json"
+REQUIRED = ("name", "version", "architecture", "weights", "labels", "input")
+
+
+class ModelCardError(ValueError):
+    """A model folder whose card is missing or does not describe a runnable model."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    directory: Path
+    data: dict = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def version(self) -> str:
+        return self.data["version"]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.data["labels"])
+
+    @property
+    def architecture(self) -> str:
+        return self.data["architecture"]
+
+    @property
+    def input_size(self) -> int:
+        return int(self.data["input"]["size"])
+
+    @property
+    def weights_path(self) -> Path:
+        return self.directory / self.data["weights"]
+
+    @property
+    def gradcam_layer(self) -> str:
+        return self.data.get("gradcam_layer", "relu")
+
+    @property
+    def metrics(self) -> dict:
+        return self.data.get("metrics", {})
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+def load_card(directory: str | Path) -> ModelCard:
+    directory = Path(directory)
+    path = directory / CARD_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelCardError(f"{directory} has no {CARD_FILE}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelCardError(f"cannot read model card {path}: {exc}") from None
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise ModelCardError(f"model card {path} lacks {', '.join(missing)}")
+    card = ModelCard(directory, data)
+    if not card.weights_path.is_file():
+        raise ModelCardError(f"model card {path} names weights {card.weights_path.name}, which are missing")
+    return card
+
+
+def save_card(directory: str | Path, data: dict) -> Path:
+    path = Path(directory) / CARD_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,208 @@
+"""Held-out evaluation through the app's own inference path, and the model card it writes.
+
+Everything is measured on the test patients of the training split (never seen in training or
+model selection): classification figures, and where Grad-CAM puts its mass — inside the lung
+masks (for the test images that have one) and in the outer border band, each next to the share
+a uniform map would give, so "looks at the lungs" is a measured statement.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import platform
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cxviewer.model.attention import border_band, mass_share
+from cxviewer.model.card import save_card
+from cxviewer.model.dataset import LABELS, read_manifest, split_by_patient
+from cxviewer.model.metrics import classification_report
+from cxviewer.model.network import ARCHITECTURE, GRADCAM_LAYER
+from cxviewer.model.preprocess import BEASF_GAMMA, CLAHE_CLIP, CLAHE_TILES
+from cxviewer.model.train import WEIGHTS_FILE, load_grey
+
+AUGMENTATIONS = [
+    "rotation +-7 deg, zoom 0.9-1.15, shift +-6 % (no flips)",
+    "gamma 0.7-1.45, contrast 0.75-1.3, brightness +-25",
+    "random tight crops (up to 10 % a side) and constant borders (up to 10 %)",
+    "letters, panel labels, arrows and L/R side markers painted on images of every class",
+    "down/up-scaling (0.3-0.9) and JPEG re-compression (quality 25-95) at random",
+]
+
+FAILURE_MODES = [
+    "Each class comes mostly from one source (COVID: web pages and papers; normal and pneumonia: one "
+    "hospital's PACS, NIH ChestX-ray14). Figures on held-out patients of the same sources overstate what "
+    "the model does on radiographs from other hospitals; expect normal films unlike NIH ones to be read as disease.",
+    "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films; lateral views, children, "
+    "CT scouts, non-chest images and photographs of films are outside its scope and still get probabilities "
+    "until the out-of-distribution gate lands.",
+    "No lung cropping in this version: the classifier sees the whole film, including text, markers and borders; "
+    "check the Grad-CAM overlay and the attention figures below before trusting a call.",
+    "COVID-19 vs other pneumonia cannot be told apart reliably from a radiograph; the COVID class learned from "
+    "2020 web images of mostly severe cases.",
+]
+
+
+def _data_provenance(samples) -> list[dict]:
+    counts = collections.Counter((s.source, s.label, s.license) for s in samples)
+    return [
+        {"source": src, "label": lab, "license": lic, "images": n}
+        for (src, lab, lic), n in sorted(counts.items())
+    ]
+
+
+def base_card(name: str, version: str, input_size: int) -> dict:
+    return {
+        "name": name,
+        "version": version,
+        "default": True,
+        "architecture": ARCHITECTURE,
+        "architecture_text": "DenseNet-121 (Keras application, trained from scratch: no pretrained weights) -> "
+        "global average pooling -> Dense(10, ReLU) -> Dropout(0.2) -> Dense(3, softmax)",
+        "weights": WEIGHTS_FILE,
+        "labels": list(LABELS),
+        "input": {
+            "size": input_size,
+            "source": "the default display of the radiograph as 8-bit grey (DICOM PS3.3 C.11: modality LUT, "
+            "first VOI window or full range, MONOCHROME1 inverted)",
+            "resize": f"to {input_size} x {input_size} (INTER_AREA when shrinking), aspect not kept",
+            "channels": [
+                f"BEASF, gamma {BEASF_GAMMA}",
+                f"CLAHE, clip {CLAHE_CLIP}, {CLAHE_TILES[0]} x {CLAHE_TILES[1]} tiles",
+                "original",
+            ],
+            "scale": "divided by 255 (no mean/std normalisation)",
+            "crop": None,
+        },
+        "gradcam_layer": GRADCAM_LAYER,
+        "intended_use": "Research and teaching: a second look at adult frontal chest radiographs. "
+        "Not a medical device; not a diagnosis.",
+    }
+
+
+def evaluate(model_dir: str | Path, data_dir: str | Path, seed: int, log=print) -> dict:
+    from cxviewer.model.classifier import load_classifier
+
+    clf = load_classifier(model_dir)
+    test = split_by_patient(read_manifest(data_dir), seed=seed)["test"]
+    probs, y, lung, lung_area, border, times = [], [], [], [], [], []
+    band_area = None
+    for i, s in enumerate(test):
+        img = load_grey(s.path)
+        pred = clf.predict(img, gradcam=True)
+        probs.append(pred.probabilities)
+        y.append(s.label_index)
+        times.append(pred.elapsed_ms)
+        band = border_band(img.shape)
+        border.append(mass_share(pred.heatmap, band))
+        band_area = float(band.mean())
+        if s.mask_path is not None:
+            mask = cv2.imread(str(s.mask_path), cv2.IMREAD_GRAYSCALE) > 127
+            lung.append(mass_share(pred.heatmap, mask))
+            lung_area.append(float(mask.mean()))
+        if (i + 1) % 50 == 0:
+            log(f"evaluated {i + 1}/{len(test)}")
+    probs_a, y_a = np.array(probs), np.array(y)
+    report = classification_report(y_a, probs_a, LABELS)
+    by_source = {}
+    for src in sorted({s.source for s in test}):
+        idx = [i for i, s in enumerate(test) if s.source == src]
+        hits = [int(probs_a[i].argmax() == y_a[i]) for i in idx]
+        by_source[src] = {"n": len(idx), "accuracy": float(np.mean(hits))}
+    report["accuracy_by_source"] = by_source
+    report["attention"] = {
+        "lung_share_mean": float(np.nanmean(lung)) if lung else None,
+        "lung_share_median": float(np.nanmedian(lung)) if lung else None,
+        "lung_area_fraction_mean": float(np.mean(lung_area)) if lung_area else None,
+        "lung_images": len(lung),
+        "border_share_mean": float(np.nanmean(border)),
+        "border_area_fraction": band_area,
+        "border_images": len(border),
+        "note": "share of Grad-CAM mass inside the lung masks (test images with masks: ieee8023 COVID) and in "
+        "the outer 10 % border band (all test images); a map spread uniformly would give the area fractions.",
+    }
+    report["latency_ms_median_with_gradcam"] = float(np.median(times))
+    report["device"] = clf.device
+    return report
+
+
+def write_markdown(card: dict, path: Path) -> None:
+    m = card.get("metrics", {}).get("test", {})
+    att = m.get("attention", {})
+    pc = m.get("per_class", {})
+    cm = m.get("confusion_matrix", {})
+    lines = [
+        f"# {card['name']} {card['version']}",
+        "",
+        f"**{card['intended_use']}**",
+        "",
+        f"- Architecture: {card['architecture_text']}",
+        f"- Input: {card['input']['source']}; {card['input']['resize']}; channels: "
+        + ", ".join(card["input"]["channels"])
+        + f"; {card['input']['scale']}.",
+        f"- Labels: {', '.join(card['labels'])}",
+        f"- Training: {card['training']['summary']}",
+        "",
+        f"## Held-out test patients (n = {m.get('n')})",
+        "",
+        f"- Macro ROC AUC {m.get('macro_auc', float('nan')):.3f}; accuracy {m.get('accuracy', float('nan')):.3f}; "
+        f"balanced accuracy {m.get('balanced_accuracy', float('nan')):.3f}",
+        "",
+        "| class | recall | precision | AUC | n |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, v in pc.items():
+        lines.append(f"| {name} | {v['recall']:.3f} | {v['precision']:.3f} | {v['auc']:.3f} | {v['n']} |")
+    if cm:
+        lines += ["", "Confusion matrix (rows true, columns predicted: " + ", ".join(cm["labels"]) + "):", ""]
+        lines += ["    " + "  ".join(f"{c:4d}" for c in row) for row in cm["rows_true_cols_predicted"]]
+    if att:
+        lines += [
+            "",
+            "## Where it looks (Grad-CAM)",
+            "",
+            f"- Inside the lung masks: {att.get('lung_share_mean') or float('nan'):.2f} of the map's mass on average "
+            f"(median {att.get('lung_share_median') or float('nan'):.2f}, n = {att.get('lung_images')}); the lungs cover "
+            f"{att.get('lung_area_fraction_mean') or float('nan'):.2f} of those images.",
+            f"- In the outer 10 % border band: {att.get('border_share_mean', float('nan')):.2f} of the mass "
+            f"(the band is {att.get('border_area_fraction') or float('nan'):.2f} of the image), n = {att.get('border_images')}.",
+        ]
+    lines += ["", "## Known failure modes", ""] + [f"- {f}" for f in card["failure_modes"]]
+    lines += ["", "## Training data and licences", ""]
+    lines += [f"- {d['source']} / {d['label']}: {d['images']} images, {d['license']}" for d in card["training"]["data"]]
+    lines += ["", card["training"]["licence_note"], ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None = None, version: str = "1.0.0", log=print) -> dict:
+    model_dir = Path(model_dir)
+    name = name or model_dir.name
+    card = base_card(name, version, summary["input_size"])
+    samples = read_manifest(data_dir)
+    card["training"] = {
+        "summary": f"{summary['epochs_run']} epochs (best by validation macro AUC: epoch {summary['best_epoch']}), "
+        f"{summary['train_seconds'] / 60:.0f} min on {platform.processor() or platform.machine()} CPU; "
+        f"Adam peak lr {summary['learning_rate']} with one warm-up epoch and cosine decay, batch {summary['batch_size']}, "
+        "label smoothing 0.1, balanced class weights, early stopping on validation loss.",
+        "command": f"cxviewer train --data <cxr> --out models/{name} --input-size {summary['input_size']} --seed {summary['seed']}",
+        "split": "by patient (COVID-CXNet images have no patient IDs: one group each, near-duplicate pairs kept together), "
+        f"70/15/15, seed {summary['seed']}: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
+        "augmentations": AUGMENTATIONS,
+        "data": _data_provenance(samples),
+        "licence_note": "The weights are derived from these images; part of the ieee8023 images are CC BY-NC-SA, "
+        "so treat the weights as non-commercial research material under the same terms.",
+        **summary,
+    }
+    card["failure_modes"] = FAILURE_MODES
+    save_card(model_dir, card)  # loadable card first: evaluation runs through the app's own loader
+    t0 = time.monotonic()
+    card["metrics"] = {"test": evaluate(model_dir, data_dir, summary["seed"], log=log), "validation_best_macro_auc": summary["best_val_macro_auc"]}
+    card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
+    save_card(model_dir, card)
+    write_markdown(card, model_dir / "card.md")
+    log(json.dumps(card["metrics"]["test"], indent=1))
+    return card

@@ -1,0 +1,110 @@
+"""The one preprocessing function shared by training and inference (COVID-CXNet recipe).
+
+8-bit display image -> (optional crop) -> resize to the model's square input -> three channels
+(BEASF with gamma 1.5, CLAHE clip 2.0 on 8 x 8 tiles, the resized original) scaled to [0, 1].
+:class:`InputGeometry` remembers every crop/resize step so a map computed on the model input
+(Grad-CAM) can be put back exactly onto the original pixel grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+BEASF_GAMMA = 1.5
+CLAHE_CLIP = 2.0
+CLAHE_TILES = (8, 8)
+
+
+def _sigmoid_segment(levels: np.ndarray, hist: np.ndarray, lo: int, hi: int, gamma: float) -> np.ndarray:
+    """Map grey levels ``lo..hi`` through the part's adaptive sigmoid, stretched back onto ``[lo, hi]``."""
+    width = hi - lo
+    if width <= 0:
+        return levels.astype(np.float64)
+    total = hist.sum()
+    if total <= 0:
+        median = (lo + hi) / 2.0
+    else:
+        cdf = np.cumsum(hist) / total
+        median = lo + int(np.searchsorted(cdf, 0.5))
+    x = 5.0 * (levels - median) / width
+    s = 1.0 / (1.0 + np.exp(-gamma * x))
+    span = s[-1] - s[0]
+    if span <= 1e-12:
+        return levels.astype(np.float64)
+    return lo + (s - s[0]) / span * width
+
+
+def beasf_lut(image: np.ndarray, gamma: float = BEASF_GAMMA) -> np.ndarray:
+    """Bi-histogram equalisation with adaptive sigmoid functions (Arriaga-Garcia et al.) as a 256-entry LUT.
+
+    The histogram is split at the mean grey level m; each half gets a sigmoid centred on its own
+    median, spanning about 5 units over the half's range, stretched so its ends land on the
+    half's ends (0..m and m..255).
+    """
+    hist = np.bincount(image.ravel(), minlength=256).astype(np.float64)
+    m = int(round(float(image.mean())))
+    levels = np.arange(256, dtype=np.float64)
+    lut = np.empty(256, dtype=np.float64)
+    lut[: m + 1] = _sigmoid_segment(levels[: m + 1], hist[: m + 1], 0, m, gamma)
+    lut[m:] = _sigmoid_segment(levels[m:], hist[m:], m, 255, gamma)
+    return np.clip(np.rint(lut), 0, 255).astype(np.uint8)
+
+
+def beasf(image: np.ndarray, gamma: float = BEASF_GAMMA) -> np.ndarray:
+    return cv2.LUT(image, beasf_lut(image, gamma))
+
+
+def clahe(image: np.ndarray) -> np.ndarray:
+    return cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_TILES).apply(image)
+
+
+@dataclass(frozen=True)
+class InputGeometry:
+    """Where the model input came from: ``crop`` = (y0, x0, y1, x1) in source pixels, then resized."""
+
+    source_shape: tuple[int, int]
+    crop: tuple[int, int, int, int]
+    input_size: int
+
+    def to_source(self, small_map: np.ndarray) -> np.ndarray:
+        """Resample a map over the model input (any resolution) onto the full source pixel grid.
+
+        The map is stretched over the crop box with pixel-centre alignment (what the forward
+        resize did) and is zero outside the crop.
+        """
+        y0, x0, y1, x1 = self.crop
+        out = np.zeros(self.source_shape, dtype=np.float32)
+        region = cv2.resize(small_map.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        out[y0:y1, x0:x1] = region
+        return out
+
+
+def to_uint8_grey(image: np.ndarray) -> np.ndarray:
+    """Accept a 2-D uint8 display image (what the viewer shows); reject anything else loudly."""
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D grey image, got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit display image, got {image.dtype}")
+    return np.ascontiguousarray(image)
+
+
+def prepare(
+    image: np.ndarray, input_size: int, crop: tuple[int, int, int, int] | None = None
+) -> tuple[np.ndarray, InputGeometry]:
+    """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry."""
+    image = to_uint8_grey(image)
+    h, w = image.shape
+    if crop is None:
+        crop = (0, 0, h, w)
+    y0, x0, y1, x1 = crop
+    region = image[y0:y1, x0:x1]
+    shrinking = region.shape[0] > input_size or region.shape[1] > input_size
+    resized = cv2.resize(
+        region, (input_size, input_size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    )
+    channels = np.stack([beasf(resized), clahe(resized), resized], axis=-1)
+    tensor = channels.astype(np.float32) * (1.0 / 255.0)
+    return tensor, InputGeometry((h, w), (y0, x0, y1, x1), input_size)

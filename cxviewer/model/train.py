@@ -1,0 +1,200 @@
+"""``cxviewer train``: COVID-CXNet training on a labelled folder, resumable, one checkpoint per epoch.
+
+Layout of ``out``: ``checkpoints/last.keras`` + ``checkpoints/state.json`` (resume),
+``weights.weights.h5`` (best epoch by validation macro AUC, a figure one class cannot fool),
+``train_log.jsonl`` (one line per epoch), then ``card.json``/``card.md`` written by evaluation.
+Early stopping watches validation loss.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cxviewer.model.augment import augment
+from cxviewer.model.dataset import LABELS, Sample, read_manifest, split_by_patient
+from cxviewer.model.metrics import classification_report
+from cxviewer.model.preprocess import prepare
+
+WEIGHTS_FILE = "weights.weights.h5"
+LABEL_SMOOTHING = 0.1
+
+
+def load_grey(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise OSError(f"cannot read training image {path}")
+    return img
+
+
+def prepared_stack(images: list[np.ndarray], input_size: int) -> np.ndarray:
+    return np.stack([prepare(img, input_size)[0] for img in images])
+
+
+def one_hot(indices: np.ndarray, n: int) -> np.ndarray:
+    return np.eye(n, dtype=np.float32)[indices]
+
+
+def smoothed_ce(y: np.ndarray, probs: np.ndarray) -> float:
+    n = y.shape[1]
+    target = y * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / n
+    return float(-(target * np.log(np.clip(probs, 1e-7, 1.0))).sum(axis=1).mean())
+
+
+def balanced_class_weights(indices: np.ndarray, n: int) -> dict[int, float]:
+    counts = np.bincount(indices, minlength=n)
+    return {k: float(len(indices) / (n * counts[k])) for k in range(n)}
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    input_size: int = 224,
+    epochs: int = 16,
+    batch_size: int = 16,
+    learning_rate: float = 3e-4,
+    seed: int = 20201,
+    patience: int = 4,
+    max_minutes: float | None = None,
+    resume: bool = True,
+    log=print,
+) -> dict:
+    import keras
+
+    from cxviewer.model.network import ARCHITECTURE, build_cxnet
+    from cxviewer.model.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    out = Path(out_dir)
+    ckpt_dir = out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    state_path = ckpt_dir / "state.json"
+    log_path = out / "train_log.jsonl"
+
+    splits = split_by_patient(read_manifest(data_dir), seed=seed)
+    train_s, val_s = splits["train"], splits["val"]
+    log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
+    train_imgs = [load_grey(s.path) for s in train_s]
+    train_y = np.array([s.label_index for s in train_s])
+    val_x = prepared_stack([load_grey(s.path) for s in val_s], input_size)
+    val_y = np.array([s.label_index for s in val_s])
+    n = len(LABELS)
+
+    class Batches(keras.utils.PyDataset):
+        """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index)."""
+
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+            self.order = np.arange(len(train_imgs))
+
+        def __len__(self):
+            return int(np.ceil(len(train_imgs) / batch_size))
+
+        def on_epoch_begin(self, epoch=None):
+            self.epoch = self.epoch + 1 if epoch is None else epoch
+            self.order = np.random.default_rng((seed, self.epoch)).permutation(len(train_imgs))
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch_size : (i + 1) * batch_size]
+            rng = np.random.default_rng((seed, self.epoch, i))
+            x = np.stack([prepare(augment(train_imgs[j], rng), input_size)[0] for j in idx])
+            return x, one_hot(train_y[idx], n)
+
+    batches = Batches()
+    steps = len(batches)
+    state = {"epoch": -1, "best_auc": -1.0, "best_epoch": None, "best_val_loss": float("inf"), "bad_epochs": 0, "seconds": 0.0}
+    if resume and state_path.exists() and (ckpt_dir / "last.keras").exists():
+        state = json.loads(state_path.read_text())
+        model = keras.models.load_model(ckpt_dir / "last.keras")
+        log(f"resuming after epoch {state['epoch'] + 1}")
+    else:
+        keras.utils.set_random_seed(seed)
+        model = build_cxnet(input_size, n)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=learning_rate / 30,
+            decay_steps=max(1, steps * (epochs - 1)),
+            alpha=0.05,
+            warmup_target=learning_rate,
+            warmup_steps=steps,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING),
+            metrics=["accuracy"],
+        )
+        log_path.unlink(missing_ok=True)
+    started = time.monotonic() - state["seconds"]
+    forward = tf.function(lambda x: model(x, training=False))
+
+    class EpochEnd(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            batches.on_epoch_begin(epoch)
+            self.t0 = time.monotonic()
+
+        def on_epoch_end(self, epoch, logs=None):
+            probs = np.concatenate([forward(val_x[i : i + 32]).numpy() for i in range(0, len(val_x), 32)])
+            report = classification_report(val_y, probs, LABELS)
+            val_loss = smoothed_ce(one_hot(val_y, n), probs)
+            improved_auc = report["macro_auc"] > state["best_auc"]
+            if improved_auc:
+                state.update(best_auc=report["macro_auc"], best_epoch=epoch + 1)
+                model.save_weights(out / WEIGHTS_FILE)
+            if val_loss < state["best_val_loss"] - 1e-4:
+                state.update(best_val_loss=val_loss, bad_epochs=0)
+            else:
+                state["bad_epochs"] += 1
+            state.update(epoch=epoch, seconds=time.monotonic() - started)
+            model.save(ckpt_dir / "last.keras")
+            state_path.write_text(json.dumps(state, indent=1))
+            line = {
+                "epoch": epoch + 1,
+                "loss": round(float(logs.get("loss", float("nan"))), 4),
+                "accuracy": round(float(logs.get("accuracy", float("nan"))), 4),
+                "val_loss": round(val_loss, 4),
+                "val_accuracy": round(report["accuracy"], 4),
+                "val_balanced_accuracy": round(report["balanced_accuracy"], 4),
+                "val_macro_auc": round(report["macro_auc"], 4),
+                "val_recall": {k: round(v["recall"], 3) for k, v in report["per_class"].items()},
+                "epoch_seconds": round(time.monotonic() - self.t0, 1),
+                "best_epoch": state["best_epoch"],
+            }
+            with open(log_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(line) + "\n")
+            log(json.dumps(line))
+            over_time = max_minutes is not None and state["seconds"] > max_minutes * 60
+            if state["bad_epochs"] >= patience or over_time:
+                log("early stop: " + ("time budget spent" if over_time else f"val loss flat for {patience} epochs"))
+                self.model.stop_training = True
+
+    if state["epoch"] + 1 < epochs and state["bad_epochs"] < patience:
+        model.fit(
+            batches,
+            epochs=epochs,
+            initial_epoch=state["epoch"] + 1,
+            class_weight=balanced_class_weights(train_y, n),
+            callbacks=[EpochEnd()],
+            verbose=2,
+        )
+    summary = {
+        "architecture": ARCHITECTURE,
+        "input_size": input_size,
+        "epochs_run": state["epoch"] + 1,
+        "best_epoch": state["best_epoch"],
+        "best_val_macro_auc": state["best_auc"],
+        "train_seconds": round(state["seconds"], 1),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "split_sizes": {k: len(v) for k, v in splits.items()},
+    }
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def split_samples(data_dir, seed: int) -> dict[str, list[Sample]]:
+    return split_by_patient(read_manifest(data_dir), seed=seed)
