@@ -54,6 +54,8 @@ class ScanResult:
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"unknown scan status {self.status!r}")
+        # one physical line per row, so a row torn by a kill is always the last line alone
+        self.error = " ".join(str(self.error).split())
 
     def as_row(self) -> dict[str, str]:
         """Text cells for the CSV: empty for unknown, probabilities with 6 decimals, time in ms with 1."""
