@@ -1,0 +1,75 @@
+"""Where CXViewer finds its bundled files and keeps the user's own data.
+
+Bundled: ``resources/`` and ``models/`` of the source tree, installed as the packages
+``cxviewer._resources`` and ``cxviewer._models``; found through importlib when installed, else
+in the repository folders. User folders follow the platform's conventions (appdirs), unless the
+environment variable ``CXVIEWER_HOME`` is set: then data lives in ``$CXVIEWER_HOME/data`` and
+settings in ``$CXVIEWER_HOME/config`` (tests use this so they never touch a real profile).
+User folders are created on first use.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+from pathlib import Path
+
+import appdirs
+
+APP_NAME = "CXViewer"
+HOME_ENV = "CXVIEWER_HOME"
+SAMPLE_FILE = "samples/RG1_J2KR.dcm"
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bundled(package: str, repo_folder: str) -> Path:
+    """Folder of an installed data package, else the folder in the source tree."""
+    try:
+        ref = importlib.resources.files(package)
+    except ModuleNotFoundError:
+        return _REPO_ROOT / repo_folder
+    if isinstance(ref, Path):
+        return ref
+    # A folder without __init__.py is a namespace package: its reference is not a plain Path.
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else _REPO_ROOT / repo_folder
+
+
+def _user_dir(sub: str, platform_dir: str) -> Path:
+    home = os.environ.get(HOME_ENV)
+    path = Path(home).expanduser() / sub if home else Path(platform_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resources_dir() -> Path:
+    """Bundled read-only resources (sample study, icons...)."""
+    return _bundled("cxviewer._resources", "resources")
+
+
+def models_dir() -> Path:
+    """Bundled models; may not exist when no model has been bundled."""
+    return _bundled("cxviewer._models", "models")
+
+
+def sample_study() -> Path:
+    """The bundled demo chest radiograph (a DICOM CR file)."""
+    return resources_dir() / SAMPLE_FILE
+
+
+def user_data_dir() -> Path:
+    return _user_dir("data", appdirs.user_data_dir(APP_NAME, False))
+
+
+def user_config_dir() -> Path:
+    return _user_dir("config", appdirs.user_config_dir(APP_NAME, False))
+
+
+def user_models_dir() -> Path:
+    """Models the user trained or added; listed beside the bundled ones."""
+    path = user_data_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
