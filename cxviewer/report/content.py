@@ -1,0 +1,507 @@
+"""What a findings report holds (Qt-free): header from the radiograph, the reader's sections, the AI block.
+
+A report belongs to one study (``study_key``). Its status is ``Draft`` while the reader writes and
+``Final`` once signed; a Final report is read-only (see ``drafts.DraftStore`` for how it is protected
+on disk). The AI block only ever comes from a real ``cxviewer.model.Prediction`` and its model card.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "cxviewer.report/1"
+DRAFT = "Draft"
+FINAL = "Final"
+STATUSES = (DRAFT, FINAL)
+
+# (key, title) in the order the dock and the PDF show them; the reader's name is a field of its own.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("clinical_indication", "Clinical indication"),
+    ("technique", "Technique"),
+    ("findings", "Findings"),
+    ("impression", "Impression"),
+    ("recommendation", "Recommendation"),
+)
+SECTION_KEYS = tuple(k for k, _ in SECTIONS)
+
+RESEARCH_NOTICE = (
+    "CXViewer is research software, not a medical device. The AI result is not a diagnosis; "
+    "it must not be used for clinical decisions without review by a qualified reader."
+)
+ANONYMISED = "anonymised"
+REDACTED = "[redacted]"
+
+_SEX = {"M": "Male", "F": "Female", "O": "Other"}
+_MODALITY = {"CR": "Computed radiography", "DX": "Digital radiography", "RG": "Radiographic imaging"}
+
+
+def now_iso() -> str:
+    """Current local time, ISO 8601 with offset, to the second."""
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------
+# header
+
+
+@dataclass
+class ReportHeader:
+    """Patient and study identification as read from the file (DICOM value formats kept raw)."""
+
+    patient_name: str = ""  # DICOM PN, e.g. "YAMADA^TARO=山田^太郎"
+    patient_id: str = ""
+    birth_date: str = ""  # DICOM DA "YYYYMMDD"
+    sex: str = ""
+    accession_number: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    series_description: str = ""
+    view_position: str = ""
+    modality: str = ""
+    body_part: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    sop_uid: str = ""
+    source_name: str = ""  # file name only (never a path); may itself carry a name, so it is identifying
+    source_format: str = ""
+
+    # fields that identify the patient or the examination and are dropped by an anonymised export
+    IDENTIFYING = ("patient_name", "patient_id", "birth_date", "accession_number",
+                   "study_uid", "series_uid", "sop_uid", "source_name")
+
+    @classmethod
+    def from_radiograph(cls, rad: Any) -> "ReportHeader":
+        def text(name: str) -> str:
+            value = getattr(rad, name, "")
+            return "" if value is None else str(value).strip()
+
+        path = getattr(rad, "path", None)
+        return cls(
+            patient_name=text("patient_name"),
+            patient_id=text("patient_id"),
+            birth_date=text("patient_birth_date"),
+            sex=text("patient_sex"),
+            accession_number=text("accession_number"),
+            study_date=text("study_date"),
+            study_time=text("study_time"),
+            study_description=text("study_description"),
+            series_description=text("series_description"),
+            view_position=text("view_position"),
+            modality=text("modality"),
+            body_part=text("body_part"),
+            study_uid=text("study_uid"),
+            series_uid=text("series_uid"),
+            sop_uid=text("sop_uid"),
+            source_name=Path(path).name if path else "",
+            source_format=text("source_format"),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReportHeader":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: str(v) for k, v in (data or {}).items() if k in names and v is not None})
+
+    def anonymised(self) -> "ReportHeader":
+        out = copy.copy(self)
+        for name in self.IDENTIFYING:
+            setattr(out, name, "")
+        return out
+
+    def display_rows(self, anonymise: bool = False) -> list[tuple[str, str]]:
+        """(label, value) pairs for the patient and study table, formatted for people."""
+        hidden = ANONYMISED if anonymise else None
+        return [
+            ("Patient name", hidden or format_person_name(self.patient_name)),
+            ("Patient ID", hidden or self.patient_id),
+            ("Birth date", hidden or format_date(self.birth_date)),
+            ("Sex", format_sex(self.sex)),
+            ("Accession number", hidden or self.accession_number),
+            ("Study date", " ".join(x for x in (format_date(self.study_date),
+                                                format_time(self.study_time)) if x)),
+            ("Study description", self.study_description),
+            ("View position", self.view_position),
+            ("Modality", self.modality),
+            ("Body part", self.body_part),
+        ]
+
+    def identifiers(self) -> list[str]:
+        """Every identifying string (whole values, name components, date spellings) for redaction."""
+        values: list[str] = []
+        for name in ("patient_id", "accession_number", "study_uid", "series_uid", "sop_uid", "source_name"):
+            values.append(getattr(self, name))
+        if self.source_name:
+            values.append(Path(self.source_name).stem)
+        values += [self.patient_name, format_person_name(self.patient_name)]
+        values += re.split(r"[\^=]", self.patient_name)
+        values += [self.birth_date, format_date(self.birth_date)]
+        # a component of one character (an initial) would redact half the report
+        out = {v.strip() for v in values if v and len(v.strip()) >= 2}
+        return sorted(out, key=len, reverse=True)
+
+
+def format_person_name(pn: str) -> str:
+    """DICOM PN -> readable text: ``YAMADA^TARO=山田^太郎`` -> ``YAMADA, TARO (山田 太郎)``."""
+    groups = [g for g in (pn or "").split("=")]
+    shown = []
+    for i, group in enumerate(groups):
+        parts = [p.strip() for p in group.split("^")]
+        parts += [""] * (5 - len(parts))
+        family, given, middle, prefix, suffix = parts[:5]
+        first = " ".join(x for x in (prefix, given, middle) if x)
+        if _is_cjk(group):
+            text = " ".join(x for x in (family, first, suffix) if x)
+        else:
+            text = ", ".join(x for x in (family, first) if x)
+            text = " ".join(x for x in (text, suffix) if x)
+        if text:
+            shown.append(text)
+    if not shown:
+        return ""
+    return shown[0] + (f" ({' / '.join(shown[1:])})" if len(shown) > 1 else "")
+
+
+def _is_cjk(text: str) -> bool:
+    return any(unicodedata.east_asian_width(c) in ("W", "F") for c in text)
+
+
+def format_date(da: str) -> str:
+    """DICOM DA ``YYYYMMDD`` -> ``YYYY-MM-DD``; anything else is shown as it is."""
+    da = (da or "").strip()
+    if re.fullmatch(r"\d{8}", da):
+        return f"{da[:4]}-{da[4:6]}-{da[6:]}"
+    return da
+
+
+def format_time(tm: str) -> str:
+    """DICOM TM ``HHMMSS.ffffff`` -> ``HH:MM``."""
+    tm = (tm or "").strip().replace(":", "")
+    if re.fullmatch(r"\d{4}(\d{2}(\.\d*)?)?", tm):
+        return f"{tm[:2]}:{tm[2:4]}"
+    return tm
+
+
+def format_sex(sex: str) -> str:
+    sex = (sex or "").strip().upper()
+    return _SEX.get(sex, sex)
+
+
+def technique_text(header: ReportHeader) -> str:
+    """Prefill for the Technique section, built only from what the header says."""
+    modality = _MODALITY.get(header.modality.upper(), header.modality)
+    if modality and header.modality and modality != header.modality:
+        modality = f"{modality} ({header.modality})"
+    parts = []
+    body = header.body_part.strip().lower()
+    what = " ".join(x for x in (body, "radiograph") if x) if (modality or body) else ""
+    if modality:
+        parts.append(f"{modality}, {what}" if what else modality)
+    elif what:
+        parts.append(what.capitalize())
+    if header.view_position:
+        parts.append(f"{header.view_position} projection")
+    if header.source_format and header.source_format != "DICOM":
+        parts.append(f"source image {header.source_format} (no DICOM header)")
+    return (", ".join(parts) + ".") if parts else ""
+
+
+def study_key_for(rad: Any) -> str:
+    """Identity of the study a report belongs to: the Study Instance UID, else the file itself."""
+    uid = str(getattr(rad, "study_uid", "") or "").strip()
+    if uid:
+        return f"study:{uid}"
+    path = getattr(rad, "path", None)
+    resolved = str(Path(path).resolve()) if path else ""
+    return "file:" + hashlib.sha256(resolved.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# AI block
+
+
+@dataclass
+class AIBlock:
+    """One model result as the report shows it (never invented: built from a real Prediction)."""
+
+    labels: tuple[str, ...]
+    probabilities: tuple[float, ...]
+    model_name: str
+    model_version: str
+    elapsed_ms: float = 0.0
+    device: str = ""
+    analysed_at: str = ""
+    card_summary: list[tuple[str, str]] = field(default_factory=list)  # held-out figures
+
+    @property
+    def label(self) -> str:
+        if not self.probabilities:
+            return ""
+        i = max(range(len(self.probabilities)), key=lambda k: self.probabilities[k])
+        return self.labels[i]
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probabilities) if self.probabilities else 0.0
+
+    @classmethod
+    def from_prediction(cls, prediction: Any, card: Any = None, when: str | None = None) -> "AIBlock":
+        """From a ``cxviewer.model.Prediction`` or its ``as_dict()``; ``card`` a ModelCard or its data."""
+        if isinstance(prediction, dict):
+            probs = prediction.get("probabilities", {})
+            if isinstance(probs, dict):
+                labels, values = tuple(probs), tuple(float(v) for v in probs.values())
+            else:
+                labels = tuple(prediction.get("labels", ()))
+                values = tuple(float(v) for v in probs)
+            name = prediction.get("model", prediction.get("model_name", ""))
+            version = prediction.get("model_version", "")
+            elapsed = float(prediction.get("elapsed_ms", 0.0) or 0.0)
+            device = prediction.get("device", "")
+        else:
+            labels = tuple(prediction.labels)
+            values = tuple(float(v) for v in prediction.probabilities)
+            name, version = prediction.model_name, prediction.model_version
+            elapsed, device = float(prediction.elapsed_ms), prediction.device
+        if len(labels) != len(values) or not labels:
+            raise ValueError("prediction has no probabilities, or labels and probabilities differ in length")
+        return cls(labels=labels, probabilities=values, model_name=str(name), model_version=str(version),
+                   elapsed_ms=elapsed, device=str(device or ""), analysed_at=when or now_iso(),
+                   card_summary=card_summary(card) if card is not None else [])
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "probabilities": {k: round(float(v), 6) for k, v in zip(self.labels, self.probabilities)},
+            "model": self.model_name,
+            "model_version": self.model_version,
+            "elapsed_ms": round(float(self.elapsed_ms), 1),
+            "device": self.device,
+            "analysed_at": self.analysed_at,
+            "model_card_summary": [list(row) for row in self.card_summary],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AIBlock":
+        block = cls.from_prediction(data, when=data.get("analysed_at", ""))
+        block.card_summary = [(str(a), str(b)) for a, b in data.get("model_card_summary", [])]
+        return block
+
+    def summary(self) -> str:
+        """One short paragraph for the Findings section; says what it is and what it is not."""
+        ranked = sorted(zip(self.labels, self.probabilities), key=lambda kv: kv[1], reverse=True)
+        others = ", ".join(f"{k} {v:.0%}" for k, v in ranked[1:])
+        model = " ".join(x for x in (self.model_name, self.model_version) if x)
+        text = (f"AI second opinion ({model}): leading class {ranked[0][0]} ({ranked[0][1]:.0%})"
+                + (f"; {others}" if others else "") + ". Research use only, not a diagnosis.")
+        return text
+
+
+def card_summary(card: Any) -> list[tuple[str, str]]:
+    """Held-out figures from a model card (ModelCard or its JSON dict) as (label, value) rows.
+
+    The card's ``metrics`` are searched for the held-out (test) block: accuracy, macro AUC, per-class
+    recall, and any Grad-CAM lung share. Missing figures are left out, never invented.
+    """
+    data = getattr(card, "data", card) or {}
+    if not isinstance(data, dict):
+        return []
+    rows: list[tuple[str, str]] = []
+    for key in ("architecture",):
+        if isinstance(data.get(key), str):
+            rows.append(("Architecture", data[key]))
+    size = data.get("input", {}).get("size") if isinstance(data.get("input"), dict) else None
+    if size:
+        rows.append(("Input size", f"{size} x {size}"))
+    metrics = data.get("metrics", {})
+    held = _find_held_out(metrics) if isinstance(metrics, dict) else None
+    if held:
+        if isinstance(held.get("n"), (int, float)):
+            rows.append(("Held-out images", f"{int(held['n'])}"))
+        for key, label in (("accuracy", "Accuracy"), ("balanced_accuracy", "Balanced accuracy"),
+                           ("macro_auc", "Macro ROC AUC")):
+            if isinstance(held.get(key), (int, float)):
+                rows.append((label, _fmt_metric(held[key])))
+        per_class = held.get("per_class")
+        if isinstance(per_class, dict):
+            for name, vals in per_class.items():
+                if isinstance(vals, dict) and isinstance(vals.get("recall"), (int, float)):
+                    extra = (f", AUC {_fmt_metric(vals['auc'])}"
+                             if isinstance(vals.get("auc"), (int, float)) else "")
+                    rows.append((f"Recall {name}", _fmt_metric(vals["recall"]) + extra))
+    for path, value in _walk_numbers(metrics if isinstance(metrics, dict) else {}):
+        if "lung" in path.lower():
+            rows.append(("Grad-CAM mass inside lungs" if "share" in path.lower() or "mass" in path.lower()
+                         else path.replace("_", " "), _fmt_metric(value, percent=True)))
+            break
+    return rows
+
+
+def _find_held_out(metrics: dict) -> dict | None:
+    for key in ("test", "held_out", "heldout", "holdout", "evaluation"):
+        if isinstance(metrics.get(key), dict):
+            inner = metrics[key]
+            return _find_held_out(inner) if "accuracy" not in inner and "macro_auc" not in inner else inner
+    if "accuracy" in metrics or "macro_auc" in metrics:
+        return metrics
+    for value in metrics.values():
+        if isinstance(value, dict):
+            found = _find_held_out(value)
+            if found:
+                return found
+    return None
+
+
+def _walk_numbers(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        path = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            yield from _walk_numbers(v, path)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield path, float(v)
+
+
+def _fmt_metric(value: float, percent: bool = False) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    if percent and 0 <= value <= 1:
+        return f"{value:.0%}"
+    return f"{value:.3f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+@dataclass
+class Report:
+    study_key: str
+    header: ReportHeader = field(default_factory=ReportHeader)
+    sections: dict[str, str] = field(default_factory=lambda: {k: "" for k in SECTION_KEYS})
+    reader_name: str = ""
+    status: str = DRAFT
+    ai: AIBlock | None = None
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = ""
+    finalized_at: str = ""
+
+    @classmethod
+    def for_radiograph(cls, rad: Any) -> "Report":
+        """A new Draft for the study of ``rad`` with the header copied and Technique prefilled."""
+        header = ReportHeader.from_radiograph(rad)
+        report = cls(study_key=study_key_for(rad), header=header)
+        report.sections["technique"] = technique_text(header)
+        return report
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == FINAL
+
+    def set_section(self, key: str, text: str) -> None:
+        if key not in SECTION_KEYS:
+            raise KeyError(f"unknown report section {key!r}")
+        self._check_editable()
+        self.sections[key] = text
+
+    def set_prediction(self, prediction: Any, card: Any = None, when: str | None = None) -> None:
+        self._check_editable()
+        self.ai = AIBlock.from_prediction(prediction, card, when)
+
+    def insert_ai_summary(self) -> str:
+        """Append the AI summary to Findings (once); returns the new Findings text."""
+        if self.ai is None:
+            raise ValueError("there is no AI result for this image yet")
+        self._check_editable()
+        summary = self.ai.summary()
+        findings = self.sections.get("findings", "")
+        if summary not in findings:
+            findings = (findings.rstrip() + "\n\n" + summary) if findings.strip() else summary
+        self.sections["findings"] = findings
+        return findings
+
+    def finalize(self, when: str | None = None) -> None:
+        """Sign the report; it needs the reader's name and an impression."""
+        missing = [label for label, ok in (("reader name", self.reader_name.strip()),
+                                           ("impression", self.sections.get("impression", "").strip()))
+                   if not ok]
+        if missing:
+            raise ValueError("a final report needs " + " and ".join(missing))
+        self.status = FINAL
+        self.finalized_at = when or now_iso()
+
+    def reopen_as_draft(self) -> "Report":
+        """A new Draft copy of a Final report (an amendment); the Final itself is left untouched."""
+        new = copy.deepcopy(self)
+        new.status, new.finalized_at, new.updated_at = DRAFT, "", now_iso()
+        return new
+
+    def _check_editable(self) -> None:
+        if self.is_final:
+            raise PermissionError("this report is Final; reopen it as a draft to amend it")
+
+    def anonymised(self) -> "Report":
+        """A copy with no patient name, ID, birth date, accession, UIDs or file name anywhere.
+
+        Identifier values are also redacted from the free-text fields, where a reader may have typed them.
+        """
+        out = copy.deepcopy(self)
+        secrets = self.header.identifiers()
+        out.header = self.header.anonymised()
+        out.study_key = ""
+        out.sections = {k: redact(v, secrets) for k, v in self.sections.items()}
+        out.header.study_description = redact(out.header.study_description, secrets)
+        out.header.series_description = redact(out.header.series_description, secrets)
+        out.reader_name = redact(self.reader_name, secrets)
+        return out
+
+    def to_dict(self) -> dict:
+        header = {k: v for k, v in asdict(self.header).items()}
+        return {
+            "schema": SCHEMA,
+            "study_key": self.study_key,
+            "status": self.status,
+            "header": header,
+            "sections": {k: self.sections.get(k, "") for k in SECTION_KEYS},
+            "reader_name": self.reader_name,
+            "ai": self.ai.to_dict() if self.ai else None,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "finalized_at": self.finalized_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document")
+        status = data.get("status", DRAFT)
+        if status not in STATUSES:
+            raise ValueError(f"unknown report status {status!r}")
+        sections = {k: str(data.get("sections", {}).get(k, "") or "") for k in SECTION_KEYS}
+        return cls(
+            study_key=str(data.get("study_key", "")),
+            header=ReportHeader.from_dict(data.get("header", {})),
+            sections=sections,
+            reader_name=str(data.get("reader_name", "") or ""),
+            status=status,
+            ai=AIBlock.from_dict(data["ai"]) if data.get("ai") else None,
+            created_at=str(data.get("created_at", "")),
+            updated_at=str(data.get("updated_at", "")),
+            finalized_at=str(data.get("finalized_at", "")),
+        )
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Replace each secret (case-insensitive, also its NFKC form) in ``text`` with ``[redacted]``."""
+    if not text:
+        return text
+    for secret in secrets:
+        for variant in {secret, unicodedata.normalize("NFKC", secret)}:
+            if variant:
+                text = re.sub(re.escape(variant), REDACTED, text, flags=re.IGNORECASE)
+    return text
