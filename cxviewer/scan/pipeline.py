@@ -183,8 +183,8 @@ def examine(path: Path, runner: _ModelRunner | None) -> _Examined:
 
     try:
         rad = read_radiograph(path)
-    except UnreadableImageError as exc:
-        return done("error", str(exc) or "unreadable image")
+    except UnreadableImageError as exc:  # the path is in its own column: keep the reason alone
+        return done("error", getattr(exc, "reason", None) or str(exc) or "unreadable image")
     except MemoryError:
         return done("error", "not enough memory to decode this image")
     except Exception as exc:  # a reader bug must not end a night's scan; report it on the row

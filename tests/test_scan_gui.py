@@ -1,0 +1,151 @@
+"""Batch scan dialog and results table, headless: a real scan on a QThread, filter, sort, open, export, cancel."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMainWindow
+from scan_corpus import CXR, build_corpus, tree_digest
+
+from cxviewer.scan import COLUMNS, ScanResult, ScanSetupError
+from cxviewer.ui.batch_dialog import BatchScanDialog, install_batch_action
+from cxviewer.ui.batch_results import ScanResultsView
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    expected = build_corpus(root)
+    return root, {str(root / rel): status for rel, status in expected.items()}
+
+
+@pytest.fixture
+def dialog(qtbot):
+    d = BatchScanDialog()
+    qtbot.addWidget(d)
+    d.model_box.setChecked(False)  # check files only: these tests must not depend on the model
+    yield d
+    d.cancel()
+    d.wait()
+
+
+def _visible_paths(view: ScanResultsView) -> list[str]:
+    return [r.path for r in view.proxy.visible_results()]
+
+
+def test_dialog_scans_a_folder_and_fills_the_table(dialog, corpus, qtbot, tmp_path):
+    root, expected = corpus
+    before = tree_digest(root)
+    dialog.add_paths([root])
+    with qtbot.waitSignal(dialog.scanFinished, timeout=120_000) as finished:
+        assert dialog.start()
+        assert dialog.running and not dialog.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
+    summary = finished.args[0]
+    view = dialog.results
+    assert view.model.rowCount() == len(expected) == summary.scanned
+    assert {r.path: r.status for r in view.model.results()} == expected
+    assert dialog.start_button.isEnabled() and not dialog.cancel_button.isEnabled()
+    assert "scanned" in dialog.status_label.text()
+    assert tree_digest(root) == before
+
+    # filter by status
+    view.status_box.setCurrentIndex(view.status_box.findData("error"))
+    errors = {p for p, s in expected.items() if s == "error"}
+    assert set(_visible_paths(view)) == errors
+    assert view.count_label.text() == f"{len(errors)} of {len(expected)} shown"
+    view.status_box.setCurrentIndex(view.status_box.findData(None))
+    assert len(_visible_paths(view)) == len(expected)
+
+    # sort by status (click the header's column)
+    view.table.sortByColumn(COLUMNS.index("status"), Qt.SortOrder.AscendingOrder)
+    statuses = [r.status for r in view.proxy.visible_results()]
+    assert statuses == sorted(statuses)
+
+    # double-click asks for the file to be opened
+    row = 0
+    index = view.proxy.index(row, COLUMNS.index("path"))
+    with qtbot.waitSignal(dialog.openRequested, timeout=1000) as opened:
+        view.table.doubleClicked.emit(index)
+    assert opened.args == [view.proxy.visible_results()[row].path]
+
+    # export writes the rows shown, with the scan's columns, and never into the scanned folder
+    out = tmp_path / "exported.csv"
+    view.status_box.setCurrentIndex(view.status_box.findData("out_of_scope"))
+    n = view.export_csv(out)
+    with open(out, newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == COLUMNS
+    assert n == len(rows) == sum(s == "out_of_scope" for s in expected.values())
+    assert all(r["status"] == "out_of_scope" and r["error"] for r in rows)
+    with pytest.raises(ScanSetupError):
+        view.export_csv(root / "films" / "export.csv")
+    assert tree_digest(root) == before
+
+
+def test_dialog_cancel_stops_the_worker(dialog, qtbot):
+    dialog.add_paths([CXR])
+    with qtbot.waitSignal(dialog.results.model.rowsInserted, timeout=60_000):
+        assert dialog.start()
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=30_000)
+    assert 0 < dialog.results.model.rowCount() < 1842
+    assert dialog.start_button.isEnabled()
+    assert "CANCELLED" in dialog.status_label.text()
+
+
+def test_dialog_refuses_missing_folder(dialog, tmp_path):
+    dialog.add_paths([tmp_path / "gone"])
+    assert not dialog.start()
+    assert "No such file or folder" in dialog.status_label.text()
+    assert not dialog.running
+
+
+def test_probability_filter_and_numeric_sort(qtbot):
+    view = ScanResultsView()
+    qtbot.addWidget(view)
+    rows = [
+        ScanResult("/a/1.dcm", "ok", label="covid", p_covid=0.9, p_pneumonia=0.05, p_normal=0.05, ms=10.0),
+        ScanResult("/a/2.dcm", "ok", label="normal", p_covid=0.1, p_pneumonia=0.2, p_normal=0.7, ms=200.0),
+        ScanResult("/a/3.dcm", "ok", label="pneumonia", p_covid=0.35, p_pneumonia=0.6, p_normal=0.05, ms=30.0),
+        ScanResult("/a/4.dcm", "out_of_scope", error="body part HIP is not the chest", ms=5.0),
+    ]
+    for r in rows:
+        view.add_result(r)
+    view.class_box.setCurrentIndex(view.class_box.findData("covid"))
+    view.min_p.setValue(0.3)
+    assert _visible_paths(view) == ["/a/1.dcm", "/a/3.dcm"]
+    view.class_box.setCurrentIndex(view.class_box.findData(""))  # any class: the highest probability
+    view.min_p.setValue(0.65)
+    assert _visible_paths(view) == ["/a/1.dcm", "/a/2.dcm"]
+    view.min_p.setValue(0.0)
+    view.table.sortByColumn(COLUMNS.index("ms"), Qt.SortOrder.DescendingOrder)
+    assert _visible_paths(view) == ["/a/2.dcm", "/a/3.dcm", "/a/1.dcm", "/a/4.dcm"]  # numbers, not text
+    view.table.sortByColumn(COLUMNS.index("p_covid"), Qt.SortOrder.AscendingOrder)
+    assert _visible_paths(view)[0] == "/a/4.dcm"  # no probability sorts first
+
+
+def test_install_batch_action_adds_tools_menu(qtbot):
+    class Window(QMainWindow):
+        def __init__(self):
+            super().__init__()
+            self.opened = []
+
+        def open_paths(self, paths):
+            self.opened.extend(paths)
+
+    window = Window()
+    qtbot.addWidget(window)
+    action = install_batch_action(window)
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert action in menus["Tools"].actions()
+    action.trigger()
+    dialog = window._batch_scan_dialog
+    assert dialog.isVisible() and not dialog.isModal()
+    dialog.openRequested.emit("/x/1.dcm")
+    assert window.opened == ["/x/1.dcm"]
+    action.trigger()
+    assert window._batch_scan_dialog is dialog  # one dialog per window, shown again
