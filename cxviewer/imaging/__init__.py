@@ -1,0 +1,21 @@
+"""Qt-free imaging core: read radiographs (DICOM and images) and compute their display (PS3.3 C.11)."""
+
+from cxviewer.imaging.display import apply_voi, full_range_window, render_display
+from cxviewer.imaging.errors import UnreadableImageError
+from cxviewer.imaging.radiograph import Radiograph, VoiPreset
+from cxviewer.imaging.reader import read_radiograph
+from cxviewer.imaging.study_index import Patient, Series, Study, StudyIndex
+
+__all__ = [
+    "Patient",
+    "Radiograph",
+    "Series",
+    "Study",
+    "StudyIndex",
+    "UnreadableImageError",
+    "VoiPreset",
+    "apply_voi",
+    "full_range_window",
+    "read_radiograph",
+    "render_display",
+]

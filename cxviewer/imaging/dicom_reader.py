@@ -1,0 +1,192 @@
+"""Read a DICOM file (with or without preamble and file meta) into a Radiograph.
+
+Order of work: parse the header, settle the transfer syntax (inferred from the encoding when the
+file has no meta, as in old ACR-NEMA style files), check the image geometry against the bytes
+actually present (before any decoder allocates), decode the first frame with pydicom's decoders
+(GDCM / pylibjpeg plugins for compressed data), then apply the modality transform.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels import get_decoder, pixel_array
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from cxviewer.imaging.dicom_header import metadata, pixel_spacing, voi_function, voi_presets
+from cxviewer.imaging.errors import UnreadableImageError
+from cxviewer.imaging.modality import modality_transform
+from cxviewer.imaging.radiograph import Radiograph
+
+# Largest frame accepted (pixels): far beyond any radiograph (a stitched long-leg CR is ~75 MP),
+# and small enough that a lying header cannot make a decoder allocate gigabytes.
+MAX_PIXELS = 100_000_000
+
+_GREY = ("MONOCHROME1", "MONOCHROME2")
+_COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALETTE COLOR")
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
+_ALL_PLUGINS_FAILED = "Unable to decode as exceptions were raised by all available plugins:"
+
+
+def transfer_syntax_name(uid: str) -> str:
+    """The standard's name of a transfer syntax (PS3.6 writes "Process 2 & 4"), with its UID."""
+    name = UID(uid).name
+    if name == uid:
+        return f"unknown transfer syntax {uid}"
+    name = re.sub(r"Process (\d+) and (\d+)", r"Process \1 & \2", name)
+    return f"{name} ({uid})"
+
+
+def _fail(reason: str, path: Path) -> UnreadableImageError:
+    return UnreadableImageError(reason, path)
+
+
+def _read_dataset(path: Path) -> Dataset:
+    try:
+        return pydicom.dcmread(path, force=True)
+    except Exception as exc:  # pydicom raises many types for damaged files
+        raise _fail(f"The DICOM header is damaged and cannot be read ({type(exc).__name__}: {exc}).", path) from exc
+
+
+def _settle_transfer_syntax(ds: Dataset, path: Path) -> UID:
+    """The transfer syntax, set in file meta when the file has none (inferred from its encoding)."""
+    uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if uid:
+        return UID(str(uid))
+    if ds["PixelData"].is_undefined_length:
+        raise _fail(
+            "The pixel data are compressed but the file does not say how (no transfer syntax in a file "
+            "without DICOM file meta information).",
+            path,
+        )
+    implicit, little = ds.original_encoding
+    uid = ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
+    if not hasattr(ds, "file_meta") or ds.file_meta is None:
+        ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = uid
+    return uid
+
+
+def _no_pixel_data(ds: Dataset, path: Path) -> UnreadableImageError:
+    if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        return _fail("The image holds floating-point pixel data, which CXViewer does not display.", path)
+    data = path.read_bytes()
+    if _PIXEL_DATA_TAG in data[132:]:
+        return _fail(
+            f"The pixel data are truncated: the file ({len(data):,} bytes) ends inside the compressed "
+            "image data, before its end marker.",
+            path,
+        )
+    kind = ds.get("SOPClassUID")
+    what = f" It is a '{UID(str(kind)).name}' object." if kind else ""
+    return _fail(f"The DICOM file holds no image (no Pixel Data element).{what}", path)
+
+
+def _check_geometry(ds: Dataset, uid: UID, path: Path) -> tuple[int, int, int]:
+    """Validate the image pixel module against the data present; returns (rows, cols, frames)."""
+
+    def number(keyword: str, default: int | None = None) -> int | None:
+        try:
+            value = ds.get(keyword, default)
+            return default if value in (None, "") else int(value)
+        except (TypeError, ValueError):
+            return None
+
+    rows, cols = number("Rows"), number("Columns")
+    bits, spp, frames = number("BitsAllocated"), number("SamplesPerPixel", 1), number("NumberOfFrames", 1)
+    stored = number("BitsStored", bits)
+    if not rows or not cols or rows < 0 or cols < 0:
+        raise _fail(f"The image dimensions make no sense (Rows {ds.get('Rows')!r}, Columns {ds.get('Columns')!r}).", path)
+    if bits not in (1, 8, 16, 32, 64) or stored is None or not 1 <= stored <= bits:
+        raise _fail(f"The pixel format makes no sense (Bits Allocated {ds.get('BitsAllocated')!r}, Bits Stored {ds.get('BitsStored')!r}).", path)
+    if spp not in (1, 3):
+        raise _fail(f"The pixel format makes no sense (Samples per Pixel {ds.get('SamplesPerPixel')!r}).", path)
+    if frames is None or frames < 1:
+        raise _fail(f"The number of frames makes no sense ({ds.get('NumberOfFrames')!r}).", path)
+    if rows * cols > MAX_PIXELS:
+        raise _fail(
+            f"The image dimensions make no sense: the header claims {cols} x {rows} pixels "
+            f"({rows * cols / 1e6:,.0f} megapixels), far beyond any radiograph.",
+            path,
+        )
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    if photometric not in _GREY + _COLOUR:
+        raise _fail(f"Unsupported photometric interpretation '{photometric}'.", path)
+    if not uid.is_encapsulated:
+        samples = rows * cols * (2 if photometric == "YBR_FULL_422" else spp)  # 4:2:2 keeps 2 of 3 samples
+        needed, present = math.ceil(samples * frames * bits / 8), len(ds.PixelData)
+        if present < needed:
+            shape = f"{cols} x {rows}" + (f" x {frames} frames" if frames > 1 else "") + f", {bits} bits allocated"
+            raise _fail(
+                f"The pixel data are truncated: the header ({shape}) needs {needed:,} bytes "
+                f"but the file holds only {present:,}.",
+                path,
+            )
+    return rows, cols, frames
+
+
+def _decode_first_frame(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
+    if not uid.is_transfer_syntax:
+        raise _fail(f"The file gives {transfer_syntax_name(uid)} as its transfer syntax, which is not a transfer syntax.", path)
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError:
+        raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported (no decoder exists for it).", path) from None
+    if not decoder.is_available:
+        raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported: no decoder for it is installed.", path)
+    try:
+        return pixel_array(ds, index=0)
+    except Exception as exc:
+        detail = " ".join(str(exc).split()).replace(_ALL_PLUGINS_FAILED, "").strip()
+        raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, could not be decoded: {detail}", path) from exc
+
+
+def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarray, bool]:
+    """Colour frame -> luma (Rec. 601), and whether it really had colour."""
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        frame = apply_color_lut(frame, ds)
+    rgb = frame.astype(np.float32)
+    spread = float(np.max(rgb.max(axis=2) - rgb.min(axis=2))) if rgb.size else 0.0
+    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    if frame.dtype.kind in "iu":
+        luma = np.rint(luma).astype(frame.dtype)
+    full_scale = float(np.iinfo(frame.dtype).max) if frame.dtype.kind in "iu" else 1.0
+    return luma, spread > 0.01 * full_scale
+
+
+def read_dicom(path: Path) -> Radiograph:
+    ds = _read_dataset(path)
+    if "PixelData" not in ds:
+        raise _no_pixel_data(ds, path)
+    uid = _settle_transfer_syntax(ds, path)
+    _rows, _cols, frames = _check_geometry(ds, uid, path)
+    frame = _decode_first_frame(ds, uid, path)
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    was_color = False
+    if photometric in _GREY:
+        pixels = modality_transform(frame, ds)
+    else:
+        pixels, was_color = _to_grey(frame, ds, photometric)
+        photometric = "MONOCHROME2"
+    del ds.PixelData  # the header keeps no pixel bytes
+    return Radiograph(
+        path=path,
+        pixels=pixels,
+        photometric=photometric,
+        voi_presets=voi_presets(ds, path) if not was_color else [],
+        voi_function=voi_function(ds),
+        pixel_spacing=pixel_spacing(ds),
+        source_format="DICOM",
+        was_color=was_color,
+        header=ds,
+        frame_count=frames,
+        transfer_syntax=transfer_syntax_name(uid),
+        **metadata(ds),
+    )

@@ -1,0 +1,72 @@
+"""Modality transform (PS3.3 C.11.1): stored values -> modality units.
+
+The Modality LUT Sequence takes precedence over Rescale Slope/Intercept. Results stay integer
+whenever the transform allows (no copy at all for slope 1, intercept 0); a fractional slope or
+intercept gives float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from cxviewer.imaging.dicom_luts import read_lut
+from cxviewer.imaging.lut import lookup
+
+
+def _number(ds: Dataset, keyword: str, default: float) -> float:
+    try:
+        value = float(ds.get(keyword, default))
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) else default
+
+
+def _stored_range(stored: np.ndarray, ds: Dataset) -> tuple[int, int]:
+    """Range the stored integer values can take (from Bits Stored and the dtype)."""
+    info = np.iinfo(stored.dtype)
+    bits = int(ds.get("BitsStored") or info.bits)
+    bits = min(max(bits, 1), info.bits)
+    if stored.dtype.kind == "i":
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def _int_dtype_for(lo: float, hi: float, at_least: np.dtype) -> np.dtype | None:
+    """Smallest integer dtype, no narrower than ``at_least``, that holds lo..hi."""
+    for dtype in map(np.dtype, (np.uint8, np.int8, np.uint16, np.int16, np.int32)):
+        info = np.iinfo(dtype)
+        if dtype.itemsize >= at_least.itemsize and info.min <= lo and hi <= info.max:
+            return dtype
+    return None
+
+
+def modality_transform(stored: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Stored pixel values of a greyscale image -> modality values (same shape)."""
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    sequence = ds.get("ModalityLUTSequence")
+    if sequence:
+        table = read_lut(sequence[0], signed_input=signed, little_endian=ds.original_encoding[1] is not False)
+        data, first = table.data, table.first_mapped
+        return lookup(stored, lambda v: data[np.clip(np.rint(v).astype(np.int64) - first, 0, len(data) - 1)], np.uint16)
+
+    slope = _number(ds, "RescaleSlope", 1.0) or 1.0  # a zero slope would erase the image
+    intercept = _number(ds, "RescaleIntercept", 0.0)
+    if slope == 1.0 and intercept == 0.0:
+        return stored
+    if stored.dtype.kind in "iu" and slope.is_integer() and intercept.is_integer():
+        lo, hi = _stored_range(stored, ds)
+        ends = (lo * slope + intercept, hi * slope + intercept)
+        dtype = _int_dtype_for(min(ends), max(ends), stored.dtype)
+        if dtype is not None:
+            out = stored.astype(dtype)
+            if slope != 1.0:
+                out *= dtype.type(slope)
+            out += dtype.type(intercept)
+            return out
+    out = stored.astype(np.float32)
+    out *= np.float32(slope)
+    out += np.float32(intercept)
+    return out

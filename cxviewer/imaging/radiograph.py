@@ -1,0 +1,72 @@
+"""The radiograph object every reader returns, and the VOI presets it carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class VoiPreset:
+    """One VOI transform the header offers (PS3.3 C.11.2).
+
+    A window preset has ``lut`` None and uses ``center``/``width`` with ``function`` (LINEAR,
+    LINEAR_EXACT or SIGMOID). A VOI LUT preset has ``function`` "LUT", ``lut`` (the table, output
+    range 0..2**lut_bits-1) and ``lut_first_mapped``; its ``center``/``width`` only describe the
+    input range the table covers, as a starting point for interactive windowing.
+    """
+
+    name: str
+    center: float
+    width: float
+    function: str = "LINEAR"
+    lut: np.ndarray | None = None
+    lut_first_mapped: int = 0
+    explanation: str = ""
+    lut_bits: int = 16
+
+
+@dataclass(eq=False)
+class Radiograph:
+    """One image: pixels in modality units plus what the header says about them."""
+
+    path: Path
+    pixels: np.ndarray
+    photometric: str = "MONOCHROME2"
+    voi_presets: list[VoiPreset] = field(default_factory=list)
+    voi_function: str = "LINEAR"
+    pixel_spacing: tuple[float, float] | None = None
+    source_format: str = "DICOM"
+    was_color: bool = False
+    header: Any = None  # pydicom Dataset without pixel data, or None for plain images
+    frame_count: int = 1  # frames in the source; only the first is read
+    transfer_syntax: str = ""  # name of the DICOM transfer syntax ("" for plain images)
+    patient_name: str = ""
+    patient_id: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    accession_number: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    sop_uid: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    series_description: str = ""
+    series_number: int | None = None
+    instance_number: int | None = None
+    modality: str = ""
+    body_part: str = ""
+    view_position: str = ""
+    _value_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
+
+    def value_range(self) -> tuple[float, float]:
+        """(min, max) of the modality values, computed once."""
+        if self._value_range is None:
+            from cxviewer.imaging.lut import min_max
+
+            self._value_range = min_max(self.pixels)
+        return self._value_range
