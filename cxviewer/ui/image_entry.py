@@ -1,0 +1,67 @@
+"""What the study browser keeps about every opened file, read or not (Qt-free).
+
+An entry holds the grouping metadata and a small thumbnail, never the full pixels: those live in the
+bounded radiograph cache and are read again from disk when needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+THUMBNAIL_SIZE = 96
+
+
+@dataclass
+class ImageEntry:
+    path: Path
+    error: str | None = None
+    patient_name: str = ""
+    patient_id: str = ""
+    study_uid: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    series_uid: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    modality: str = ""
+    instance_number: int | None = None
+    sop_uid: str = ""
+    source_format: str = ""
+    rows: int = 0
+    columns: int = 0
+    thumbnail: np.ndarray | None = None  # uint8, longest side THUMBNAIL_SIZE
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def from_error(cls, path: Path, message: str) -> "ImageEntry":
+        return cls(path=Path(path), error=message)
+
+    @classmethod
+    def from_radiograph(cls, rad, display_u8: np.ndarray | None = None) -> "ImageEntry":
+        rows, cols = rad.pixels.shape
+        return cls(
+            path=Path(rad.path), patient_name=rad.patient_name, patient_id=rad.patient_id,
+            study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
+            study_description=rad.study_description, series_uid=rad.series_uid,
+            series_number=rad.series_number, series_description=rad.series_description,
+            modality=rad.modality, instance_number=rad.instance_number, sop_uid=rad.sop_uid,
+            source_format=rad.source_format, rows=rows, columns=cols,
+            thumbnail=make_thumbnail(display_u8) if display_u8 is not None else None,
+        )
+
+
+def make_thumbnail(u8: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
+    h, w = u8.shape[:2]
+    scale = size / max(h, w)
+    if scale >= 1:
+        return np.ascontiguousarray(u8)
+    dsize = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(u8, dsize, interpolation=cv2.INTER_AREA)

@@ -1,0 +1,190 @@
+"""Qt item model of the opened files: patient -> study -> series -> image, plus one top-level
+"Unreadable files" group whose rows carry the reader's message (error mark, red text, tooltip).
+
+Files without DICOM identifiers (PNG/JPEG, or DICOM lacking UIDs) are grouped by their folder, so
+they still form a sensible study/series instead of one flat list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QApplication, QStyle
+
+from cxviewer.ui.annotations import _date, _name
+from cxviewer.ui.image_entry import ImageEntry
+
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors"
+PATH_ROLE = Qt.ItemDataRole.UserRole + 2  # str path of an image / unreadable file
+ERROR_ROLE = Qt.ItemDataRole.UserRole + 3  # reader message of an unreadable file
+SORT_ROLE = Qt.ItemDataRole.UserRole + 4
+COLUMNS = ("Name", "Date", "Modality", "Description")
+
+
+def thumbnail_pixmap(u8: np.ndarray) -> QPixmap:
+    u8 = np.ascontiguousarray(u8)
+    h, w = u8.shape
+    image = QImage(u8.data, w, h, u8.strides[0], QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image)
+
+
+def _keys(entry: ImageEntry) -> tuple[tuple, tuple, tuple]:
+    """Grouping keys; a study/series is keyed under its parent too, so one UID reused for two
+    patients (it happens in anonymised sets) never mixes their images."""
+    folder = str(entry.path.parent)
+    patient = (entry.patient_id, entry.patient_name)
+    study = (*patient, entry.study_uid or f"folder:{folder}")
+    series = (*study, entry.series_uid or f"folder:{folder}:{entry.source_format}")
+    return patient, study, series
+
+
+class StudyModel(QStandardItemModel):
+    def __init__(self, parent=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self._patients: dict[tuple, QStandardItem] = {}
+        self._studies: dict[tuple, QStandardItem] = {}
+        self._series: dict[tuple, QStandardItem] = {}
+        self._images: dict[Path, QStandardItem] = {}
+        self.entries: dict[Path, ImageEntry] = {}
+        self._errors: QStandardItem | None = None
+
+    # ------------------------------------------------------------ building
+    def clear_all(self) -> None:
+        self.removeRows(0, self.rowCount())
+        self._patients.clear()
+        self._studies.clear()
+        self._series.clear()
+        self._images.clear()
+        self.entries.clear()
+        self._errors = None
+
+    def contains(self, path: Path) -> bool:
+        return Path(path) in self.entries
+
+    def add_entry(self, entry: ImageEntry) -> QStandardItem:
+        """Insert (or replace) the row for ``entry``; returns its first-column item."""
+        path = Path(entry.path)
+        if path in self._images:
+            self.remove_path(path)
+        self.entries[path] = entry
+        item = self._add_error(entry) if entry.error else self._add_image(entry)
+        self._images[path] = item
+        return item
+
+    def _row(self, name: str, date: str = "", modality: str = "", description: str = "",
+             kind: str = "") -> list[QStandardItem]:
+        items = [QStandardItem(text) for text in (name, date, modality, description)]
+        for it in items:
+            it.setEditable(False)
+            it.setData(kind, KIND_ROLE)
+        return items
+
+    def _add_image(self, e: ImageEntry) -> QStandardItem:
+        pkey, skey, sekey = _keys(e)
+        patient = self._patients.get(pkey)
+        if patient is None:
+            label = _name(e.patient_name) or "(no patient data)"
+            if e.patient_id:
+                label += f"  ({e.patient_id})"
+            row = self._row(label, kind="patient")
+            self._insert_before_errors(row)
+            patient = self._patients[pkey] = row[0]
+        study = self._studies.get(skey)
+        if study is None:
+            desc = e.study_description or ("(study)" if e.study_uid else e.path.parent.name)
+            row = self._row(desc, _date(e.study_date), e.modality, "", kind="study")
+            patient.appendRow(row)
+            study = self._studies[skey] = row[0]
+        series = self._series.get(sekey)
+        if series is None:
+            n = f"Series {e.series_number}" if e.series_number is not None else "Series"
+            label = f"{n}: {e.series_description}" if e.series_description else n
+            row = self._row(label, "", e.modality, e.source_format if e.source_format != "DICOM" else "",
+                            kind="series")
+            study.appendRow(row)
+            series = self._series[sekey] = row[0]
+        n = f"Image {e.instance_number}" if e.instance_number is not None else e.path.name
+        row = self._row(n, "", e.modality, e.path.name, kind="image")
+        row[0].setData(str(e.path), PATH_ROLE)
+        sort_key = (e.instance_number if e.instance_number is not None else 1 << 30, e.path.name)
+        row[0].setData(sort_key, SORT_ROLE)
+        row[0].setToolTip(f"{e.path}\n{e.columns} x {e.rows} px, {e.source_format}")
+        if e.thumbnail is not None:
+            row[0].setIcon(QIcon(thumbnail_pixmap(e.thumbnail)))
+        pos = series.rowCount()
+        for i in range(series.rowCount()):
+            if series.child(i).data(SORT_ROLE) > sort_key:
+                pos = i
+                break
+        series.insertRow(pos, row)
+        self._update_counts(series)
+        return row[0]
+
+    def _update_counts(self, series: QStandardItem) -> None:
+        n = series.rowCount()
+        series.setData(f"{n} image{'s' if n != 1 else ''}", Qt.ItemDataRole.ToolTipRole)
+
+    def _insert_before_errors(self, row: list[QStandardItem]) -> None:
+        if self._errors is not None:
+            self.insertRow(self._errors.row(), row)
+        else:
+            self.appendRow(row)
+
+    def _add_error(self, e: ImageEntry) -> QStandardItem:
+        icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+        if self._errors is None:
+            row = self._row("Unreadable files", kind="errors")
+            row[0].setIcon(icon)
+            self.appendRow(row)
+            self._errors = row[0]
+        row = self._row(e.path.name, "", "", e.error or "", kind="image")
+        row[0].setData(str(e.path), PATH_ROLE)
+        red = QBrush(QColor("#d04040"))
+        for it in row:
+            it.setData(e.error, ERROR_ROLE)
+            it.setToolTip(f"{e.path}\n{e.error}")
+            it.setForeground(red)
+        row[0].setIcon(icon)
+        self._errors.appendRow(row)
+        self._errors.setText(f"Unreadable files ({self._errors.rowCount()})")
+        return row[0]
+
+    def remove_path(self, path: Path) -> None:
+        item = self._images.pop(Path(path), None)
+        self.entries.pop(Path(path), None)
+        if item is not None:
+            parent = item.parent() or self.invisibleRootItem()
+            parent.removeRow(item.row())
+
+    # ------------------------------------------------------------- queries
+    def index_for_path(self, path: Path) -> QModelIndex:
+        item = self._images.get(Path(path))
+        return item.index() if item is not None else QModelIndex()
+
+    def series_paths(self, path: Path) -> list[Path]:
+        """Readable images of the series holding ``path``, in display order."""
+        item = self._images.get(Path(path))
+        if item is None or item.parent() is None or item.parent().data(KIND_ROLE) != "series":
+            return []
+        series = item.parent()
+        return [Path(series.child(i).data(PATH_ROLE)) for i in range(series.rowCount())]
+
+    def first_image_under(self, index: QModelIndex) -> Path | None:
+        item = self.itemFromIndex(index.siblingAtColumn(0)) if index.isValid() else None
+        while item is not None:
+            if item.data(KIND_ROLE) == "image":
+                p = Path(item.data(PATH_ROLE))
+                return p if self.entries.get(p) and self.entries[p].ok else None
+            item = item.child(0) if item.rowCount() else None
+        return None
+
+    def tree(self) -> list:
+        """The hierarchy as nested (text, [children]) tuples (for tests and debugging)."""
+        def walk(item: QStandardItem):
+            return (item.text(), [walk(item.child(i)) for i in range(item.rowCount())])
+        root = self.invisibleRootItem()
+        return [walk(root.child(i)) for i in range(root.rowCount())]

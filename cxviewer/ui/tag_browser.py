@@ -1,0 +1,110 @@
+"""DICOM tag browser dock: the header of the current image as a tree (sequences nested) with a
+search box that filters on tag, name, VR and value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QDockWidget, QLineEdit, QTreeView, QVBoxLayout, QWidget
+
+MAX_VALUE_CHARS = 200
+COLUMNS = ("Tag", "Name", "VR", "Value")
+
+
+def _value_text(elem: Any) -> str:
+    value = elem.value
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    text = str(value) if value is not None else ""
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def _tag_text(tag: Any) -> str:
+    return f"({tag.group:04X},{tag.element:04X})"
+
+
+def build_tag_model(dataset: Any, model: QStandardItemModel) -> None:
+    """Fill ``model`` with the elements of a pydicom Dataset (file meta first when present)."""
+    model.removeRows(0, model.rowCount())
+
+    def row(texts):
+        items = [QStandardItem(t) for t in texts]
+        for it in items:
+            it.setEditable(False)
+        return items
+
+    def add(parent: QStandardItem, ds: Any) -> None:
+        for elem in ds:
+            r = row((_tag_text(elem.tag), elem.name, elem.VR,
+                     "" if elem.VR == "SQ" else _value_text(elem)))
+            if elem.VR == "SQ":
+                r[3].setText(f"{len(elem.value)} item(s)")
+                for i, item_ds in enumerate(elem.value, 1):
+                    ir = row((f"Item {i}", "", "", ""))
+                    add(ir[0], item_ds)
+                    r[0].appendRow(ir)
+            parent.appendRow(r)
+
+    if dataset is None:
+        return
+    root = model.invisibleRootItem()
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and len(meta):
+        add(root, meta)
+    add(root, dataset)
+
+
+class TagBrowser(QDockWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("DICOM tags", parent)
+        self.setObjectName("tagBrowserDock")
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.proxy.setAutoAcceptChildRows(True)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("tagSearch")
+        self.search.setPlaceholderText("Search tags (name, tag, value)\N{HORIZONTAL ELLIPSIS}")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search)
+        self.view = QTreeView(self)
+        self.view.setObjectName("tagTree")
+        self.view.setModel(self.proxy)
+        self.view.setUniformRowHeights(True)
+        self.view.header().resizeSection(0, 100)
+        self.view.header().resizeSection(1, 190)
+        self.view.header().resizeSection(2, 34)
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.search)
+        layout.addWidget(self.view)
+        self.setWidget(box)
+
+    def set_dataset(self, dataset: Any) -> None:
+        build_tag_model(dataset, self.model)
+        self._on_search(self.search.text())
+
+    def _on_search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        if text.strip():
+            self.view.expandAll()
+
+    def visible_rows(self) -> list[tuple[str, ...]]:
+        """Rows that pass the search, depth-first (tag, name, VR, value)."""
+        out = []
+
+        def walk(parent):
+            for r in range(self.proxy.rowCount(parent)):
+                idx = self.proxy.index(r, 0, parent)
+                out.append(tuple(self.proxy.index(r, c, parent).data() or "" for c in range(len(COLUMNS))))
+                walk(idx)
+
+        walk(QModelIndex())
+        return out
