@@ -1,0 +1,38 @@
+"""GUI entry point: ``cxviewer [PATH ...] [--sample]`` opens the main window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from cxviewer import __version__
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="cxviewer", description="Chest radiograph viewer.")
+    parser.add_argument("paths", nargs="*", help="DICOM or image files, or folders, to open")
+    parser.add_argument("--sample", action="store_true", help="open the bundled sample study")
+    parser.add_argument("--version", action="version", version=f"cxviewer {__version__}")
+    return parser.parse_args(argv)
+
+
+def run_gui(argv: list[str]) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=os.environ.get("CXVIEWER_LOGLEVEL", "INFO"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    from PySide6.QtWidgets import QApplication
+
+    from cxviewer.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("CXViewer")
+    app.setApplicationVersion(__version__)
+    window = MainWindow()
+    window.show()
+    if args.sample:
+        window.open_sample()
+    if args.paths:
+        window.open_paths(args.paths)
+    return int(app.exec())
