@@ -8,9 +8,9 @@ DICOM = "DICOM"
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 HEAD_BYTES = 132
 
-# First groups a DICOM data set without preamble can start with: file meta (0002),
-# or identifying information (0008) in ACR-NEMA style files.
-_FIRST_GROUPS = (0x0002, 0x0008)
+# Groups a DICOM data set without preamble can start with: file meta (0002), identifying
+# information (0008, usual in ACR-NEMA style files), or a later group when earlier ones are absent.
+_FIRST_GROUPS = (0x0002, 0x0008, 0x0010, 0x0018, 0x0020, 0x0028)
 
 
 def _looks_like_raw_dataset(head: bytes) -> bool:

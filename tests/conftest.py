@@ -1,0 +1,48 @@
+"""Shared test setup: headless Qt, a throw-away CXViewer home, and the shared test data."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Qt: no display needed.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Session-wide fallback so that even code running at import or in session fixtures never
+# touches the real user's folders; each test then gets its own home (fixture below).
+_SESSION_HOME = tempfile.mkdtemp(prefix="cxviewer-test-home-")
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
+os.environ["CXVIEWER_HOME"] = _SESSION_HOME
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared relative to the repository root (read-only test data); skips when absent."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DIR}")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def dicom_dir(shared_dir: Path) -> Path:
+    """../shared/data/dicom: the 17 real CR files described in its README."""
+    path = shared_dir / "data" / "dicom"
+    if not path.is_dir():
+        pytest.skip(f"DICOM test data not found at {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def cxviewer_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets an empty CXViewer home (user data and settings) of its own."""
+    home = tmp_path_factory.mktemp("cxviewer-home")
+    monkeypatch.setenv("CXVIEWER_HOME", str(home))
+    return home
