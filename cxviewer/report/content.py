@@ -313,9 +313,9 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return []
     rows: list[tuple[str, str]] = []
-    for key in ("architecture",):
-        if isinstance(data.get(key), str):
-            rows.append(("Architecture", data[key]))
+    arch = data.get("architecture_text") or data.get("architecture")
+    if isinstance(arch, str) and arch:
+        rows.append(("Architecture", arch))
     size = data.get("input", {}).get("size") if isinstance(data.get("input"), dict) else None
     if size:
         rows.append(("Input size", f"{size} x {size}"))
@@ -326,21 +326,34 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
             rows.append(("Held-out images", f"{int(held['n'])}"))
         for key, label in (("accuracy", "Accuracy"), ("balanced_accuracy", "Balanced accuracy"),
                            ("macro_auc", "Macro ROC AUC")):
-            if isinstance(held.get(key), (int, float)):
+            if _is_number(held.get(key)):
                 rows.append((label, _fmt_metric(held[key])))
         per_class = held.get("per_class")
         if isinstance(per_class, dict):
             for name, vals in per_class.items():
-                if isinstance(vals, dict) and isinstance(vals.get("recall"), (int, float)):
-                    extra = (f", AUC {_fmt_metric(vals['auc'])}"
-                             if isinstance(vals.get("auc"), (int, float)) else "")
+                if isinstance(vals, dict) and _is_number(vals.get("recall")):
+                    extra = f", AUC {_fmt_metric(vals['auc'])}" if _is_number(vals.get("auc")) else ""
                     rows.append((f"Recall {name}", _fmt_metric(vals["recall"]) + extra))
-    for path, value in _walk_numbers(metrics if isinstance(metrics, dict) else {}):
-        if "lung" in path.lower():
-            rows.append(("Grad-CAM mass inside lungs" if "share" in path.lower() or "mass" in path.lower()
-                         else path.replace("_", " "), _fmt_metric(value, percent=True)))
-            break
+        att = held.get("attention")
+        if isinstance(att, dict):
+            if _is_number(att.get("lung_share_mean")):
+                area = (f" (lungs cover {att['lung_area_fraction_mean']:.0%} of those images)"
+                        if _is_number(att.get("lung_area_fraction_mean")) else "")
+                rows.append(("Grad-CAM mass inside lungs", f"{att['lung_share_mean']:.0%}{area}"))
+            if _is_number(att.get("border_share_mean")):
+                area = (f" (band is {att['border_area_fraction']:.0%} of the image)"
+                        if _is_number(att.get("border_area_fraction")) else "")
+                rows.append(("Grad-CAM mass in border band", f"{att['border_share_mean']:.0%}{area}"))
+    if not any(label.startswith("Grad-CAM") for label, _ in rows):
+        for path, value in _walk_numbers(metrics if isinstance(metrics, dict) else {}):
+            if "lung" in path.lower() and "share" in path.lower():
+                rows.append(("Grad-CAM mass inside lungs", _fmt_metric(value, percent=True)))
+                break
     return rows
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 def _find_held_out(metrics: dict) -> dict | None:
