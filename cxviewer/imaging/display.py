@@ -33,7 +33,8 @@ def window_curve(x: np.ndarray, center: float, width: float, function: str = "LI
     """VOI output (float, 0..255) of a window for modality values ``x``."""
     x = np.asarray(x, dtype=np.float64)
     if function == "SIGMOID":
-        return 255.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
+        with np.errstate(over="ignore"):  # exp overflow -> inf -> output 0, the correct limit
+            return 255.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
     if function == "LINEAR_EXACT":
         lower, upper = center - width / 2, center + width / 2
         y = ((x - center) / width + 0.5) * 255.0
