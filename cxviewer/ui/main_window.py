@@ -115,8 +115,7 @@ class MainWindow(QMainWindow):
         a = self._act
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
-        file_menu.addAction(a("open_files", "&Open files\N{HORIZONTAL ELLIPSIS}", self.open_files_dialog,
-                              QKeySequence.StandardKey.Open))
+        file_menu.addAction(a("open_files", "&Open files\N{HORIZONTAL ELLIPSIS}", self.open_files_dialog, "Ctrl+O"))
         file_menu.addAction(a("open_folder", "Open &folder\N{HORIZONTAL ELLIPSIS}", self.open_folder_dialog,
                               "Ctrl+Shift+O"))
         file_menu.addAction(a("open_sample", "Open &sample study", self.open_sample, "Ctrl+Shift+S"))
@@ -127,7 +126,7 @@ class MainWindow(QMainWindow):
             lambda: self._fill_recent(self.recent_folders_menu, "folders"))
         file_menu.addSeparator()
         file_menu.addAction(a("close_all", "&Close all studies", self.close_all, "Ctrl+Shift+W"))
-        file_menu.addAction(a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit))
+        file_menu.addAction(a("quit", "&Quit", self.close, "Ctrl+Q"))
 
         view_menu = mb.addMenu("&View")
         for name, text, slot, key in (
@@ -413,8 +412,13 @@ class MainWindow(QMainWindow):
     def _toggle_full_screen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()
 
+    def shortcut_actions(self) -> list[QAction]:
+        """Every action with a key: the window's own plus the panel toggles (for Help)."""
+        actions = list(self.actions_by_name.values()) + self.panels_menu.actions()
+        return [a for a in actions if a.shortcuts()]
+
     def show_shortcuts(self) -> None:
-        ShortcutsDialog(list(self.actions_by_name.values()), self).exec()
+        ShortcutsDialog(self.shortcut_actions(), self).exec()
 
     def _about(self) -> None:
         QMessageBox.about(self, "About CXViewer",
