@@ -57,7 +57,10 @@ def _settle_transfer_syntax(ds: Dataset, path: Path) -> UID:
     """The transfer syntax, set in file meta when the file has none (inferred from its encoding)."""
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if uid:
-        return UID(str(uid))
+        uid = UID(str(uid))
+        if not uid.is_transfer_syntax:
+            raise _fail(f"The file gives {transfer_syntax_name(uid)} as its transfer syntax, which is not a transfer syntax.", path)
+        return uid
     if ds["PixelData"].is_undefined_length:
         raise _fail(
             "The pixel data are compressed but the file does not say how (no transfer syntax in a file "
@@ -82,9 +85,12 @@ def _no_pixel_data(ds: Dataset, path: Path) -> UnreadableImageError:
             "image data, before its end marker.",
             path,
         )
-    kind = ds.get("SOPClassUID")
-    what = f" It is a '{UID(str(kind)).name}' object." if kind else ""
-    return _fail(f"The DICOM file holds no image (no Pixel Data element).{what}", path)
+    kind = UID(str(ds.get("SOPClassUID", ""))).name if ds.get("SOPClassUID") else ""
+    if "Image" in kind:
+        return _fail(f"This '{kind}' file has no pixel data: it is probably truncated (it ends after {len(data):,} bytes).", path)
+    if kind:
+        return _fail(f"The DICOM file holds no image: it is a '{kind}' object, which has no pixel data.", path)
+    return _fail(f"The DICOM file holds no image (no Pixel Data element; {len(data):,} bytes, possibly truncated).", path)
 
 
 def _check_geometry(ds: Dataset, uid: UID, path: Path) -> tuple[int, int, int]:
@@ -131,8 +137,6 @@ def _check_geometry(ds: Dataset, uid: UID, path: Path) -> tuple[int, int, int]:
 
 
 def _decode_first_frame(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
-    if not uid.is_transfer_syntax:
-        raise _fail(f"The file gives {transfer_syntax_name(uid)} as its transfer syntax, which is not a transfer syntax.", path)
     try:
         decoder = get_decoder(uid)
     except NotImplementedError:
