@@ -1,0 +1,507 @@
+"""The report pane: header from the file, the reader's sections, the AI block, Draft/Final, exports.
+
+Every edit is autosaved (debounced) through ``cxviewer.report.DraftStore``; reopening the study
+brings the draft back, also after a crash. A Final report is read-only: "Amend" makes a new draft
+and keeps the signed version on disk. Exports (PDF and JSON) go where the reader chooses, under a
+sanitised proposed name, never beside the input file by default.
+
+``install_report_dock(window)`` adds the pane to the main window, follows the image on screen and,
+when the window has an inference service (``window.inference`` or the ``inference`` argument), takes
+its results for the image on screen (keys are ``str(path)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout,
+                               QWidget)
+
+from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
+from cxviewer.report.content import SECTIONS, format_date, format_person_name, format_sex, format_time
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_MS = 800
+REPORT_SETTINGS_DEFAULTS = {"page_size": "A4", "institution": ""}
+_HEADER_ROWS = (
+    ("patient_name", "Patient"), ("patient_id", "Patient ID"), ("birth_date", "Birth date"),
+    ("sex", "Sex"), ("accession_number", "Accession"), ("study_date", "Study date"),
+    ("study_description", "Study"), ("view_position", "View"),
+)
+
+# returns (display uint8 image as on screen, caption describing the window) or None
+DisplayProvider = Callable[[], "tuple[np.ndarray, str] | None"]
+
+
+def report_settings(settings: Any) -> dict:
+    """Page size and institution from the viewer settings (defaults when the key is absent)."""
+    out = dict(REPORT_SETTINGS_DEFAULTS)
+    try:
+        stored = settings["report"] if settings is not None else None
+    except (KeyError, TypeError):
+        stored = None
+    if isinstance(stored, dict):
+        if stored.get("page_size") in ("A4", "Letter"):
+            out["page_size"] = stored["page_size"]
+        if isinstance(stored.get("institution"), str):
+            out["institution"] = stored["institution"]
+    return out
+
+
+class ReportDock(QDockWidget):
+    saved = Signal(str)  # path of the autosaved report
+    exported = Signal(str)  # path of an exported PDF or JSON
+
+    def __init__(self, parent: QWidget | None = None, store: DraftStore | None = None,
+                 settings: Any = None, autosave_ms: int = AUTOSAVE_MS):
+        super().__init__("Report", parent)
+        self.setObjectName("reportDock")
+        self.store = store if store is not None else DraftStore()
+        self.store.clean_stale_temp_files()
+        self.settings = settings
+        self.report: Report | None = None
+        self.rad: Any = None
+        self.heatmap: np.ndarray | None = None
+        self.display_provider: DisplayProvider | None = None
+        self.overlay_style: dict = {"colormap": "inferno", "opacity": 0.45}
+        self.last_export_dir: Path | None = None
+        self._loading = False
+        self._dirty = False
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(autosave_ms)
+        self._timer.timeout.connect(self.save_now)
+        self._build()
+        self._show_report()
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+
+        self.header_box = QGroupBox("Patient and study")
+        form = QFormLayout(self.header_box)
+        self.header_labels: dict[str, QLabel] = {}
+        for key, title in _HEADER_ROWS:
+            label = QLabel("")
+            label.setObjectName(f"header_{key}")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            form.addRow(title, label)
+            self.header_labels[key] = label
+        layout.addWidget(self.header_box)
+
+        self.ai_box = QGroupBox("AI second opinion (research use, not a diagnosis)")
+        ai_layout = QVBoxLayout(self.ai_box)
+        self.ai_label = QLabel("")
+        self.ai_label.setObjectName("reportAi")
+        self.ai_label.setWordWrap(True)
+        self.ai_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        ai_layout.addWidget(self.ai_label)
+        self.copy_ai_button = QPushButton("Copy AI summary to Findings")
+        self.copy_ai_button.clicked.connect(self.copy_ai_summary)
+        ai_layout.addWidget(self.copy_ai_button)
+        layout.addWidget(self.ai_box)
+
+        self.editors: dict[str, QPlainTextEdit] = {}
+        for key, title in SECTIONS:
+            layout.addWidget(QLabel(f"<b>{title}</b>"))
+            edit = QPlainTextEdit()
+            edit.setObjectName(f"section_{key}")
+            edit.setMinimumHeight(48 if key in ("clinical_indication", "technique", "recommendation") else 90)
+            edit.textChanged.connect(self._on_edited)
+            layout.addWidget(edit)
+            self.editors[key] = edit
+        row = QHBoxLayout()
+        row.addWidget(QLabel("<b>Reader</b>"))
+        self.reader_edit = QLineEdit()
+        self.reader_edit.setObjectName("readerName")
+        self.reader_edit.setPlaceholderText("Your name, as it should appear on the report")
+        self.reader_edit.textChanged.connect(self._on_edited)
+        row.addWidget(self.reader_edit)
+        layout.addLayout(row)
+
+        status_row = QHBoxLayout()
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("reportStatus")
+        status_row.addWidget(self.status_label, 1)
+        self.final_button = QPushButton("Finalise…")
+        self.final_button.clicked.connect(self._finalize_clicked)
+        status_row.addWidget(self.final_button)
+        layout.addLayout(status_row)
+        self.saved_label = QLabel("")
+        self.saved_label.setObjectName("reportSaved")
+        self.saved_label.setStyleSheet("color: #666;")
+        layout.addWidget(self.saved_label)
+
+        export_row = QHBoxLayout()
+        self.anonymise_box = QCheckBox("Anonymise export")
+        self.anonymise_box.setToolTip("No patient name, ID, birth date, accession or UIDs in the exported file")
+        export_row.addWidget(self.anonymise_box)
+        export_row.addStretch(1)
+        self.pdf_button = QPushButton("Export PDF…")
+        self.pdf_button.clicked.connect(lambda: self._export_clicked("pdf"))
+        export_row.addWidget(self.pdf_button)
+        self.json_button = QPushButton("Export JSON…")
+        self.json_button.clicked.connect(lambda: self._export_clicked("json"))
+        export_row.addWidget(self.json_button)
+        self.pdf_settings_button = QPushButton("PDF settings…")
+        self.pdf_settings_button.clicked.connect(self.edit_pdf_settings)
+        export_row.addWidget(self.pdf_settings_button)
+        layout.addLayout(export_row)
+        layout.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+
+    # ------------------------------------------------------------------ study
+    def set_radiograph(self, rad: Any) -> None:
+        """Follow the image on screen: save the current draft, open (or restore) this study's report."""
+        if rad is not None and self.rad is not None and rad is self.rad:
+            return
+        self.save_now()
+        previous_key = self.report.study_key if self.report else None
+        self.rad = rad
+        if rad is None:
+            self.report, self.heatmap = None, None
+            self._show_report()
+            return
+        self.heatmap = None  # the overlay belongs to one image; it comes again with this image's result
+        new = Report.for_radiograph(rad)
+        if new.study_key == previous_key and self.report is not None:
+            return  # another image of the same study: the same report
+        stored = self.store.load(new.study_key)
+        if stored is not None:
+            # the header is read again from the file (a draft's copy may predate a correction)
+            stored.header = new.header
+            self.report = stored
+        else:
+            self.report = new
+        self._show_report()
+
+    def current_key(self) -> str | None:
+        """Inference key of the image on screen (``str(path)``)."""
+        path = getattr(self.rad, "path", None)
+        return str(path) if path is not None else None
+
+    def set_prediction(self, prediction: Any, card: Any = None) -> None:
+        """A real model result for the image on screen: fill the AI block (a Final report keeps its own)."""
+        self.heatmap = getattr(prediction, "heatmap", None)
+        if self.report is None:
+            return
+        if card is None:
+            card = _find_card(getattr(prediction, "model_name", ""), getattr(prediction, "model_version", ""))
+        if not self.report.is_final:
+            self.report.set_prediction(prediction, card)
+            self._schedule_save()
+        self._show_ai()
+
+    # ------------------------------------------------------------------ editing
+    def _on_edited(self) -> None:
+        if self._loading or self.report is None or self.report.is_final:
+            return
+        for key, edit in self.editors.items():
+            self.report.sections[key] = edit.toPlainText()
+        self.report.reader_name = self.reader_edit.text()
+        self._schedule_save()
+
+    def _schedule_save(self) -> None:
+        self._dirty = True
+        self.saved_label.setText("Unsaved changes…")
+        self._timer.start()
+
+    def save_now(self) -> Path | None:
+        """Write the draft now if anything changed (autosave calls this)."""
+        self._timer.stop()
+        if not self._dirty or self.report is None:
+            return None
+        self._dirty = False
+        try:
+            path = self.store.save(self.report)
+        except FinalReportExists:
+            self.saved_label.setText("Not saved: this study has a Final report (signed elsewhere). "
+                                     "Reopen the study to see it.")
+            log.warning("report: a final report exists for this study; the draft was not saved over it")
+            return None
+        except OSError as exc:
+            self._dirty = True
+            self.saved_label.setText(f"Could not save the draft: {exc}")
+            log.warning("report: cannot save draft: %s", exc)
+            return None
+        self.saved_label.setText(f"Draft saved {self.report.updated_at[11:19]}")
+        self.saved.emit(str(path))
+        return path
+
+    def copy_ai_summary(self) -> None:
+        if self.report is None or self.report.ai is None or self.report.is_final:
+            return
+        text = self.report.insert_ai_summary()
+        self._loading = True
+        self.editors["findings"].setPlainText(text)
+        self._loading = False
+        self._schedule_save()
+
+    # ------------------------------------------------------------------ status
+    def _finalize_clicked(self) -> None:
+        if self.report is None:
+            return
+        if self.report.is_final:
+            answer = QMessageBox.question(
+                self, "Amend final report",
+                "This report is final. Amend it? The signed version is kept on disk, "
+                "and the amended report starts as a draft.")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.amend()
+            return
+        answer = QMessageBox.question(self, "Finalise report",
+                                      "Sign this report as final? It becomes read-only.")
+        if answer == QMessageBox.StandardButton.Yes:
+            try:
+                self.finalize()
+            except ValueError as exc:
+                QMessageBox.warning(self, "Finalise report", str(exc).capitalize() + ".")
+
+    def finalize(self) -> Path:
+        """Sign the report (raises ValueError when reader name or impression is missing)."""
+        self._on_edited()
+        self.report.finalize()
+        self._dirty = False
+        self._timer.stop()
+        path = self.store.save(self.report)
+        self._show_report()
+        self.saved_label.setText("Final report saved")
+        return path
+
+    def amend(self) -> Path:
+        """Reopen a Final report as a new draft; the signed version is archived, not lost."""
+        draft = self.report.reopen_as_draft()
+        path = self.store.save(draft, replace_final=True)
+        self.report = draft
+        self._show_report()
+        return path
+
+    # ------------------------------------------------------------------ exports
+    def _default_dir(self) -> Path:
+        if self.last_export_dir is not None:
+            return self.last_export_dir
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return Path(docs) if docs else Path.home()
+
+    def _export_clicked(self, kind: str) -> None:
+        if self.report is None:
+            return
+        anonymise = self.anonymise_box.isChecked()
+        suggested = self._default_dir() / proposed_filename(self.report, kind, anonymise)
+        filters = "PDF (*.pdf)" if kind == "pdf" else "JSON (*.json)"
+        name, _ = QFileDialog.getSaveFileName(self, f"Export report as {kind.upper()}", str(suggested), filters)
+        if not name:
+            return
+        target = Path(name)
+        if target.suffix.lower() != f".{kind}":
+            target = target.with_name(target.name + f".{kind}")
+        try:
+            if kind == "pdf":
+                self.export_pdf(target, anonymise)
+            else:
+                self.export_json(target, anonymise)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export report", f"The report could not be exported:\n{exc}")
+            return
+        self.last_export_dir = target.parent
+        self.saved_label.setText(f"Exported {target.name}")
+
+    def _check_target(self, target: Path) -> None:
+        src = getattr(self.rad, "path", None)
+        if src is not None and Path(target).resolve() == Path(src).resolve():
+            raise ValueError("the export would overwrite the radiograph itself")
+
+    def export_pdf(self, target: str | Path, anonymise: bool | None = None) -> Path:
+        from cxviewer.report.pdf import PdfOptions, render_report_pdf
+
+        if self.report is None or self.rad is None:
+            raise ValueError("no study is open")
+        target = Path(target)
+        self._check_target(target)
+        self._on_edited()
+        shown = self.display_provider() if self.display_provider is not None else None
+        if shown is None:
+            from cxviewer.imaging import render_display
+
+            shown = (render_display(self.rad), "default window")
+        image, caption = shown
+        prefs = report_settings(self.settings)
+        options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
+                             anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
+                             image_caption=caption, colormap=self.overlay_style["colormap"],
+                             overlay_opacity=self.overlay_style["opacity"])
+        heatmap = self.heatmap if self.report.ai is not None else None
+        path = render_report_pdf(target, self.report, image, heatmap, options=options)
+        self.exported.emit(str(path))
+        return path
+
+    def export_json(self, target: str | Path, anonymise: bool | None = None) -> Path:
+        if self.report is None:
+            raise ValueError("no study is open")
+        target = Path(target)
+        self._check_target(target)
+        self._on_edited()
+        anonymise = self.anonymise_box.isChecked() if anonymise is None else anonymise
+        path = write_report_json(self.report, target, anonymise=anonymise)
+        self.exported.emit(str(path))
+        return path
+
+    def edit_pdf_settings(self) -> None:
+        """Institution name and page size for PDFs, kept in the viewer settings."""
+        prefs = report_settings(self.settings)
+        dialog = QDialog(self)
+        dialog.setWindowTitle("PDF report settings")
+        form = QFormLayout(dialog)
+        institution = QLineEdit(prefs["institution"])
+        form.addRow("Institution", institution)
+        size = QComboBox()
+        size.addItems(["A4", "Letter"])
+        size.setCurrentText(prefs["page_size"])
+        form.addRow("Page size", size)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.set_pdf_settings(institution.text().strip(), size.currentText())
+
+    def set_pdf_settings(self, institution: str, page_size: str) -> None:
+        if page_size not in ("A4", "Letter"):
+            raise ValueError("page size must be A4 or Letter")
+        if self.settings is None:
+            return
+        try:
+            self.settings["report"] = {"page_size": page_size, "institution": institution}
+        except KeyError:
+            log.warning("report: these settings have no 'report' entry; PDF settings are not remembered")
+
+    # ------------------------------------------------------------------ display
+    def _show_report(self) -> None:
+        report = self.report
+        self._loading = True
+        try:
+            h = report.header if report else None
+            values = {
+                "patient_name": format_person_name(h.patient_name) if h else "",
+                "patient_id": h.patient_id if h else "",
+                "birth_date": format_date(h.birth_date) if h else "",
+                "sex": format_sex(h.sex) if h else "",
+                "accession_number": h.accession_number if h else "",
+                "study_date": " ".join(x for x in (format_date(h.study_date), format_time(h.study_time)) if x)
+                if h else "",
+                "study_description": h.study_description if h else "",
+                "view_position": h.view_position if h else "",
+            }
+            for key, label in self.header_labels.items():
+                label.setText(values[key] or "—")
+            for key, edit in self.editors.items():
+                edit.setPlainText(report.sections.get(key, "") if report else "")
+                edit.setReadOnly(report is None or report.is_final)
+            self.reader_edit.setText(report.reader_name if report else "")
+            self.reader_edit.setReadOnly(report is None or report.is_final)
+        finally:
+            self._loading = False
+        enabled = report is not None
+        for w in (self.final_button, self.pdf_button, self.json_button, self.anonymise_box):
+            w.setEnabled(enabled)
+        if report is None:
+            self.status_label.setText("No study open")
+            self.saved_label.setText("")
+        elif report.is_final:
+            self.status_label.setText(f"<b>Final</b> — signed {report.finalized_at[:16].replace('T', ' ')}")
+            self.final_button.setText("Amend…")
+        else:
+            self.status_label.setText("<b>Draft</b>")
+            self.final_button.setText("Finalise…")
+            self.saved_label.setText(f"Draft restored (saved {report.updated_at[:19].replace('T', ' ')})"
+                                     if report.updated_at else "")
+        self._show_ai()
+
+    def _show_ai(self) -> None:
+        ai = self.report.ai if self.report else None
+        editable = self.report is not None and not self.report.is_final
+        self.copy_ai_button.setEnabled(ai is not None and editable)
+        if ai is None:
+            self.ai_label.setText("No AI result for this image yet.")
+            return
+        lead = ai.label
+        rows = "".join(
+            f"<tr><td>{'<b>' if k == lead else ''}{k}{'</b>' if k == lead else ''}</td>"
+            f"<td align='right'>{p * 100:.1f} %</td></tr>"
+            for k, p in zip(ai.labels, ai.probabilities))
+        when = ai.analysed_at[:16].replace("T", " ")
+        self.ai_label.setText(
+            f"<table>{rows}</table>Leading class: <b>{lead}</b><br>"
+            f"{ai.model_name} {ai.model_version} · {ai.elapsed_ms:.0f} ms"
+            + (f" on {ai.device}" if ai.device else "") + f" · {when}")
+
+    def closeEvent(self, event) -> None:
+        self.save_now()
+        super().closeEvent(event)
+
+
+def _find_card(name: str, version: str):
+    """The model card of a prediction, from the installed models (None when it is not there)."""
+    if not name:
+        return None
+    try:
+        from cxviewer.model import available_models
+
+        for card in available_models():
+            if card.name == name and card.version == version:
+                return card
+    except Exception as exc:  # a broken models folder must not break the report pane
+        log.warning("report: cannot look up the model card: %s", exc)
+    return None
+
+
+def _current_display(window: Any) -> "tuple[np.ndarray, str] | None":
+    """The image view's radiograph at full resolution with the window (and invert) on screen."""
+    view = getattr(window, "image_view", None)
+    if view is None or view.rad is None or view.window is None:
+        return None
+    from cxviewer.imaging import apply_voi
+
+    rad = view.rad
+    u8 = apply_voi(rad.pixels, view.window.voi, monochrome1=rad.photometric == "MONOCHROME1")
+    inverted = bool(getattr(view, "inverted", False))
+    if inverted:
+        u8 = 255 - u8
+    w = view.window
+    caption = f"{w.name}, centre {w.center:g} / width {w.width:g}" + (", inverted" if inverted else "")
+    return u8, caption
+
+
+def install_report_dock(window: Any, inference: Any = None, store: DraftStore | None = None) -> ReportDock:
+    """Add the report pane to ``window`` (a MainWindow) and wire it to the image on screen."""
+    dock = ReportDock(window, store=store, settings=getattr(window, "settings", None))
+    window.add_panel(dock) if hasattr(window, "add_panel") else window.addDockWidget(
+        Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.display_provider = lambda: _current_display(window)
+    window.currentImageChanged.connect(dock.set_radiograph)
+    inference = inference if inference is not None else getattr(window, "inference", None)
+    if inference is not None and hasattr(inference, "result"):
+        def on_result(key: str, prediction: Any) -> None:
+            if key == dock.current_key():
+                dock.set_prediction(prediction)
+
+        inference.result.connect(on_result)
+    window.report_dock = dock
+    rad = getattr(getattr(window, "image_view", None), "rad", None)
+    if rad is not None:
+        dock.set_radiograph(rad)
+    return dock

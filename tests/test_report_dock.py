@@ -1,0 +1,160 @@
+"""The report pane (pytest-qt, offscreen): header, autosave and restore, AI block, Final, exports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+
+from cxviewer.imaging import read_radiograph, render_display
+from cxviewer.model import Prediction
+from cxviewer.report import DraftStore
+from cxviewer.ui.report_dock import ReportDock, install_report_dock
+from pdf_readback import page_sizes_pt, read_images, read_text
+from report_samples import JAPANESE, dicom_copy, edge_energy_map
+
+
+@pytest.fixture
+def rad(tmp_path):
+    return read_radiograph(dicom_copy(tmp_path, **JAPANESE))
+
+
+@pytest.fixture
+def prediction(rad):
+    """Input for the pane (a Prediction value with a real computed map), not a model result."""
+    image = render_display(rad)
+    return Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.1, 0.3, 0.6),
+                      model_name="cxnet-densenet121", model_version="1.0.0", elapsed_ms=700.0, device="CPU",
+                      heatmap=edge_energy_map(image))
+
+
+def make_dock(qtbot, settings=None):
+    dock = ReportDock(store=DraftStore(), settings=settings, autosave_ms=50)
+    qtbot.addWidget(dock)
+    return dock
+
+
+def test_header_and_technique(qtbot, rad):
+    dock = make_dock(qtbot)
+    dock.set_radiograph(rad)
+    labels = {k: v.text() for k, v in dock.header_labels.items()}
+    assert labels["patient_name"] == "Yamada, Tarou (山田 太郎 / やまだ たろう)"
+    assert labels["patient_id"] == "JP-000123" and labels["birth_date"] == "1958-04-12"
+    assert labels["sex"] == "Male" and labels["accession_number"] == "ACC-98765"
+    assert labels["study_date"] == "2024-01-31 10:15" and labels["study_description"] == "Thorax PA"
+    assert labels["view_position"] == "PA"
+    assert dock.editors["technique"].toPlainText().startswith("Computed radiography (CR)")
+    assert "Draft" in dock.status_label.text()
+
+
+def test_autosave_on_edit_and_restore_in_a_new_pane(qtbot, rad):
+    dock = make_dock(qtbot)
+    dock.set_radiograph(rad)
+    with qtbot.waitSignal(dock.saved, timeout=3000) as saved:
+        dock.editors["findings"].setPlainText("Small nodule, left upper zone. 山田太郎")
+        dock.reader_edit.setText("Dr. Ørsted")
+    data = json.loads(open(saved.args[0], encoding="utf-8").read())
+    assert data["sections"]["findings"] == "Small nodule, left upper zone. 山田太郎"
+    assert data["reader_name"] == "Dr. Ørsted"
+
+    # "restart": a brand-new pane with a fresh store reopens the same study
+    again = make_dock(qtbot)
+    again.set_radiograph(read_radiograph(rad.path))
+    assert again.editors["findings"].toPlainText() == "Small nodule, left upper zone. 山田太郎"
+    assert again.reader_edit.text() == "Dr. Ørsted"
+    assert "restored" in again.saved_label.text()
+
+
+def test_switching_study_saves_at_once(qtbot, rad, tmp_path):
+    dock = ReportDock(store=DraftStore(), autosave_ms=60_000)  # the timer would not fire in time
+    qtbot.addWidget(dock)
+    dock.set_radiograph(rad)
+    dock.editors["impression"].setPlainText("Normal.")
+    other = read_radiograph(dicom_copy(tmp_path, name="other.dcm", StudyInstanceUID="1.2.3.4.5.6.7",
+                                       PatientName="Other^Patient"))
+    dock.set_radiograph(other)
+    assert dock.editors["impression"].toPlainText() == ""
+    dock.set_radiograph(read_radiograph(rad.path))
+    assert dock.editors["impression"].toPlainText() == "Normal."
+
+
+def test_ai_block_and_copy_to_findings(qtbot, rad, prediction):
+    dock = make_dock(qtbot)
+    dock.set_radiograph(rad)
+    assert "No AI result" in dock.ai_label.text() and not dock.copy_ai_button.isEnabled()
+    dock.set_prediction(prediction)
+    text = dock.ai_label.text()
+    assert "<b>normal</b>" in text and "60.0 %" in text and "cxnet-densenet121 1.0.0" in text
+    dock.editors["findings"].setPlainText("Clear lungs.")
+    qtbot.mouseClick(dock.copy_ai_button, Qt.MouseButton.LeftButton)
+    findings = dock.editors["findings"].toPlainText()
+    assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class normal")
+    assert "not a diagnosis" in findings
+
+
+def test_final_is_read_only_and_amend_keeps_the_signed_version(qtbot, rad):
+    dock = make_dock(qtbot)
+    dock.set_radiograph(rad)
+    dock.editors["impression"].setPlainText("No acute disease.")
+    with pytest.raises(ValueError):
+        dock.finalize()  # no reader name yet
+    dock.reader_edit.setText("Dr. A")
+    dock.finalize()
+    assert "Final" in dock.status_label.text() and dock.editors["impression"].isReadOnly()
+    assert dock.final_button.text().startswith("Amend")
+    # a stale pane that still holds the draft cannot overwrite the Final
+    stale = make_dock(qtbot)
+    stale.report = dock.store.load(dock.report.study_key).reopen_as_draft()
+    stale.report.sections["impression"] = "stale"
+    stale._dirty = True
+    assert stale.save_now() is None and "Final" in stale.saved_label.text()
+    assert dock.store.load(dock.report.study_key).sections["impression"] == "No acute disease."
+    dock.amend()
+    assert "Draft" in dock.status_label.text() and not dock.editors["impression"].isReadOnly()
+    assert len(dock.store.archived_finals(dock.report.study_key)) == 1
+
+
+def test_exports_pdf_and_json(qtbot, rad, prediction, tmp_path):
+    dock = make_dock(qtbot, settings={"report": {"page_size": "Letter", "institution": "Kyoto Clinic"}})
+    dock.set_radiograph(rad)
+    dock.set_prediction(prediction)
+    dock.editors["impression"].setPlainText("Normal study.")
+    image = render_display(rad)
+    dock.display_provider = lambda: (255 - image, "Lung, centre -600 / width 1500, inverted")
+    pdf = dock.export_pdf(tmp_path / "out" / "r.pdf", anonymise=False)
+    text = read_text(pdf)
+    assert "Kyoto Clinic" in text and "Normal study." in text and "JP-000123" in text
+    assert "Lung, centre -600 / width 1500, inverted" in text
+    assert page_sizes_pt(pdf)[0] == pytest.approx((612, 792), abs=1)
+    assert len([im for im in read_images(pdf) if im.height > 20]) == 2
+    anon = dock.export_pdf(tmp_path / "out" / "anon.pdf", anonymise=True)
+    assert "JP-000123" not in read_text(anon)
+    js = dock.export_json(tmp_path / "out" / "r.json", anonymise=True)
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["anonymised"] and data["ai"]["label"] == "normal" and "JP-000123" not in js.read_text()
+    with pytest.raises(ValueError):
+        dock.export_json(rad.path)  # never over the radiograph itself
+
+
+def test_install_on_the_main_window(qtbot, rad, prediction):
+    from PySide6.QtCore import QObject, Signal
+
+    from cxviewer.ui.main_window import MainWindow
+
+    class Inference(QObject):  # the InferenceService's result signal, driven by hand
+        result = Signal(str, object)
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    inference = Inference()
+    dock = install_report_dock(window, inference=inference)
+    assert window.report_dock is dock and dock.objectName() == "reportDock"
+    window.currentImageChanged.emit(rad)
+    assert dock.header_labels["patient_id"].text() == "JP-000123"
+    inference.result.emit("some/other/image.dcm", prediction)
+    assert dock.report.ai is None  # a result for another image is not taken
+    inference.result.emit(str(rad.path), prediction)
+    assert dock.report.ai is not None and dock.heatmap is not None
+    window.currentImageChanged.emit(None)
+    assert dock.report is None and not dock.pdf_button.isEnabled()
