@@ -53,9 +53,18 @@ def _load_classifier(args):
         raise RuntimeError(f"cannot load the model: {exc}") from exc
 
 
+def _quiet_readers() -> None:
+    """pydicom warns (and logs) about every odd header value; over a folder of thousands that buries
+    the progress line. Problems that matter are reported per file in the results instead."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
+
+
 def run(args: argparse.Namespace) -> int:
     import threading
-    from pathlib import Path
 
     from cxviewer.scan import ResultsFileError, ScanOptions, ScanSetupError, check_inputs, check_output, run_scan
     from cxviewer.scan.pipeline import DEFAULT_BATCH_SIZE, default_workers
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from cxviewer.scan.resume import open_results
 
     err = sys.stderr
+    _quiet_readers()
     if args.model and args.no_model:
         print("cxviewer scan: --model and --no-model exclude each other", file=err)
         return 2

@@ -14,7 +14,6 @@ in sorted name order: files of a folder first, then its subfolders.
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,40 +24,25 @@ IMAGE_SUFFIXES = frozenset(
 )
 # Header elements a real image data set has; a forced read must find at least one of them.
 _PLAUSIBLE_TAGS = ("SOPClassUID", "Modality", "Rows", "Columns", "PatientID", "StudyInstanceUID")
-_SNIFF_BYTES = 132
 
 
 def sniff_format(path: str | os.PathLike) -> str | None:
-    """``"DICOM"``, ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` from the file's bytes, or ``None``."""
+    """``"DICOM"``, ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` from the file's bytes, or ``None``.
+
+    The magic bytes are the imaging core's (:func:`cxviewer.imaging.sniff.sniff`); a data set
+    without preamble is only believed when a forced header read finds real image elements.
+    """
+    from cxviewer.imaging.sniff import HEAD_BYTES, sniff
+
     try:
         with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+            head = fh.read(HEAD_BYTES)
     except OSError:
         return None
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return "DICOM"  # checked first: a DICOM preamble may itself look like a TIFF header
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF"
-    if _looks_like_bare_dataset(head) and _forced_read_is_plausible(path):
-        return "DICOM"
-    return None
-
-
-def _looks_like_bare_dataset(head: bytes) -> bool:
-    """First element of a data set without preamble: a low even group (0002..0028), either endianness."""
-    if len(head) < 8:
-        return False
-    group_le, element_le = struct.unpack("<HH", head[:4])
-    group_be = struct.unpack(">H", head[:2])[0]
-    return (2 <= group_le <= 0x28 and group_le % 2 == 0 and element_le < 0x1000) or (
-        2 <= group_be <= 0x28 and group_be % 2 == 0
-    )
+    kind = sniff(head)
+    if kind == "DICOM" and head[128:132] != b"DICM" and not _forced_read_is_plausible(path):
+        return None
+    return kind
 
 
 def _forced_read_is_plausible(path) -> bool:

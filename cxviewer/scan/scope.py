@@ -61,16 +61,16 @@ def anatomy_problem(body_part: str, descriptions: list[str]) -> str | None:
     if body & CHEST_WORDS:
         return None
     if body & NOT_CHEST_WORDS:
-        return f"body part {body_part.strip()} is not the chest"
+        return f"Body part {body_part.strip()}: not the chest."
     if body_part.strip():
         return None  # an unfamiliar value ("PORTABLE", local codes): do not guess
-    text = " ".join(d for d in descriptions if d)
+    text = " / ".join(dict.fromkeys(d.strip() for d in descriptions if d and d.strip()))
     words = _words(text)
     if words & CHEST_WORDS:
         return None
     hits = sorted(words & NOT_CHEST_WORDS)
     if hits:
-        return f"described as {text.strip()!r}, not a chest image"
+        return f"Described as '{text}': not a chest image."
     return None
 
 
@@ -78,16 +78,19 @@ def modality_problem(modality: str) -> str | None:
     mod = (modality or "").strip().upper()
     if mod in RADIOGRAPHIC_MODALITIES:
         return None
-    what = MODALITY_NAMES.get(mod, f"not a projection radiograph (modality {mod})")
-    return f"modality {mod}: {what}" if mod in MODALITY_NAMES else what
+    what = MODALITY_NAMES.get(mod, "not a projection radiograph")
+    return f"Modality {mod}: {what}, not a chest radiograph."
 
 
 def geometry_problem(rows: int, cols: int) -> str | None:
     short, long = sorted((int(rows), int(cols)))
     if short < MIN_SIDE:
-        return f"image too small ({cols} x {rows} pixels; at least {MIN_SIDE} on each side is needed)"
+        return f"Image too small: {cols} x {rows} pixels (a chest film needs at least {MIN_SIDE} on each side)."
     if long / max(short, 1) > MAX_ASPECT:
-        return f"extreme aspect ratio {long / short:.1f}:1 ({cols} x {rows}); not a chest film (document or photo?)"
+        return (
+            f"Extreme aspect ratio {long / short:.1f}:1 ({cols} x {rows} pixels): "
+            "more like a document or a photo than a chest film."
+        )
     return None
 
 
@@ -164,5 +167,5 @@ def scope_problem(rad) -> str | None:
         c = source_chroma(rad)
         if c is None or c >= MIN_CHROMA:
             shown = "" if c is None else f" (chroma {c:.0f})"
-            return f"colour image{shown}; radiographs are grey"
+            return f"Colour image{shown}: radiographs are grey."
     return None
