@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "overlay": {"annotations": True, "measure_color": "#ffd400"},
     "last_dir": "",
     "cache_mb": 1024,  # decoded pixels kept in memory for images not on screen
+    "report": {"page_size": "A4", "institution": ""},  # PDF reports (cxviewer.ui.report_dock)
 }
 
 
