@@ -30,6 +30,11 @@ def read_text(path: Path) -> str:
     return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
 
 
+def squash(text: str) -> str:
+    """Text without whitespace: extraction breaks lines where Qt switches fonts (Latin -> CJK) or wraps."""
+    return re.sub(r"\s+", "", text)
+
+
 def read_images(path: Path) -> list[EmbeddedImage]:
     out = []
     for i, page in enumerate(PdfReader(str(path)).pages):

@@ -11,7 +11,7 @@ from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import DraftStore
 from cxviewer.ui.report_dock import ReportDock, install_report_dock
-from pdf_readback import page_sizes_pt, read_images, read_text
+from pdf_readback import page_sizes_pt, read_images, read_text, squash
 from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
 
@@ -125,7 +125,7 @@ def test_exports_pdf_and_json(qtbot, rad, prediction, tmp_path):
     pdf = dock.export_pdf(tmp_path / "out" / "r.pdf", anonymise=False)
     text = read_text(pdf)
     assert "Kyoto Clinic" in text and "Normal study." in text and "JP-000123" in text
-    assert "Lung, centre -600 / width 1500, inverted" in text
+    assert squash("Lung, centre -600 / width 1500, inverted") in squash(text)
     assert page_sizes_pt(pdf)[0] == pytest.approx((612, 792), abs=1)
     assert len([im for im in read_images(pdf) if im.height > 20]) == 2
     anon = dock.export_pdf(tmp_path / "out" / "anon.pdf", anonymise=True)

@@ -16,7 +16,7 @@ from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import Report
 from cxviewer.report.pdf import PdfOptions, render_report_pdf
-from pdf_readback import all_bytes, metadata, page_sizes_pt, read_images, read_text
+from pdf_readback import all_bytes, metadata, page_sizes_pt, read_images, read_text, squash
 from report_samples import CHEST, JAPANESE, dicom_copy, edge_energy_map
 
 PREDICTION_INPUT = Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.12, 0.71, 0.17),
@@ -38,11 +38,6 @@ SECTIONS_TEXT = {
     "recommendation": "Follow-up radiograph in six weeks.",
 }
 READER = "Dr. Renée Zoë Ørsted"
-
-
-def squash(text: str) -> str:
-    """Text without whitespace: extraction splits lines where Qt switches fonts (Latin -> CJK) or wraps."""
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")

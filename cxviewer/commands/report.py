@@ -1,0 +1,118 @@
+"""``cxviewer report FILE -o report.pdf``: the whole findings pipeline, headless.
+
+Reads the radiograph, renders its default display (first header window, C.11), runs the model with
+Grad-CAM, and writes the PDF with both key images (and, with ``--json``, the same findings as JSON).
+Page size and institution come from the viewer settings unless given here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a DICOM file or a PNG/JPEG/WebP/TIFF image")
+    parser.add_argument("-o", "--output", required=True, metavar="REPORT.pdf", help="PDF to write")
+    parser.add_argument("--impression", default="", help="text of the Impression section")
+    parser.add_argument("--findings", default="", help="text of the Findings section")
+    parser.add_argument("--indication", default="", help="text of the Clinical indication section")
+    parser.add_argument("--reader", default="", help="reader's name")
+    parser.add_argument("--anonymize", "--anonymise", dest="anonymise", action="store_true",
+                        help="leave out patient name, ID, birth date, accession and UIDs")
+    parser.add_argument("--json", metavar="OUT.json", help="also write the findings as JSON")
+    parser.add_argument("--model", default=None, metavar="DIR", help="model folder (default: the bundled model)")
+    parser.add_argument("--no-ai", action="store_true", help="do not run the model (no AI block, no overlay)")
+    parser.add_argument("--page-size", choices=("A4", "Letter"), help="default: from the settings (A4)")
+    parser.add_argument("--institution", help="default: from the settings")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"cxviewer report: {message}", file=sys.stderr)
+    return code
+
+
+def _window_caption(rad) -> str:
+    from cxviewer.imaging import full_range_window
+
+    presets = list(getattr(rad, "voi_presets", []) or [])
+    if presets:
+        p = presets[0]
+        if p.center is not None and p.width is not None:
+            return f"{p.name or 'Header window'}, centre {p.center:g} / width {p.width:g}"
+        return p.name or "Header VOI LUT"
+    c, w = full_range_window(rad)
+    return f"full range, centre {c:g} / width {w:g}"
+
+
+def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
+    page_size, institution = "A4", ""
+    try:
+        from cxviewer.ui.settings import Settings  # Qt-free JSON settings of the viewer
+
+        stored = Settings.load().data.get("report", {})
+        if isinstance(stored, dict):
+            page_size = stored.get("page_size") if stored.get("page_size") in ("A4", "Letter") else page_size
+            institution = stored.get("institution") if isinstance(stored.get("institution"), str) else ""
+    except ImportError:
+        pass
+    return args.page_size or page_size, args.institution if args.institution is not None else institution
+
+
+def run(args: argparse.Namespace) -> int:
+    from cxviewer.imaging import UnreadableImageError, read_radiograph, render_display
+    from cxviewer.report import Report, write_report_json
+
+    src, out = Path(args.file), Path(args.output)
+    targets = [out] + ([Path(args.json)] if args.json else [])
+    for target in targets:
+        if src.exists() and target.resolve() == src.resolve():
+            return _fail(f"{target} is the input file; choose another output name")
+        if target.is_dir():
+            return _fail(f"{target} is a folder; give a file name")
+    try:
+        rad = read_radiograph(src)
+    except UnreadableImageError as exc:
+        return _fail(f"{src}: {exc}")
+    image = render_display(rad)
+    report = Report.for_radiograph(rad)
+    report.sections["impression"] = args.impression
+    report.sections["findings"] = args.findings
+    report.sections["clinical_indication"] = args.indication
+    report.reader_name = args.reader
+
+    heatmap = None
+    if not args.no_ai:
+        from cxviewer.model import ModelCardError, load_classifier
+        from cxviewer.model.inputs import model_image
+
+        try:
+            clf = load_classifier(args.model)
+        except ModelCardError as exc:
+            return _fail(f"{exc} (use --no-ai to write the report without the model)")
+        prediction = clf.predict(model_image(rad), gradcam=True)
+        report.set_prediction(prediction, clf.card)
+        heatmap = prediction.heatmap
+        probs = "  ".join(f"{k} {v:.3f}" for k, v in zip(prediction.labels, prediction.probabilities))
+        print(f"{src.name}: AI leading class {prediction.label} ({probs}); "
+              f"{prediction.model_name} {prediction.model_version} on {prediction.device}, "
+              f"{prediction.elapsed_ms:.0f} ms. Research use only, not a diagnosis.")
+
+    from cxviewer.report.pdf import PdfOptions, ensure_gui_application, render_report_pdf
+
+    ensure_gui_application()
+    page_size, institution = _pdf_preferences(args)
+    options = PdfOptions(page_size=page_size, institution=institution, anonymise=args.anonymise,
+                         image_caption=_window_caption(rad))
+    try:
+        render_report_pdf(out, report, image, heatmap, options=options)
+        if args.json:
+            write_report_json(report, args.json, anonymise=args.anonymise)
+    except OSError as exc:
+        return _fail(f"cannot write the report: {exc}")
+    for warning in options.warnings:
+        print(f"cxviewer report: warning: {warning}", file=sys.stderr)
+    print(f"wrote {out}" + (f" and {args.json}" if args.json else "")
+          + (" (anonymised)" if args.anonymise else ""))
+    return 0
