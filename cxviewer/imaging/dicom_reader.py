@@ -136,7 +136,7 @@ def _check_geometry(ds: Dataset, uid: UID, path: Path) -> tuple[int, int, int]:
     return rows, cols, frames
 
 
-def _decode_first_frame(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
+def _decode_first_frame(ds: Dataset, uid: UID, frames: int, path: Path) -> np.ndarray:
     try:
         decoder = get_decoder(uid)
     except NotImplementedError:
@@ -144,7 +144,8 @@ def _decode_first_frame(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
     if not decoder.is_available:
         raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported: no decoder for it is installed.", path)
     try:
-        return pixel_array(ds, index=0)
+        # Single frame: exactly pydicom's own call; multi-frame: decode the first frame only.
+        return pixel_array(ds) if frames == 1 else pixel_array(ds, index=0)
     except Exception as exc:
         detail = " ".join(str(exc).split()).replace(_ALL_PLUGINS_FAILED, "").strip()
         raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, could not be decoded: {detail}", path) from exc
@@ -171,7 +172,7 @@ def read_dicom(path: Path) -> Radiograph:
         raise _no_pixel_data(ds, path)
     uid = _settle_transfer_syntax(ds, path)
     _rows, _cols, frames = _check_geometry(ds, uid, path)
-    frame = _decode_first_frame(ds, uid, path)
+    frame = _decode_first_frame(ds, uid, frames, path)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     was_color = False
     if photometric in _GREY:
