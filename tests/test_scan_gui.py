@@ -149,3 +149,26 @@ def test_install_batch_action_adds_tools_menu(qtbot):
     assert window.opened == ["/x/1.dcm"]
     action.trigger()
     assert window._batch_scan_dialog is dialog  # one dialog per window, shown again
+
+
+def test_dialog_classifies_with_the_model(corpus, qtbot):
+    """The worker loads the model on its own thread; in-scope rows get probabilities, the others none."""
+    from cxviewer.model import available_models
+
+    if not available_models():
+        pytest.skip("no classifier is installed yet (models/ is empty); the lead re-runs this with the model")
+    root, expected = corpus
+    d = BatchScanDialog()
+    qtbot.addWidget(d)
+    assert d.model_box.isEnabled() and d.model_box.isChecked()
+    d.add_paths([root / "films", root / "other"])
+    with qtbot.waitSignal(d.scanFinished, timeout=600_000) as finished:
+        assert d.start()
+    qtbot.waitUntil(lambda: not d.running, timeout=10_000)
+    assert finished.args[0].model
+    rows = d.results.model.results()
+    assert {r.path for r in rows} == {p for p in expected if "/films/" in p or "/other/" in p}
+    for r in rows:
+        assert (r.p_covid is not None) is (r.status == "ok")
+    d.results.min_p.setValue(0.01)  # any class: every classified row has a leading probability >= 1/3
+    assert {r.path for r in d.results.proxy.visible_results()} == {r.path for r in rows if r.status == "ok"}
