@@ -6,7 +6,6 @@ import csv
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow
 from scan_corpus import CXR, build_corpus, tree_digest
 
 from cxviewer.scan import COLUMNS, ScanResult, ScanSetupError
@@ -128,27 +127,25 @@ def test_probability_filter_and_numeric_sort(qtbot):
     assert _visible_paths(view)[0] == "/a/4.dcm"  # no probability sorts first
 
 
-def test_install_batch_action_adds_tools_menu(qtbot):
-    class Window(QMainWindow):
-        def __init__(self):
-            super().__init__()
-            self.opened = []
+def test_batch_action_in_the_main_window_opens_double_clicked_files(qtbot, corpus):
+    from cxviewer.ui.main_window import MainWindow
 
-        def open_paths(self, paths):
-            self.opened.extend(paths)
-
-    window = Window()
+    root, _ = corpus
+    window = MainWindow()
     qtbot.addWidget(window)
     action = install_batch_action(window)
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     assert action in menus["Tools"].actions()
+    assert action in window.shortcut_actions()  # listed in Help > Shortcuts
     action.trigger()
     dialog = window._batch_scan_dialog
-    assert dialog.isVisible() and not dialog.isModal()
-    dialog.openRequested.emit("/x/1.dcm")
-    assert window.opened == ["/x/1.dcm"]
+    assert dialog.isVisible() and not dialog.isModal()  # reading goes on while a scan runs
+    target = root / "dicom" / "CR-MONO1-10-chest.dcm"
+    dialog.openRequested.emit(str(target))
+    qtbot.waitUntil(lambda: window.current_path == target, timeout=30_000)
     action.trigger()
     assert window._batch_scan_dialog is dialog  # one dialog per window, shown again
+    dialog.close()
 
 
 def test_dialog_classifies_with_the_model(corpus, qtbot):

@@ -30,6 +30,9 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("CXViewer")
     app.setApplicationVersion(__version__)
     window = MainWindow()
+    from cxviewer.ui.batch_dialog import install_batch_action
+
+    install_batch_action(window)  # Tools > Batch scan...
     window.show()
     if args.sample:
         window.open_sample()

@@ -305,14 +305,9 @@ class BatchScanDialog(QDialog):
 
 
 def _open_in_window(window, path: str) -> None:
-    for name in ("open_paths", "open_files"):
-        fn = getattr(window, name, None)
-        if callable(fn):
-            fn([path])
-            return
-    fn = getattr(window, "open_path", None)
-    if callable(fn):
-        fn(path)
+    window.open_paths([path])  # MainWindow.open_paths: loads in the background, shows the image
+    window.raise_()
+    window.activateWindow()
 
 
 def install_batch_action(window) -> QAction:
@@ -340,4 +335,7 @@ def install_batch_action(window) -> QAction:
 
     action.triggered.connect(show)
     tools.addAction(action)
+    window.addAction(action)  # the shortcut works with the menu bar hidden (full screen)
+    if isinstance(getattr(window, "actions_by_name", None), dict):
+        window.actions_by_name["batch_scan"] = action  # listed in Help > Shortcuts
     return action
