@@ -162,6 +162,13 @@ def test_japanese_and_accented_names_round_trip_with_embedded_fonts(pdfs):
     assert any("CJK" in f or "Gothic" in f or "JP" in f for f in fonts), fonts
 
 
+def test_every_glyph_has_a_font(case, qapp, tmp_path):
+    """The installed fonts cover Japanese and accented Latin (CI installs fonts-noto-cjk for this)."""
+    opts = PdfOptions()
+    render_report_pdf(tmp_path / "glyphs.pdf", case["report"], case["image"], options=opts)
+    assert opts.warnings == [], "missing glyphs; install a CJK font (Debian: fonts-noto-cjk)"
+
+
 def test_page_size_from_options(case, qapp, tmp_path):
     sizes = {}
     for size in ("A4", "Letter"):

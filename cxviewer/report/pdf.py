@@ -40,8 +40,10 @@ _CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "IPAe
                  "Yu Gothic", "Meiryo", "Hiragino Sans", "Noto Sans CJK SC", "Noto Sans CJK KR",
                  "Microsoft YaHei", "PingFang SC", "Malgun Gothic", "Droid Sans Fallback",
                  "WenQuanYi Zen Hei")
-_COLORMAPS = {"jet": "COLORMAP_JET", "turbo": "COLORMAP_TURBO", "inferno": "COLORMAP_INFERNO",
-              "viridis": "COLORMAP_VIRIDIS", "hot": "COLORMAP_HOT", "magma": "COLORMAP_MAGMA"}
+# the viewer's colour map names -> OpenCV's (same definitions as matplotlib/pyqtgraph; CET-R4 is a rainbow)
+_COLORMAPS = {"inferno": "COLORMAP_INFERNO", "viridis": "COLORMAP_VIRIDIS", "plasma": "COLORMAP_PLASMA",
+              "magma": "COLORMAP_MAGMA", "CET-R4": "COLORMAP_TURBO", "jet": "COLORMAP_JET",
+              "turbo": "COLORMAP_TURBO", "hot": "COLORMAP_HOT"}
 
 
 @dataclass
@@ -50,8 +52,8 @@ class PdfOptions:
     institution: str = ""  # from the settings
     anonymise: bool = False
     image_caption: str = ""  # e.g. "Window C 550 / W 1024"
-    colormap: str = "jet"
-    overlay_opacity: float = 0.6
+    colormap: str = "inferno"  # the viewer's default overlay look (cxviewer.ui.heatmap_overlay)
+    overlay_opacity: float = 0.45
     generated_at: str = ""  # default: now
     warnings: list[str] = field(default_factory=list)  # filled by render_report_pdf (missing glyphs...)
 
@@ -237,13 +239,14 @@ def colorize(values_u8: np.ndarray, colormap: str = "jet") -> np.ndarray:
     """uint8 values -> RGB uint8 with an OpenCV colour map."""
     import cv2
 
-    cmap = getattr(cv2, _COLORMAPS.get(colormap, "COLORMAP_JET"))
+    cmap = getattr(cv2, _COLORMAPS.get(colormap, "COLORMAP_INFERNO"))
     return cv2.cvtColor(cv2.applyColorMap(values_u8, cmap), cv2.COLOR_BGR2RGB)
 
 
-def overlay_image(display: np.ndarray, heatmap: np.ndarray, colormap: str = "jet",
-                  opacity: float = 0.6) -> np.ndarray:
-    """Grad-CAM over the displayed radiograph: colour weighted by the heat, so cold areas stay grey."""
+def overlay_image(display: np.ndarray, heatmap: np.ndarray, colormap: str = "inferno",
+                  opacity: float = 0.45) -> np.ndarray:
+    """Grad-CAM over the displayed radiograph as the viewer draws it: alpha = opacity * min(2 h, 1),
+    so cold areas stay grey and only the model's evidence is tinted."""
     import cv2
 
     heat = np.asarray(heatmap, dtype=np.float32)
@@ -254,7 +257,7 @@ def overlay_image(display: np.ndarray, heatmap: np.ndarray, colormap: str = "jet
     heat = np.nan_to_num(np.clip(heat, 0.0, 1.0))
     color = colorize((heat * 255).astype(np.uint8), colormap).astype(np.float32)
     grey = np.repeat(display[..., None], 3, axis=2).astype(np.float32)
-    alpha = (float(opacity) * heat)[..., None]
+    alpha = (float(opacity) * np.minimum(2.0 * heat, 1.0))[..., None]
     return np.clip(grey * (1 - alpha) + color * alpha + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -321,9 +324,12 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
     # patient and study table: two label/value pairs per row
     rows = report.header.display_rows(options.anonymise)
     parts.append("<h2>Patient and study</h2><table width='100%' cellspacing='0' border='0'>")
-    for i in range(0, len(rows), 2):
+    (name_label, name), rest = rows[0], rows[1:]
+    parts.append(f"<tr><td width='18%' class='label' valign='middle'>{html.escape(name_label)}</td>"
+                 f"<td colspan='3'>{_esc(name)}</td></tr>")  # names can be long (several scripts)
+    for i in range(0, len(rest), 2):
         cells = ""
-        for label, value in rows[i:i + 2]:
+        for label, value in rest[i:i + 2]:
             cells += f"<td width='18%' class='label'>{html.escape(label)}</td><td width='32%'>{_esc(value)}</td>"
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</table>")
@@ -472,6 +478,12 @@ def _missing_glyphs(text: str, font) -> list[str]:
         metrics.append(QFontMetricsF(f))
     missing = sorted({c for c in text if not c.isspace() and unicodedata.category(c)[0] != "C"
                       and not any(m.inFontUcs4(ord(c)) for m in metrics)})
+    if missing:  # Qt falls back to any installed family that has the glyph
+        from PySide6.QtGui import QFontDatabase
+
+        others = [QFontMetricsF(QFont(fam)) for fam in QFontDatabase.families()
+                  if fam not in font.families()]
+        missing = [c for c in missing if not any(m.inFontUcs4(ord(c)) for m in others)]
     if not missing:
         return []
     return [f"no installed font has glyphs for {''.join(missing[:20])!r}; install a Noto font "
@@ -554,10 +566,12 @@ def _remap_cmap(data: bytes, remap: dict[str, str]) -> bytes:
 def _compat_forms() -> dict[str, str]:
     """Compatibility code point -> its NFKC form, for the blocks whose glyphs fonts share.
 
-    CJK radicals and compatibility ideographs (⼭ -> 山) and Latin ligatures (ﬁ -> fi).
+    CJK radicals and compatibility ideographs (⼭ -> 山), Latin ligatures (ﬁ -> fi) and Arabic
+    presentation forms (contextual letter shapes -> the letters).
     """
     table: dict[str, str] = {}
-    for start, end in ((0x2E80, 0x2FDF), (0xF900, 0xFAFF), (0xFB00, 0xFB06)):
+    for start, end in ((0x2E80, 0x2FDF), (0xF900, 0xFAFF), (0xFB00, 0xFB06), (0xFB50, 0xFDFF),
+                       (0xFE70, 0xFEFF)):
         for cp in range(start, end + 1):
             c = chr(cp)
             n = unicodedata.normalize("NFKC", c)
