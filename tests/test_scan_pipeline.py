@@ -170,7 +170,9 @@ def test_killed_cli_scan_resumes_to_the_same_table(tmp_path):
     env = dict(os.environ, CXVIEWER_HOME=str(tmp_path / "home"))
     cmd = [sys.executable, "-m", "cxviewer", "scan", str(source), "--no-model", "--workers", "1"]
     ref = tmp_path / "ref.csv"
-    subprocess.run([*cmd, "-o", str(ref)], check=True, cwd=REPO, env=env, capture_output=True)
+    first = subprocess.run([*cmd, "-o", str(ref)], check=True, cwd=REPO, env=env, capture_output=True, text=True)
+    assert "files/s" not in first.stderr  # stderr is a pipe here: no progress line
+    assert "file(s) scanned" in first.stdout
     out = tmp_path / "killed.csv"
     proc = subprocess.Popen([*cmd, "-o", str(out)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -89,7 +89,7 @@ def geometry_problem(rows: int, cols: int) -> str | None:
     if long / max(short, 1) > MAX_ASPECT:
         return (
             f"Extreme aspect ratio {long / short:.1f}:1 ({cols} x {rows} pixels): "
-            "more like a document or a photo than a chest film."
+            "not the shape of a whole chest film (cropped, a document or a photo?)."
         )
     return None
 
