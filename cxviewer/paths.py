@@ -21,7 +21,8 @@ APP_NAME = "CXViewer"
 HOME_ENV = "CXVIEWER_HOME"
 SAMPLE_FILE = "samples/RG1_J2KR.dcm"
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE_DIR.parent
 
 
 def _bundled(package: str, repo_folder: str) -> Path:
@@ -29,13 +30,17 @@ def _bundled(package: str, repo_folder: str) -> Path:
     try:
         ref = importlib.resources.files(package)
     except ModuleNotFoundError:
-        return _REPO_ROOT / repo_folder
+        ref = None
     if isinstance(ref, Path):
         return ref
-    # A folder without __init__.py is a namespace package: its reference is not a plain Path.
-    spec = importlib.util.find_spec(package)
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    return Path(locations[0]) if locations else _REPO_ROOT / repo_folder
+    if ref is not None:  # a folder without __init__.py is a namespace package, not a plain Path
+        spec = importlib.util.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        if locations:
+            return Path(locations[0])
+    if (_REPO_ROOT / "pyproject.toml").is_file():  # running from a source tree
+        return _REPO_ROOT / repo_folder
+    return _PACKAGE_DIR / f"_{repo_folder}"  # installed without this folder: a path that does not exist
 
 
 def _user_dir(sub: str, platform_dir: str) -> Path:
