@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
 
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
-        self.resize(1400, 900)
+        self._default_layout()
         self._apply_settings()
 
     # ------------------------------------------------------------ actions
@@ -436,6 +436,16 @@ class MainWindow(QMainWindow):
         self.status.set_device(text)
 
     # ---------------------------------------------------------- settings
+    def _default_layout(self) -> None:
+        """First run (no saved layout): most of the screen, a study browser wide enough to read."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and screen.width() > 0:
+            self.resize(int(screen.width() * 0.92), int(screen.height() * 0.92))
+            self.move(screen.x() + int(screen.width() * 0.04), screen.y() + int(screen.height() * 0.04))
+        else:
+            self.resize(1400, 900)
+        self.resizeDocks([self.study_browser], [400], Qt.Orientation.Horizontal)
+
     def _apply_settings(self) -> None:
         s = self.settings
         geometry = _unb64(s["geometry"])

@@ -29,9 +29,10 @@ class StudyBrowser(QDockWidget):
         self.view.setAlternatingRowColors(True)
         header = self.view.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 210)
-        header.resizeSection(1, 80)
-        header.resizeSection(2, 60)
+        header.resizeSection(0, 230)
+        header.resizeSection(1, 82)
+        header.resizeSection(2, 62)
+        header.setStretchLastSection(True)
         self.setWidget(self.view)
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
         self._quiet = False

@@ -114,7 +114,10 @@ class StudyModel(QStandardItemModel):
         row[0].setData(sort_key, SORT_ROLE)
         row[0].setToolTip(f"{e.path}\n{e.columns} x {e.rows} px, {e.source_format}")
         if e.thumbnail is not None:
-            row[0].setIcon(QIcon(thumbnail_pixmap(e.thumbnail)))
+            pixmap = thumbnail_pixmap(e.thumbnail)
+            icon = QIcon(pixmap)
+            icon.addPixmap(pixmap, QIcon.Mode.Selected)  # grey levels stay true when selected
+            row[0].setIcon(icon)
         pos = series.rowCount()
         for i in range(series.rowCount()):
             if series.child(i).data(SORT_ROLE) > sort_key:
