@@ -147,8 +147,16 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
 
     window = MainWindow()
     qtbot.addWidget(window)
+    dock = install_report_dock(window)
     inference = Inference()
-    dock = install_report_dock(window, inference=inference)
+    window.inference = inference  # installed after the report pane: found once the event loop runs
+    from cxviewer.ui.ai_panel import AIPanel
+
+    window.ai_panel = AIPanel()
+    qtbot.wait(10)
+    window.ai_panel.colormap.setCurrentText("viridis")
+    window.ai_panel.opacity.setValue(70)
+    assert dock.overlay_style == {"colormap": "viridis", "opacity": 0.7}
     assert window.report_dock is dock and dock.objectName() == "reportDock"
     window.currentImageChanged.emit(rad)
     assert dock.header_labels["patient_id"].text() == "JP-000123"

@@ -33,6 +33,9 @@ def run_gui(argv: list[str]) -> int:
     from cxviewer.ui.batch_dialog import install_batch_action
 
     install_batch_action(window)  # Tools > Batch scan...
+    from cxviewer.ui.report_dock import install_report_dock
+
+    install_report_dock(window)  # the report pane (right dock)
     window.show()
     if args.sample:
         window.open_sample()

@@ -99,8 +99,12 @@ class ReportDock(QDockWidget):
             self.header_labels[key] = label
         layout.addWidget(self.header_box)
 
-        self.ai_box = QGroupBox("AI second opinion (research use, not a diagnosis)")
+        self.ai_box = QGroupBox("AI second opinion")
         ai_layout = QVBoxLayout(self.ai_box)
+        note = QLabel("Research use, not a diagnosis.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #b07000;")
+        ai_layout.addWidget(note)
         self.ai_label = QLabel("")
         self.ai_label.setObjectName("reportAi")
         self.ai_label.setWordWrap(True)
@@ -116,7 +120,10 @@ class ReportDock(QDockWidget):
             layout.addWidget(QLabel(f"<b>{title}</b>"))
             edit = QPlainTextEdit()
             edit.setObjectName(f"section_{key}")
-            edit.setMinimumHeight(48 if key in ("clinical_indication", "technique", "recommendation") else 90)
+            if key in ("clinical_indication", "technique", "recommendation"):
+                edit.setFixedHeight(58)
+            else:
+                edit.setMinimumHeight(110 if key == "findings" else 70)
             edit.textChanged.connect(self._on_edited)
             layout.addWidget(edit)
             self.editors[key] = edit
@@ -142,11 +149,13 @@ class ReportDock(QDockWidget):
         self.saved_label.setStyleSheet("color: #666;")
         layout.addWidget(self.saved_label)
 
-        export_row = QHBoxLayout()
+        options_row = QHBoxLayout()
         self.anonymise_box = QCheckBox("Anonymise export")
         self.anonymise_box.setToolTip("No patient name, ID, birth date, accession or UIDs in the exported file")
-        export_row.addWidget(self.anonymise_box)
-        export_row.addStretch(1)
+        options_row.addWidget(self.anonymise_box)
+        options_row.addStretch(1)
+        layout.addLayout(options_row)
+        export_row = QHBoxLayout()
         self.pdf_button = QPushButton("Export PDF…")
         self.pdf_button.clicked.connect(lambda: self._export_clicked("pdf"))
         export_row.addWidget(self.pdf_button)
@@ -155,12 +164,13 @@ class ReportDock(QDockWidget):
         export_row.addWidget(self.json_button)
         self.pdf_settings_button = QPushButton("PDF settings…")
         self.pdf_settings_button.clicked.connect(self.edit_pdf_settings)
-        export_row.addWidget(self.pdf_settings_button)
+        options_row.addWidget(self.pdf_settings_button)
         layout.addLayout(export_row)
         layout.addStretch(1)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
 
@@ -205,6 +215,27 @@ class ReportDock(QDockWidget):
             self.report.set_prediction(prediction, card)
             self._schedule_save()
         self._show_ai()
+
+    def connect_inference(self, service: Any) -> None:
+        """Take an InferenceService's results for the image on screen (connected once)."""
+        if service is None or service is getattr(self, "_inference", None) or not hasattr(service, "result"):
+            return
+        self._inference = service
+        service.result.connect(self._on_inference_result)
+
+    def _on_inference_result(self, key: str, prediction: Any) -> None:
+        if key == self.current_key():
+            self.set_prediction(prediction)
+
+    def connect_ai_panel(self, panel: Any) -> None:
+        """Export the overlay with the colour map and opacity the AI panel shows (connected once)."""
+        if panel is None or panel is getattr(self, "_ai_panel", None):
+            return
+        self._ai_panel = panel
+        if hasattr(panel, "colormapChanged"):
+            panel.colormapChanged.connect(lambda name: self.overlay_style.update(colormap=str(name)))
+        if hasattr(panel, "opacityChanged"):
+            panel.opacityChanged.connect(lambda value: self.overlay_style.update(opacity=float(value)))
 
     # ------------------------------------------------------------------ editing
     def _on_edited(self) -> None:
@@ -487,20 +518,30 @@ def _current_display(window: Any) -> "tuple[np.ndarray, str] | None":
 
 
 def install_report_dock(window: Any, inference: Any = None, store: DraftStore | None = None) -> ReportDock:
-    """Add the report pane to ``window`` (a MainWindow) and wire it to the image on screen."""
+    """Add the report pane to ``window`` (a MainWindow) and wire it to the image on screen.
+
+    The model's results come from ``inference`` (an InferenceService; keys are ``str(path)``) or,
+    when it is not given, from ``window.inference``; the overlay look from ``window.ai_panel``. Those
+    two are looked up again once the event loop runs, so installers may run in any order.
+    """
     dock = ReportDock(window, store=store, settings=getattr(window, "settings", None))
-    window.add_panel(dock) if hasattr(window, "add_panel") else window.addDockWidget(
-        Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    if hasattr(window, "add_panel"):
+        window.add_panel(dock)
+    else:
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.display_provider = lambda: _current_display(window)
     window.currentImageChanged.connect(dock.set_radiograph)
-    inference = inference if inference is not None else getattr(window, "inference", None)
-    if inference is not None and hasattr(inference, "result"):
-        def on_result(key: str, prediction: Any) -> None:
-            if key == dock.current_key():
-                dock.set_prediction(prediction)
-
-        inference.result.connect(on_result)
     window.report_dock = dock
+    if inference is not None:
+        dock.connect_inference(inference)
+
+    def wire_ai() -> None:
+        if getattr(window, "inference", None) is not None:
+            dock.connect_inference(window.inference)
+        dock.connect_ai_panel(getattr(window, "ai_panel", None))
+
+    wire_ai()
+    QTimer.singleShot(0, wire_ai)
     rad = getattr(getattr(window, "image_view", None), "rad", None)
     if rad is not None:
         dock.set_radiograph(rad)
