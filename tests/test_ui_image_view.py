@@ -117,15 +117,20 @@ def test_builtin_presets_are_brightness_percentiles(view, tmp_path):
 
 def test_builtin_presets_on_a_real_chest_radiograph(view):
     rad = _show(view, read_radiograph(real_dicom("CR-MONO1-10-chest.dcm")))
-    centers = {}
+    ends = {}
     for preset in (LUNG, MEDIASTINUM, BONE, AUTO):
         view.apply_builtin_preset(preset)
         assert view.window.name == preset.name
-        centers[preset.name] = view.window.center
-    # MONOCHROME1: brighter structures have lower values, so Lung > Mediastinum > Bone in value
-    assert centers["Lung"] > centers["Mediastinum"] > centers["Bone"]
+        ends[preset.name] = (view.window.center - view.window.width / 2, view.window.center + view.window.width / 2)
+        assert np.array_equal(view.displayed_image(), apply_voi(rad.pixels, (view.window.center, view.window.width),
+                                                                monochrome1=True))
+    # MONOCHROME1: brighter structures have lower values. The lung window sits at the dark (high)
+    # values; mediastinum and bone reach further into the bright (low) values, bone furthest.
+    lung_mid = sum(ends["Lung"]) / 2
+    assert lung_mid > sum(ends["Mediastinum"]) / 2 and lung_mid > sum(ends["Bone"]) / 2
+    assert ends["Bone"][0] < ends["Mediastinum"][0] < ends["Lung"][0]
     lo, hi = rad.value_range()
-    assert lo <= centers["Auto"] <= hi
+    assert lo <= ends["Auto"][0] < ends["Auto"][1] <= hi
 
 
 # ----------------------------------------------------------------- invert, geometry

@@ -12,13 +12,13 @@ CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 EDGES = ("top", "bottom", "left", "right")
 
 
-def _date(value: str) -> str:
+def format_date(value: str) -> str:
     """DICOM DA (YYYYMMDD) as YYYY-MM-DD; anything else unchanged."""
     v = (value or "").strip()
     return f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 and v.isdigit() else v
 
 
-def _name(value: str) -> str:
+def format_name(value: str) -> str:
     return (value or "").replace("^", " ").strip()
 
 
@@ -29,13 +29,13 @@ def _number(value: float) -> str:
 def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
                  zoom: float, orientation_text: str, position: str) -> dict[str, str]:
     """Text of the four corners for the radiograph ``rad`` and the current view state."""
-    patient = [_name(rad.patient_name) or "(no name)"]
+    patient = [format_name(rad.patient_name) or "(no name)"]
     if rad.patient_id:
         patient.append(f"ID {rad.patient_id}")
-    born = " ".join(x for x in (_date(rad.patient_birth_date), rad.patient_sex) if x)
+    born = " ".join(x for x in (format_date(rad.patient_birth_date), rad.patient_sex) if x)
     if born:
         patient.append(born)
-    study = [x for x in (_date(rad.study_date), rad.study_description) if x]
+    study = [x for x in (format_date(rad.study_date), rad.study_description) if x]
     if rad.series_description or rad.series_number is not None:
         series = f"Se {rad.series_number}" if rad.series_number is not None else "Se"
         study.append(" ".join(x for x in (series, rad.series_description) if x))

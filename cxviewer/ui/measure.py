@@ -14,6 +14,8 @@ from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem
 
+MEASUREMENT_Z = 20  # above the image and the AI heat map
+
 
 def distance(p0: tuple[float, float], p1: tuple[float, float],
              pixel_spacing: tuple[float, float] | None) -> tuple[float, str]:
@@ -42,8 +44,10 @@ class MeasurementItem:
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.line = QGraphicsLineItem(parent)
         self.line.setPen(pen)
+        self.line.setZValue(MEASUREMENT_Z)
         self.label = pg.TextItem(color=color, fill=pg.mkBrush(0, 0, 0, 160), anchor=(0, 1))
         self.label.setParentItem(parent)
+        self.label.setZValue(MEASUREMENT_Z)
         self.p0 = QPointF(p0)
         self.p1 = QPointF(p0)
         self.set_end(p0)

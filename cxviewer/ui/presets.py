@@ -3,7 +3,8 @@
 CR/DX pixel values are not calibrated like CT Hounsfield units, so fixed numbers (the CT lung
 window -600/1500) mean nothing here. Each built-in preset is a range of *brightness* percentiles of
 the image's own histogram: Lung spreads the dark end (aerated lung) over the grey scale, Mediastinum
-the bright soft-tissue end, Bone the brightest part, Auto the whole useful range. Brightness follows
+the bright soft-tissue end, Bone a wide range up to the very brightest values (ribs over the lungs,
+spine), Auto the whole useful range. Brightness follows
 the displayed polarity, so for MONOCHROME1 (high value = dark) the percentiles are mirrored. The
 result is an ordinary linear window (centre, width) in modality units that ``apply_voi`` renders.
 """
@@ -26,8 +27,8 @@ class BuiltinPreset:
 
 
 LUNG = BuiltinPreset("Lung", 2.0, 65.0, "dark end of the histogram: lung parenchyma")
-MEDIASTINUM = BuiltinPreset("Mediastinum", 35.0, 99.0, "bright end: mediastinum, heart, lines")
-BONE = BuiltinPreset("Bone", 60.0, 99.9, "brightest part: ribs, spine, clavicles")
+MEDIASTINUM = BuiltinPreset("Mediastinum", 40.0, 99.5, "bright end: mediastinum, heart, lines and tubes")
+BONE = BuiltinPreset("Bone", 25.0, 99.9, "wide, up to the brightest values: ribs over the lungs, spine")
 AUTO = BuiltinPreset("Auto", 1.0, 99.0, "1st to 99th percentile of the histogram")
 BUILTIN_PRESETS = (LUNG, MEDIASTINUM, BONE, AUTO)
 

@@ -7,8 +7,9 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 
 def format_value(value: float | int) -> str:
+    """Modality values and windows for reading: no exponents, decimals only for small numbers."""
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:.4g}"
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.4g}"
     return str(int(value))
 
 
@@ -48,8 +49,7 @@ class ViewerStatusBar(QStatusBar):
         self.value_label.setText(f"Value {format_value(value)}")
 
     def set_window(self, center: float, width: float) -> None:
-        self.window_label.setText(f"W {format_value(float(round(width, 3)))}  "
-                                  f"L {format_value(float(round(center, 3)))}")
+        self.window_label.setText(f"W {format_value(float(width))}  L {format_value(float(center))}")
 
     def set_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"Zoom {zoom * 100:.0f}%" if zoom else "")

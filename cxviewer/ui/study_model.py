@@ -14,7 +14,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 
-from cxviewer.ui.annotations import _date, _name
+from cxviewer.ui.annotations import format_date, format_name
 from cxviewer.ui.image_entry import ImageEntry
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors"
@@ -87,7 +87,7 @@ class StudyModel(QStandardItemModel):
         pkey, skey, sekey = _keys(e)
         patient = self._patients.get(pkey)
         if patient is None:
-            label = _name(e.patient_name) or "(no patient data)"
+            label = format_name(e.patient_name) or "(no patient data)"
             if e.patient_id:
                 label += f"  ({e.patient_id})"
             row = self._row(label, kind="patient")
@@ -96,7 +96,7 @@ class StudyModel(QStandardItemModel):
         study = self._studies.get(skey)
         if study is None:
             desc = e.study_description or ("(study)" if e.study_uid else e.path.parent.name)
-            row = self._row(desc, _date(e.study_date), e.modality, "", kind="study")
+            row = self._row(desc, format_date(e.study_date), e.modality, "", kind="study")
             patient.appendRow(row)
             study = self._studies[skey] = row[0]
         series = self._series.get(sekey)
