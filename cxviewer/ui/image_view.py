@@ -348,7 +348,8 @@ class ImageView(QWidget):
         self._fit_mode = False
         if center is None:
             center = self.view_box.viewRect().center()
-        self.view_box.scaleBy(s=current / zoom, center=center)
+        f = current / zoom
+        self.view_box.scaleBy(x=f, y=f, center=center)
 
     def zoom_in(self) -> None:
         self.set_zoom(self.zoom() * ZOOM_STEP)
