@@ -272,9 +272,17 @@ def _qimage(arr: np.ndarray):
 
 
 def _image_resources(image: np.ndarray, heatmap: np.ndarray | None, options: PdfOptions) -> dict:
-    res = {"radiograph": _qimage(_fit(image))}
+    import cv2
+
+    shown = _fit(image)  # downsample first: the overlay is then computed at print size only
+    res = {"radiograph": _qimage(shown)}
     if heatmap is not None:
-        res["overlay"] = _qimage(_fit(overlay_image(image, heatmap, options.colormap, options.overlay_opacity)))
+        heat = np.asarray(heatmap, dtype=np.float32)
+        if heat.ndim == 2 and heat.shape != shown.shape:
+            area = heat.shape[0] > shown.shape[0]
+            heat = cv2.resize(heat, (shown.shape[1], shown.shape[0]),
+                              interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
+        res["overlay"] = _qimage(overlay_image(shown, heat, options.colormap, options.overlay_opacity))
         ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :], 8, axis=0)
         res["colorbar"] = _qimage(colorize(ramp, options.colormap))
     return res

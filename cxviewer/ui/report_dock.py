@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
+from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                                QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
@@ -81,6 +81,9 @@ class ReportDock(QDockWidget):
         self._timer.timeout.connect(self.save_now)
         self._build()
         self._show_report()
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting within the autosave delay must not lose the last words
+            app.aboutToQuit.connect(self.save_now)
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:
@@ -340,14 +343,17 @@ class ReportDock(QDockWidget):
         target = Path(name)
         if target.suffix.lower() != f".{kind}":
             target = target.with_name(target.name + f".{kind}")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # under a second for a 9 MP film
         try:
             if kind == "pdf":
                 self.export_pdf(target, anonymise)
             else:
                 self.export_json(target, anonymise)
         except (OSError, ValueError) as exc:
+            QApplication.restoreOverrideCursor()
             QMessageBox.warning(self, "Export report", f"The report could not be exported:\n{exc}")
             return
+        QApplication.restoreOverrideCursor()
         self.last_export_dir = target.parent
         self.saved_label.setText(f"Exported {target.name}")
 
