@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cxviewer export: the window width must be positive (got {args.window[1]:g})", file=sys.stderr)
         return 2
     try:
-        rad = read_radiograph(args.file)
+        with warnings.catch_warnings():  # pydicom's notes on odd header values are not for this output
+            warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+            rad = read_radiograph(args.file)
     except UnreadableImageError as exc:
         print(f"cxviewer export: cannot read {args.file}: {exc.reason}", file=sys.stderr)
         return 1
