@@ -166,3 +166,20 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
     assert dock.report.ai is not None and dock.heatmap is not None
     window.currentImageChanged.emit(None)
     assert dock.report is None and not dock.pdf_button.isEnabled()
+
+
+def test_final_report_keeps_its_ai_block_and_overlay_of_the_same_model(qtbot, rad, prediction, tmp_path):
+    import dataclasses
+
+    dock = make_dock(qtbot)
+    dock.set_radiograph(rad)
+    dock.set_prediction(prediction)
+    dock.editors["impression"].setPlainText("Normal.")
+    dock.reader_edit.setText("Dr. A")
+    dock.finalize()
+    other_model = dataclasses.replace(prediction, model_name="other-model", probabilities=(0.8, 0.1, 0.1))
+    dock.set_prediction(other_model)  # e.g. the reader switched models after signing
+    assert dock.report.ai.model_name == "cxnet-densenet121" and dock.report.ai.label == "normal"
+    pdf = dock.export_pdf(tmp_path / "final.pdf")
+    assert len([im for im in read_images(pdf) if im.height > 20]) == 1  # no overlay from another model
+    assert "FINAL" in read_text(pdf) and "other-model" not in read_text(pdf)

@@ -210,6 +210,7 @@ class ReportDock(QDockWidget):
     def set_prediction(self, prediction: Any, card: Any = None) -> None:
         """A real model result for the image on screen: fill the AI block (a Final report keeps its own)."""
         self.heatmap = getattr(prediction, "heatmap", None)
+        self._heatmap_model = (getattr(prediction, "model_name", ""), getattr(prediction, "model_version", ""))
         if self.report is None:
             return
         if card is None:
@@ -381,7 +382,10 @@ class ReportDock(QDockWidget):
                              anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
                              image_caption=caption, colormap=self.overlay_style["colormap"],
                              overlay_opacity=self.overlay_style["opacity"])
-        heatmap = self.heatmap if self.report.ai is not None else None
+        ai = self.report.ai
+        # the overlay must come from the model whose figures the report shows (a Final keeps its own)
+        same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
+        heatmap = self.heatmap if same_model else None
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
         self.exported.emit(str(path))
         return path
