@@ -58,6 +58,23 @@ def _ct_slice(path: Path) -> None:
     ds.save_as(path, enforce_file_format=True)
 
 
+def _text_report(path: Path) -> None:
+    """A Basic Text SR: a well-formed DICOM object with no pixels (exports often hold reports like it)."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = BasicTextSRStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = BasicTextSRStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "SR"
+    ds.PatientID = "SR-1"
+    ds.save_as(path, enforce_file_format=True)
+
+
 def build_corpus(root: Path, symlink_loop: bool = True) -> dict[str, str]:
     """Fill ``root``; returns {relative path: expected status} for every file that must be reported."""
     expected: dict[str, str] = {}
@@ -101,7 +118,8 @@ def build_corpus(root: Path, symlink_loop: bool = True) -> dict[str, str]:
     _write_png(root / "other" / "icon_32.png", cv2.resize(cv2.imread(str(pneu), cv2.IMREAD_GRAYSCALE), (32, 32)))
     _write_png(root / "other" / "banner.png", np.tile(np.linspace(0, 255, 1200, dtype=np.uint8), (300, 1)))
     _ct_slice(root / "other" / "ct_slice.dcm")
-    for name in ("colour_photo.png", "icon_32.png", "banner.png", "ct_slice.dcm"):
+    _text_report(root / "other" / "SR000001")  # no extension: found by content, reported as no image
+    for name in ("colour_photo.png", "icon_32.png", "banner.png", "ct_slice.dcm", "SR000001"):
         expected[f"other/{name}"] = "out_of_scope"
 
     (root / "other" / "README.txt").write_text("export notes, not an image\n")  # ignored, counted

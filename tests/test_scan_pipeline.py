@@ -73,6 +73,7 @@ def test_every_file_accounted_for_and_inputs_untouched(corpus, tmp_path, capsys)
     assert "ct slice" in why["ct_slice.dcm"]
     assert "colour" in why["colour_photo.png"]
     assert "too small" in why["icon_32.png"]
+    assert "no image" in why["SR000001"] and "sr" in why["SR000001"]
     assert "aspect" in why["banner.png"]
     # DICOM identifiers are carried over
     uncr = got[str(root / "dicom/RG1_UNCR.dcm")]

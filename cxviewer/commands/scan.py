@@ -60,7 +60,7 @@ def _quiet_readers() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
-    logging.getLogger("pydicom").setLevel(logging.ERROR)
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
 
 
 def run(args: argparse.Namespace) -> int:

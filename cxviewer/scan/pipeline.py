@@ -170,6 +170,22 @@ class _ModelRunner:
         return None if value is None else float(value)
 
 
+def _is_non_image_object(path: Path) -> bool:
+    """A well-formed DICOM object of a class that has no pixels (SR, DICOMDIR, KOS...), not a damaged image."""
+    import pydicom
+    from pydicom.uid import UID
+
+    try:
+        ds = pydicom.dcmread(path, force=True, defer_size=1024)
+        sop = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
+    except Exception:
+        return False
+    if not sop or any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        return False
+    name = UID(sop).name
+    return name != sop and "Image" not in name  # a registered class that is not an image class
+
+
 def examine(path: Path, runner: _ModelRunner | None) -> _Examined:
     """Read one file, check it is in scope and prepare the model input. Never raises for bad files."""
     from cxviewer.imaging import UnreadableImageError, read_radiograph
@@ -184,7 +200,9 @@ def examine(path: Path, runner: _ModelRunner | None) -> _Examined:
     try:
         rad = read_radiograph(path)
     except UnreadableImageError as exc:  # the path is in its own column: keep the reason alone
-        return done("error", getattr(exc, "reason", None) or str(exc) or "unreadable image")
+        reason = getattr(exc, "reason", None) or str(exc) or "unreadable image"
+        # A report, DICOMDIR or other non-image object is not broken, just not an image to triage.
+        return done("out_of_scope" if _is_non_image_object(path) else "error", reason)
     except MemoryError:
         return done("error", "not enough memory to decode this image")
     except Exception as exc:  # a reader bug must not end a night's scan; report it on the row

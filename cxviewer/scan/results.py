@@ -33,7 +33,7 @@ STATUSES = ("ok", "error", "out_of_scope")
 PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
 
 
-@dataclass
+@dataclass(slots=True)  # the GUI keeps every row of a large scan in memory
 class ScanResult:
     """What the scan found for one file. ``error`` also carries the reason for ``out_of_scope``."""
 
