@@ -13,10 +13,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DICOM = SHARED / "dicom"
 CXR = SHARED / "cxr" / "images"
+needs_shared = pytest.mark.skipif(
+    not (DICOM.is_dir() and CXR.is_dir()), reason=f"shared test data not found under {SHARED}"
+)
 
 
 def _cxr(label: str, n: int) -> list[Path]:

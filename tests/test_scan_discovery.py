@@ -7,13 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from scan_corpus import CXR, DICOM, needs_shared
 
 from cxviewer.scan.discovery import Discovery, count_files, sniff_format
 from cxviewer.scan.guards import ScanSetupError, check_inputs, check_output
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-DICOM = SHARED / "dicom"
-CXR = SHARED / "cxr" / "images"
+pytestmark = needs_shared
 
 
 def _first_jpeg() -> Path:

@@ -6,11 +6,13 @@ import csv
 
 import pytest
 from PySide6.QtCore import Qt
-from scan_corpus import CXR, build_corpus, tree_digest
+from scan_corpus import CXR, build_corpus, needs_shared, tree_digest
 
 from cxviewer.scan import COLUMNS, ScanResult, ScanSetupError
 from cxviewer.ui.batch_dialog import BatchScanDialog, install_batch_action
 from cxviewer.ui.batch_results import ScanResultsView
+
+pytestmark = needs_shared
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from scan_corpus import CXR, build_corpus, tree_digest
+from scan_corpus import CXR, build_corpus, needs_shared, tree_digest
 
 from cxviewer.cli import main
 from cxviewer.scan import COLUMNS, ScanOptions, run_scan
@@ -25,6 +25,8 @@ from cxviewer.scan.resume import open_results
 
 REPO = Path(__file__).resolve().parents[1]
 PROB = ("p_covid", "p_pneumonia", "p_normal")
+
+pytestmark = needs_shared
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +219,20 @@ def test_cli_bad_arguments_and_nothing_to_scan(tmp_path, capsys):
     assert (out_dir / "r.csv").read_text() == "precious\n"
     with pytest.raises(SystemExit):
         main(["scan", str(empty), "-o", str(out_dir / "x.csv"), "--workers", "0"])
+
+
+def test_cli_folder_of_only_broken_files(tmp_path, capsys):
+    """Every file is reported with its message, and the exit status says nothing could be scanned."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.dcm").write_bytes(b"")
+    (src / "b.png").write_text("not a PNG")
+    out = tmp_path / "r.csv"
+    assert main(["scan", str(src), "-o", str(out), "--no-model"]) == 1
+    rows = _rows(out)
+    assert [(Path(r["path"]).name, r["status"]) for r in rows] == [("a.dcm", "error"), ("b.png", "error")]
+    assert all(r["error"] for r in rows)
+    assert "every file failed" in capsys.readouterr().err
 
 
 def test_without_a_model_the_cli_says_how_to_proceed(tmp_path, capsys, monkeypatch):

@@ -6,18 +6,17 @@ import io
 import time
 
 import pytest
-
-from scan_corpus import CXR
+from scan_corpus import CXR, needs_shared
 
 from cxviewer.scan import ScanOptions, ScanProgress, run_scan
 from cxviewer.scan.progress import TerminalProgress, format_duration, progress_line
-
 
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
+@needs_shared
 def test_progress_line_on_a_terminal_only():
     tty, pipe = _Tty(), io.StringIO()
     on_tty, on_pipe = TerminalProgress(tty), TerminalProgress(pipe)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from scan_corpus import CXR, DICOM
+from scan_corpus import CXR, DICOM, needs_shared
 
 from cxviewer.imaging import read_radiograph
 from cxviewer.scan.scope import anatomy_problem, chroma, geometry_problem, modality_problem, scope_problem
@@ -48,6 +48,7 @@ def test_geometry():
     assert "aspect" in geometry_problem(300, 1200)
 
 
+@needs_shared
 def test_chroma_separates_grey_saved_as_colour_from_colour():
     grey = cv2.imread(str(sorted((CXR / "normal").glob("*.jpg"))[0]), cv2.IMREAD_GRAYSCALE)
     as_bgr = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
@@ -59,6 +60,7 @@ def test_chroma_separates_grey_saved_as_colour_from_colour():
     assert chroma(tinted) > 12
 
 
+@needs_shared
 def test_real_files(tmp_path):
     assert scope_problem(read_radiograph(DICOM / "RG1_UNCR.dcm")) is None
     assert scope_problem(read_radiograph(DICOM / "CR-MONO1-10-chest.dcm")) is None
