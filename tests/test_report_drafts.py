@@ -31,6 +31,8 @@ def test_store_lives_in_user_data_dir_with_hashed_names(rad, cxviewer_home):
     path = store.save(report)
     assert path.parent == paths.user_data_dir() / "reports"
     assert str(path).startswith(str(cxviewer_home))
+    if os.name == "posix":
+        assert path.stat().st_mode & 0o077 == 0  # health data: readable by its owner only
     # nothing from the header in the file name
     assert "Yamada" not in path.name and "JP-000123" not in path.name and rad.study_uid not in path.name
     assert json.loads(path.read_text(encoding="utf-8"))["header"]["patient_name"] == JAPANESE["PatientName"]

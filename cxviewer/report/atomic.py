@@ -13,11 +13,16 @@ from pathlib import Path
 TEMP_SUFFIX = ".tmp"
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+def atomic_write_bytes(path: str | Path, data: bytes, private: bool = True) -> Path:
+    """``private``: owner-only (0600, for drafts); else the permissions the umask gives new files."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -30,8 +35,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | Path, text: str, private: bool = True) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), private)
 
 
 def _fsync_dir(folder: Path) -> None:

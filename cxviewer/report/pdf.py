@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
-from cxviewer.report.content import (AIBlock, RESEARCH_NOTICE, SECTIONS, Report, format_date,
+from cxviewer.report.content import (AIBlock, RESEARCH_NOTICE, SECTIONS, Report,
                                      now_iso)
 
 log = logging.getLogger(__name__)
