@@ -14,6 +14,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cxviewer", description="Chest radiograph viewer.")
     parser.add_argument("paths", nargs="*", help="DICOM or image files, or folders, to open")
     parser.add_argument("--sample", action="store_true", help="open the bundled sample study")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open the sample, wait until it is drawn (and classified), print JSON lines, quit")
     parser.add_argument("--version", action="version", version=f"cxviewer {__version__}")
     return parser.parse_args(argv)
 
@@ -29,6 +31,10 @@ def run_gui(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CXViewer")
     app.setApplicationVersion(__version__)
+    from cxviewer.ui.app_icon import app_icon
+
+    app.setWindowIcon(app_icon())  # resources/icons; resources/cxviewer.desktop names the same icon
+    app.setDesktopFileName("cxviewer")
     window = MainWindow()
     from cxviewer.ui.batch_dialog import install_batch_action
 
@@ -37,7 +43,11 @@ def run_gui(argv: list[str]) -> int:
 
     install_report_dock(window)  # the report pane (right dock)
     window.show()
-    if args.sample:
+    if args.smoke_test:
+        from cxviewer.ui.smoke_test import install_smoke_test
+
+        install_smoke_test(window)  # checks a build: opens the sample, quits once it is drawn
+    elif args.sample:
         window.open_sample()
     if args.paths:
         window.open_paths(args.paths)
