@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 from test_ui_support import real_dicom
 
 from cxviewer import paths
-from cxviewer.ui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -16,47 +22,63 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
-def _run_until_image(qapp, argv: list[str]) -> dict:
-    """Run run_gui(argv); once an image is on screen, record what the window shows and close it."""
+# run_gui ends with QApplication.exec() and the test ends it with quit(): after that, Qt returns at
+# once from every nested event loop of the process (qtbot.wait included), so the real entry point
+# runs in its own interpreter.
+_DRIVER = textwrap.dedent("""
+    import json, sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    app = QApplication(sys.argv[:1])
     from cxviewer.ui.app import run_gui
-
-    seen: dict = {}
-    ticks = {"n": 0}
-
+    from cxviewer.ui.main_window import MainWindow
+    ticks = [0]
     def poll():
-        ticks["n"] += 1
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        done = windows and windows[0].image_view.rad is not None and not windows[0].loader.busy()
-        if done or ticks["n"] > 600:  # 60 s at most
+        ticks[0] += 1
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        done = wins and wins[0].image_view.rad is not None and not wins[0].loader.busy()
+        if done or ticks[0] > 600:
             if done:
-                w = windows[0]
-                seen.update(path=w.current_path, rad=w.image_view.rad, title=w.windowTitle(),
-                            tree=w.study_browser.model.tree())
-            timer.stop()
-            for w in windows:
+                w = wins[0]
+                print("RESULT " + json.dumps({
+                    "path": str(w.current_path), "modality": w.image_view.rad.modality,
+                    "photometric": w.image_view.rad.photometric, "shape": list(w.image_view.rad.pixels.shape),
+                    "title": w.windowTitle(), "annotations": w.image_view.annotations.text("top_left"),
+                    "displayed": w.image_view.displayed_image() is not None}), flush=True)
+            for w in wins:
                 w.close()
-            qapp.quit()
-
+            app.quit()
     timer = QTimer()
     timer.timeout.connect(poll)
     timer.start(100)
-    assert run_gui(argv) == 0
-    return seen
+    sys.exit(run_gui(sys.argv[1:]))
+""")
 
 
-def test_sample_option_opens_the_bundled_sample_study(qapp):
-    seen = _run_until_image(qapp, ["--sample"])
-    assert seen, "no image appeared"
-    assert seen["path"].resolve() == paths.sample_study().resolve()
-    assert seen["rad"].modality == "CR" and seen["rad"].pixels.ndim == 2
+def _run_until_image(argv: list[str], home: Path) -> dict:
+    """Run the real entry point; once an image is on screen, report what the window shows."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(home))
+    proc = subprocess.run([sys.executable, "-c", _DRIVER, *argv], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"no image appeared\n{proc.stderr[-3000:]}"
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def test_sample_option_opens_the_bundled_sample_study(tmp_path):
+    seen = _run_until_image(["--sample"], tmp_path)
+    assert Path(seen["path"]).resolve() == paths.sample_study().resolve()
+    assert seen["modality"] == "CR" and len(seen["shape"]) == 2 and seen["displayed"]
     assert "CXViewer" in seen["title"]
+    assert "CompressedSamples" in seen["annotations"]  # the sample's patient, in the corner
 
 
-def test_path_argument_opens_the_file(qapp):
+def test_path_argument_opens_the_file(tmp_path):
     f = real_dicom("CR-MONO1-10-chest.dcm")
-    seen = _run_until_image(qapp, [str(f)])
-    assert seen and seen["path"] == f
-    assert seen["rad"].photometric == "MONOCHROME1"
+    seen = _run_until_image([str(f)], tmp_path)
+    assert Path(seen["path"]) == f
+    assert seen["photometric"] == "MONOCHROME1" and seen["shape"] == [440, 440]
 
 
 def test_cli_routes_paths_to_the_gui(monkeypatch):
