@@ -2,7 +2,9 @@
 "Unreadable files" group whose rows carry the reader's message (error mark, red text, tooltip).
 
 Files without DICOM identifiers (PNG/JPEG, or DICOM lacking UIDs) are grouped by their folder, so
-they still form a sensible study/series instead of one flat list.
+they still form a sensible study/series instead of one flat list. Series are ordered by number,
+images by instance number. (``imaging.StudyIndex`` groups the same way but holds the decoded
+radiographs; the browser keeps only metadata and thumbnails so memory stays bounded.)
 """
 
 from __future__ import annotations
@@ -105,7 +107,9 @@ class StudyModel(QStandardItemModel):
             label = f"{n}: {e.series_description}" if e.series_description else n
             row = self._row(label, "", e.modality, e.source_format if e.source_format != "DICOM" else "",
                             kind="series")
-            study.appendRow(row)
+            order = (e.series_number is None, e.series_number or 0, label)
+            row[0].setData(order, SORT_ROLE)
+            self._insert_sorted(study, row, order)
             series = self._series[sekey] = row[0]
         n = f"Image {e.instance_number}" if e.instance_number is not None else e.path.name
         row = self._row(n, "", e.modality, e.path.name, kind="image")
@@ -118,14 +122,19 @@ class StudyModel(QStandardItemModel):
             icon = QIcon(pixmap)
             icon.addPixmap(pixmap, QIcon.Mode.Selected)  # grey levels stay true when selected
             row[0].setIcon(icon)
-        pos = series.rowCount()
-        for i in range(series.rowCount()):
-            if series.child(i).data(SORT_ROLE) > sort_key:
-                pos = i
-                break
-        series.insertRow(pos, row)
+        self._insert_sorted(series, row, sort_key)
         self._update_counts(series)
         return row[0]
+
+    @staticmethod
+    def _insert_sorted(parent: QStandardItem, row: list[QStandardItem], key: tuple) -> None:
+        """Insert ``row`` before the first child whose SORT_ROLE is greater than ``key``."""
+        pos = parent.rowCount()
+        for i in range(parent.rowCount()):
+            if parent.child(i).data(SORT_ROLE) > key:
+                pos = i
+                break
+        parent.insertRow(pos, row)
 
     def _update_counts(self, series: QStandardItem) -> None:
         n = series.rowCount()
