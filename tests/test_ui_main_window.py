@@ -258,3 +258,8 @@ def test_compute_device_field_and_side_panel_for_other_modules(window):
     window.add_panel(dock)
     assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
     assert dock.toggleViewAction() in window.panels_menu.actions()
+    window.menuBar().addMenu("&Tools")  # menus added by other modules...
+    window.hide()
+    window.show()
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles[-1] == "Help" and "Tools" in titles  # ... land before Help

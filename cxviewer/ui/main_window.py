@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self._fill_window_menu()
 
         help_menu = mb.addMenu("&Help")
+        self._help_menu_action = help_menu.menuAction()
         help_menu.addAction(a("shortcuts", "&Shortcuts\N{HORIZONTAL ELLIPSIS}", self.show_shortcuts, "F1"))
         help_menu.addAction(a("about", "&About CXViewer", self._about))
 
@@ -464,6 +465,15 @@ class MainWindow(QMainWindow):
         self.settings["geometry"] = _b64(self.saveGeometry())
         self.settings["window_state"] = _b64(self.saveState())
         self.settings.save()
+
+    def showEvent(self, event) -> None:
+        # Panels installed after the window was built (AI, batch scan...) append their menus; keep
+        # Help last, where readers look for it.
+        mb = self.menuBar()
+        if mb.actions() and mb.actions()[-1] is not self._help_menu_action:
+            mb.removeAction(self._help_menu_action)
+            mb.addAction(self._help_menu_action)
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:
         self.loader.shutdown()
