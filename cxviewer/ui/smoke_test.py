@@ -47,7 +47,8 @@ class SmokeTest(QObject):
             window.inference.failed.connect(lambda _key, msg: self._finish(1, "the classifier failed", detail=msg))
         timeout = float(os.environ.get("CXVIEWER_SMOKE_TIMEOUT_S", "300"))
         QTimer.singleShot(int(timeout * 1000), lambda: self._finish(1, f"timed out after {timeout:g} s"))
-        QTimer.singleShot(0, lambda: self._report("window", visible=window.isVisible()))
+        QTimer.singleShot(0, lambda: self._report(
+            "window", visible=window.isVisible(), icon_sizes=[s.width() for s in window.windowIcon().availableSizes()]))
         window.open_sample()
 
     def _report(self, event: str, **fields) -> None:

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Build CXViewer's one-folder desktop bundle with PyInstaller: dist/cxviewer/ (executable: cxviewer).
+#
+#   packaging/build.sh            # uses .venv/bin/python; incremental (PyInstaller's cache in build/)
+#   CLEAN=1 packaging/build.sh    # from scratch
+#
+# Environment: PYTHON (interpreter with CXViewer's dependencies and PyInstaller, default .venv/bin/python),
+# DISTPATH (default dist/), WORKPATH (default build/pyinstaller). Whatever is in models/ at build time is
+# bundled. Ends with a headless check of the result (--version, then the GUI smoke test).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+DISTPATH=${DISTPATH:-$ROOT/dist}
+WORKPATH=${WORKPATH:-$ROOT/build/pyinstaller}
+cd "$ROOT"
+
+if ! "$PYTHON" -m PyInstaller --version >/dev/null 2>&1; then
+    echo "PyInstaller is not installed for $PYTHON: pip install '.[packaging]'" >&2
+    exit 2
+fi
+models=$(find models -name card.json 2>/dev/null | wc -l)
+[ "$models" -gt 0 ] || echo "note: models/ holds no model card; the bundle will have no classifier" >&2
+
+start=$(date +%s)
+"$PYTHON" -m PyInstaller --noconfirm ${CLEAN:+--clean} --log-level "${LOG_LEVEL:-WARN}" \
+    --distpath "$DISTPATH" --workpath "$WORKPATH" packaging/cxviewer.spec
+seconds=$(( $(date +%s) - start ))
+
+BUNDLE=$DISTPATH/cxviewer
+echo "built $BUNDLE in ${seconds} s; size $(du -sh "$BUNDLE" | cut -f1)"
+export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+"$BUNDLE/cxviewer" --version
+if [ "${SMOKE:-1}" = 1 ]; then
+    home=$(mktemp -d)
+    trap 'rm -rf "$home"' EXIT
+    CXVIEWER_HOME=$home "$BUNDLE/cxviewer" --smoke-test
+fi

@@ -1,0 +1,276 @@
+"""The desktop bundle (packaging/): the icon and desktop entry, and a real PyInstaller build.
+
+The build tests are marked ``slow`` (the default run skips them): they run packaging/build.sh into
+a temporary folder, then drive the frozen executable as a user would, in a bare environment
+(no venv, a throw-away home): ``--version``, the GUI headless with ``--smoke-test`` (the bundled
+sample drawn, and classified when a model is bundled), ``scan`` on real DICOM files from
+../shared compared row by row with the same scan from the source tree, and ``export`` of an
+HTJ2K file, which only OpenJPEG decodes (found through pylibjpeg's entry points, the part a
+frozen build loses most easily). Build time, bundle size and start-up times are printed.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests/test_packaging.py -m slow
+    CXVIEWER_BUNDLE=dist/cxviewer ... -m slow   # test a bundle built before instead of building
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from cxviewer import __version__
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES = REPO_ROOT / "resources"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+SCAN_FILES = ("RG1_JLSN.dcm", "RG1_J2KI.dcm", "CR-MONO1-10-chest.dcm", "RG2_RLE.dcm", "RG2_JPLY.dcm")
+
+
+# ------------------------------------------------------------------ icon and desktop entry
+def test_desktop_entry_starts_cxviewer_with_its_icon():
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # keys are case-sensitive
+    entry.read(RESOURCES / "cxviewer.desktop", encoding="utf-8")
+    e = entry["Desktop Entry"]
+    assert e["Type"] == "Application" and e["Name"] == "CXViewer"
+    assert e["Exec"].split()[0] == "cxviewer" and "%F" in e["Exec"]  # files from the file manager
+    assert e["Icon"] == "cxviewer"  # the theme name of resources/icons/cxviewer-N.png / cxviewer.svg
+    assert "application/dicom" in e["MimeType"].split(";")
+    assert e["Terminal"] == "false"
+
+
+def test_icon_is_rendered_at_every_size_with_transparent_corners():
+    assert (RESOURCES / "icons" / "cxviewer.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    for size in ICON_SIZES:
+        image = cv2.imread(str(RESOURCES / "icons" / f"cxviewer-{size}.png"), cv2.IMREAD_UNCHANGED)
+        assert image is not None and image.shape == (size, size, 4), size
+        alpha = image[..., 3]
+        assert alpha[0, 0] == 0 and alpha[size // 2, size // 2] == 255  # rounded film on transparency
+    ico = (RESOURCES / "icons" / "cxviewer.ico").read_bytes()
+    assert ico[:4] == b"\0\0\1\0" and int.from_bytes(ico[4:6], "little") == len(ICON_SIZES)
+    assert (RESOURCES / "icons" / "cxviewer.icns").read_bytes()[:4] == b"icns"
+
+
+def test_window_icon_offers_every_rendering(qapp):
+    from cxviewer.ui.app_icon import app_icon
+
+    icon = app_icon()
+    assert sorted(s.width() for s in icon.availableSizes()) == list(ICON_SIZES)
+
+
+# ------------------------------------------------------------------ the frozen bundle (slow)
+def _report(capsys, text: str) -> None:
+    with capsys.disabled():
+        print(f"\n[bundle] {text}")
+
+
+def _bare_env(home: Path) -> dict[str, str]:
+    """What a desktop session gives a program: no venv, no PYTHONPATH, a fresh CXViewer home."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen",
+            "CXVIEWER_HOME": str(home / "cxviewer")}
+
+
+def _bundled_models(bundle: Path) -> list[dict]:
+    """The model cards inside the bundle, each with its folder under "directory"."""
+    return [dict(json.loads(p.read_text(encoding="utf-8")), directory=str(p.parent))
+            for p in sorted(bundle.glob("_internal/cxviewer/_models/*/card.json"))]
+
+
+def _evict(folder: Path) -> None:
+    """Drop the bundle's files from the page cache, so the next start reads them from disk (cold)."""
+    for f in folder.rglob("*"):
+        if f.is_file() and not f.is_symlink():
+            with open(f, "rb") as fh:
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _smoke(bundle: Path, home: Path, timeout: float = 900) -> tuple[int, list[tuple[float, dict]], str]:
+    """Run ``cxviewer --smoke-test``; each JSON line with the seconds since the process was started."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([str(bundle / "cxviewer"), "--smoke-test"], env=_bare_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events = []
+    try:
+        for line in proc.stdout:
+            if line.startswith("smoke-test "):
+                events.append((time.perf_counter() - t0, json.loads(line[len("smoke-test "):])))
+        code = proc.wait(timeout=timeout)
+    finally:
+        proc.kill()
+    return code, events, proc.stderr.read()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, request) -> Path:
+    """A freshly built bundle (or $CXVIEWER_BUNDLE); the build time is stored for the report."""
+    given = os.environ.get("CXVIEWER_BUNDLE")
+    if given:
+        path = Path(given).resolve()
+        assert (path / "cxviewer").is_file(), f"$CXVIEWER_BUNDLE={given} holds no cxviewer executable"
+        return path
+    if importlib.util.find_spec("PyInstaller") is None:
+        pytest.skip("PyInstaller is not installed (pip install '.[packaging]')")
+    dist = tmp_path_factory.mktemp("dist")
+    env = dict(os.environ, PYTHON=sys.executable, DISTPATH=str(dist), SMOKE="0")
+    t0 = time.perf_counter()
+    proc = subprocess.run(["bash", str(REPO_ROOT / "packaging" / "build.sh")], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=4 * 3600)
+    assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    request.config.cache.set("cxviewer/bundle_build_s", round(time.perf_counter() - t0, 1))
+    return dist / "cxviewer"
+
+
+@pytest.mark.slow
+def test_bundle_is_self_contained_and_reports_its_version(bundle, tmp_path, capsys, request):
+    out = subprocess.run([str(bundle / "cxviewer"), "--version"], env=_bare_env(tmp_path),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == f"cxviewer {__version__}"
+    assert (bundle / "_internal" / "cxviewer" / "_resources" / "samples" / "RG1_J2KR.dcm").is_file()
+    assert not list(bundle.rglob("checkpoints")), "training checkpoints must stay out of the bundle"
+    size = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file() and not f.is_symlink())
+    build_s = request.config.cache.get("cxviewer/bundle_build_s", None) if not os.environ.get("CXVIEWER_BUNDLE") else None
+    _report(capsys, f"{bundle}: {size / 2**20:.0f} MiB" + (f", built in {build_s:.0f} s" if build_s else ""))
+
+
+@pytest.mark.slow
+def test_frozen_gui_draws_the_bundled_sample_and_quits_cleanly(bundle, tmp_path, capsys):
+    _evict(bundle)
+    code, events, stderr = _smoke(bundle, tmp_path / "cold")
+    by_name = {e["event"]: (t, e) for t, e in events}
+    assert code == 0, f"smoke test failed ({code}): {events}\n{stderr[-4000:]}"
+    assert by_name["done"][1]["message"] == "ok"
+    assert by_name["start"][1]["platform"] == "offscreen"
+    assert sorted(by_name["window"][1]["icon_sizes"]) == list(ICON_SIZES)  # icons bundled, PNG plugin there
+    image = by_name["image"][1]
+    # the sample came from inside the bundle (cxviewer.paths frozen), decoded (JPEG 2000) and drawn
+    assert Path(image["file"]).resolve().is_relative_to(bundle.resolve())
+    assert image["shape"] == [1955, 1841] and image["modality"] == "CR" and image["drawn"]
+    cards = _bundled_models(bundle)
+    if cards:
+        prediction = by_name["prediction"][1]
+        assert prediction["model"] == cards[0]["name"]
+        if prediction["status"] == "ok":
+            assert prediction["label"] in cards[0]["labels"]
+            assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    else:
+        assert "prediction" not in by_name
+    warm_code, warm, _ = _smoke(bundle, tmp_path / "warm")
+    assert warm_code == 0
+    warm_by = {e["event"]: t for t, e in warm}
+    _report(capsys, "start-up (process start to window shown / sample drawn): "
+            f"cold {by_name['window'][0]:.1f} s / {by_name['image'][0]:.1f} s, "
+            f"warm {warm_by['window']:.1f} s / {warm_by['image']:.1f} s"
+            + (f"; classified after {by_name['prediction'][0]:.1f} s cold, {warm_by['prediction']:.1f} s warm"
+               if cards else "; no model bundled"))
+
+
+def _scan(command: list[str], files: list[Path], out: Path, env: dict, model: list[str]) -> list[dict]:
+    args = [*command, "scan", *map(str, files), "-o", str(out), "--workers", "1", *model]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, f"{args} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+    with out.open(newline="", encoding="utf-8") as fh:
+        return sorted(csv.DictReader(fh), key=lambda row: row["path"])  # rows come in completion order
+
+
+@pytest.mark.slow
+def test_frozen_scan_matches_the_source_tree(bundle, dicom_dir, tmp_path, capsys):
+    files = [dicom_dir / name for name in SCAN_FILES]
+    before = {f: f.stat().st_mtime_ns for f in files}
+    cards = _bundled_models(bundle)
+    default = next((c for c in cards if c["name"] == "cxnet-densenet121"), cards[0] if cards else None)
+    # the frozen scan uses its bundled default model; the source scan the same weights, named
+    frozen = _scan([str(bundle / "cxviewer")], files, tmp_path / "frozen.csv", _bare_env(tmp_path / "frozen-home"),
+                   [] if cards else ["--no-model"])
+    src_env = dict(os.environ, CXVIEWER_HOME=str(tmp_path / "source-home"), PYTHONPATH=str(REPO_ROOT))
+    source = _scan([sys.executable, "-m", "cxviewer"], files, tmp_path / "source.csv", src_env,
+                   ["--model", default["directory"]] if cards else ["--no-model"])
+    assert {f: f.stat().st_mtime_ns for f in files} == before  # inputs untouched
+    assert [r["path"] for r in frozen] == sorted(map(str, files)) == [r["path"] for r in source]
+    by_file = {Path(r["path"]).name: r for r in frozen}
+    # JPEG-LS decodes only through GDCM here (pylibjpeg-libjpeg is GPL and not installed)
+    assert by_file["RG1_JLSN.dcm"]["status"] in ("ok", "out_of_scope") and by_file["RG1_JLSN.dcm"]["sop_uid"]
+    assert by_file["RG2_RLE.dcm"]["status"] == "out_of_scope"  # a hip: not the chest
+    assert by_file["RG2_JPLY.dcm"]["status"] == "error" and "JPEG Extended" in by_file["RG2_JPLY.dcm"]["error"]
+    for f, s in zip(frozen, source):
+        for column in f:
+            if column in ("ms",):
+                continue
+            if column.startswith("p_") or column == "ood_score":
+                assert (f[column] == "") == (s[column] == ""), (f["path"], column)
+                if f[column]:
+                    assert float(f[column]) == pytest.approx(float(s[column]), abs=1e-4), (f["path"], column)
+            else:
+                assert f[column] == s[column], (f["path"], column, f[column], s[column])
+    _report(capsys, "frozen scan: " + ", ".join(f"{Path(r['path']).name}={r['status']}{'/' + r['label'] if r['label'] else ''}"
+                                             for r in frozen))
+
+
+def _synthetic_chest(path: Path, transfer_syntax: str | None) -> Path:
+    """A 12-bit test image, uncompressed or as a JPEG 2000 codestream labelled HTJ2K Lossless."""
+    import openjpeg
+    import pydicom
+    from dicom_builder import build_dicom
+    from pydicom.encaps import encapsulate
+
+    yy, xx = np.mgrid[0:256, 0:200]
+    stored = ((np.sin(xx / 17) + np.cos(yy / 23) + 2) * 700 + (xx * yy) % 50).astype(np.uint16)
+    if transfer_syntax is None:
+        return build_dicom(path, stored, bits_stored=12, BodyPartExamined="CHEST")
+    build_dicom(path, stored, bits_stored=12, BodyPartExamined="CHEST",
+                pixel_data=encapsulate([openjpeg.encode(stored, bits_stored=12)]))
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = transfer_syntax
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.slow
+def test_frozen_export_decodes_htj2k_through_pylibjpeg_openjpeg(bundle, tmp_path):
+    # pydicom offers only pylibjpeg for HTJ2K, and pylibjpeg finds OpenJPEG by entry point: the
+    # bundle must carry both packages' metadata for this to decode.
+    plain = _synthetic_chest(tmp_path / "plain.dcm", None)
+    htj2k = _synthetic_chest(tmp_path / "htj2k.dcm", "1.2.840.10008.1.2.4.201")
+    shown = []
+    for src in (plain, htj2k):
+        out = tmp_path / f"{src.stem}.png"
+        proc = subprocess.run([str(bundle / "cxviewer"), "export", str(src), "-o", str(out)],
+                              env=_bare_env(tmp_path / "home"), capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        shown.append(cv2.imread(str(out), cv2.IMREAD_UNCHANGED))
+    assert shown[0].shape == (256, 200) and shown[0].std() > 10
+    np.testing.assert_array_equal(shown[1], shown[0])  # lossless: the same display, bit for bit
+
+
+@pytest.mark.slow
+def test_linux_install_puts_the_menu_entry_and_icons_where_the_desktop_finds_them(bundle, tmp_path):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("freedesktop menu entries are for Linux")
+    prefix = tmp_path / "prefix"
+    proc = subprocess.run(["bash", str(REPO_ROOT / "packaging" / "install-linux.sh"), str(bundle), str(prefix)],
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(prefix / "share" / "applications" / "cxviewer.desktop", encoding="utf-8")
+    exe = Path(entry["Desktop Entry"]["Exec"].split()[0])
+    assert exe == prefix / "bin" / "cxviewer"
+    out = subprocess.run([str(exe), "--version"], env=_bare_env(tmp_path), capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.strip() == f"cxviewer {__version__}"  # through the symlink, in a bare environment
+    name = entry["Desktop Entry"]["Icon"]
+    hicolor = prefix / "share" / "icons" / "hicolor"
+    for size in ICON_SIZES:
+        assert cv2.imread(str(hicolor / f"{size}x{size}" / "apps" / f"{name}.png")).shape[:2] == (size, size)
+    assert (hicolor / "scalable" / "apps" / f"{name}.svg").is_file()
