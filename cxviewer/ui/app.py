@@ -42,6 +42,10 @@ def run_gui(argv: list[str]) -> int:
     from cxviewer.ui.report_dock import install_report_dock
 
     install_report_dock(window)  # the report pane (right dock)
+    if os.environ.get("CXVIEWER_STARTUP_PROBE"):  # start-up benchmark: report the first paint, quit
+        from cxviewer.ui.startup_probe import install as install_startup_probe
+
+        install_startup_probe(app, window)
     window.show()
     if args.smoke_test:
         from cxviewer.ui.smoke_test import install_smoke_test

@@ -1,0 +1,105 @@
+"""Event-loop stalls while the AI worker analyses the radiograph on screen.
+
+The viewer is assembled as ``run_gui`` does (main window + AI panel), the Grad-CAM overlay is on,
+and a 5 ms precise QTimer records when the GUI thread gets to run. A stall is the longest gap
+between two ticks, from the moment the image is on screen until its result is drawn. The baseline
+is the same timer with nothing running: on a loaded 2-core machine the scheduler alone makes gaps.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+
+from common import DICOM_DIR, emit, median, model_dir, result, skipped
+from qt_support import main_window, settle, wait_for
+
+TICK_MS = 5
+STEADY_FILES = ("RG1_J2KR.dcm", "RG2_J2KR.dcm", "RG1_JLSN.dcm", "RG2_JLSL.dcm", "RG2_RLE.dcm",
+                "RG2_JPLL.dcm", "RG1_J2KI.dcm", "RG3_JLSN.dcm", "CR-MONO1-10-chest.dcm",
+                "CR-ModalitySequenceLUT.dcm", "RG2_JPLY.dcm", "RG3_J2KI.dcm")
+
+
+class Ticker:
+    def __init__(self):
+        self.times: list[float] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(lambda: self.times.append(time.perf_counter()))
+
+    def start(self) -> None:
+        self.times = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> np.ndarray:
+        self.timer.stop()
+        self.times.append(time.perf_counter())
+        return np.diff(self.times) * 1000.0
+
+
+def _analyse(window, ticker: Ticker, path: Path, timeout_s: float) -> tuple[np.ndarray, float]:
+    """Open ``path``; tick from the frame on screen until its result is drawn. (gaps ms, seconds)."""
+    service = window.inference
+    key = str(path)
+    times: dict[str, float] = {}
+
+    def on_screen(rad) -> None:  # the AI controller has just submitted this image (imageChanged)
+        if rad is not None and str(rad.path) == key and not times:
+            ticker.start()
+            times["shown"] = time.perf_counter()
+
+    window.currentImageChanged.connect(on_screen)
+    try:
+        wait_for(service.result, lambda k, _p: k == key, timeout_s=timeout_s,
+                 trigger=lambda: window.open_paths([path]))
+    finally:
+        window.currentImageChanged.disconnect(on_screen)
+    elapsed = time.perf_counter() - times["shown"]
+    settle(100)  # the overlay and panel repaint
+    return ticker.stop(), elapsed
+
+
+def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> None:
+    target = "value <= 50"
+    folder = model_dir(model)
+    if folder is None:
+        emit(skipped("ui_stall_during_inference", "ms", target, "no model installed"))
+        return
+    from cxviewer.ui.ai_controller import install_ai_panel
+
+    window = main_window()
+    controller = install_ai_panel(window)
+    if model:
+        window.inference.set_model(folder)
+    window.ai_panel.overlay_box.setChecked(True)
+    settle(200)
+    ticker = Ticker()
+
+    ticker.start()
+    settle(3000)
+    idle = ticker.stop()
+    floor = float(idle.max())
+
+    gaps, load_s = _analyse(window, ticker, DICOM_DIR / "RG1_UNCR.dcm", timeout_s=900)
+    assert controller.overlay.heatmap is not None
+    emit(result("ui_stall_during_inference", float(gaps.max()), "ms", floor, target, case="first_request",
+                includes="TensorFlow import + model load + inference + Grad-CAM + drawing",
+                seconds_to_result=load_s, gaps_over_50ms=int((gaps > 50).sum()),
+                baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
+
+    worst, seconds, over = [], [], 0
+    for name in STEADY_FILES[:max(1, repeats)]:
+        gaps, s = _analyse(window, ticker, DICOM_DIR / name, timeout_s=300)
+        worst.append(float(gaps.max()))
+        seconds.append(s)
+        over += int((gaps > 50).sum())
+    emit(result("ui_stall_during_inference", median(worst), "ms", floor, target, case="steady",
+                includes="inference + Grad-CAM on the worker, result and overlay drawn",
+                worst_of_all_ms=max(worst), seconds_to_result=median(seconds), images=len(worst),
+                gaps_over_50ms=over, baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
+    window.inference.shutdown()
+    window.close()
