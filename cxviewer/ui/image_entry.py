@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cxviewer.ui.downsample import block_mean
+
 THUMBNAIL_SIZE = 96
 
 
@@ -64,4 +66,22 @@ def make_thumbnail(u8: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     if scale >= 1:
         return np.ascontiguousarray(u8)
     dsize = (max(1, round(w * scale)), max(1, round(h * scale)))
+    k = int(1 / scale)
+    if k >= 2:  # exact k x k means first: INTER_AREA at a non-integer ratio is slow on big frames
+        u8 = block_mean(u8, k)
     return cv2.resize(u8, dsize, interpolation=cv2.INTER_AREA)
+
+
+def thumbnail_display(rad) -> np.ndarray:
+    """The default display of ``rad`` (as ``render_display``: first header VOI, else the full range)
+    computed on a block-averaged copy a few times the thumbnail size: a thumbnail does not need a
+    VOI pass over every full-resolution pixel, and the loader makes one for every file it opens."""
+    from cxviewer.imaging import apply_voi, full_range_window
+
+    k = max(1, max(rad.pixels.shape) // (2 * THUMBNAIL_SIZE))
+    if rad.voi_presets:
+        window, function = rad.voi_presets[0], rad.voi_function
+    else:
+        window, function = full_range_window(rad), "LINEAR"  # range of the full-resolution pixels
+    return apply_voi(block_mean(rad.pixels, k), window, monochrome1=rad.photometric == "MONOCHROME1",
+                     function=function)

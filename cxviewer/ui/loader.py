@@ -19,17 +19,17 @@ from typing import Iterable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from cxviewer.scan.discovery import Discovery, count_files, normalise_roots
-from cxviewer.ui.image_entry import ImageEntry
+from cxviewer.ui.image_entry import ImageEntry, thumbnail_display
 
 log = logging.getLogger(__name__)
 
 def read_entry(path: Path):
     """Decode one file: (Radiograph, ImageEntry) or (None, ImageEntry with the error message)."""
-    from cxviewer.imaging import UnreadableImageError, read_radiograph, render_display
+    from cxviewer.imaging import UnreadableImageError, read_radiograph
 
     try:
         rad = read_radiograph(path)
-        display = render_display(rad)
+        display = thumbnail_display(rad)
     except UnreadableImageError as exc:
         return None, ImageEntry.from_error(path, str(exc))
     except Exception as exc:  # a reader bug must not take the viewer down
