@@ -86,18 +86,42 @@ class TagBrowser(QDockWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.view)
         self.setWidget(box)
+        self._pending: Any = None
+        self._stale = False
+        self.visibilityChanged.connect(self._on_visibility)
 
     def set_dataset(self, dataset: Any) -> None:
-        build_tag_model(dataset, self.model)
-        self._on_search(self.search.text())
+        """Show ``dataset``'s header. While the dock is hidden (by default it is a tab behind the
+        study browser) the tree is only built when it is next shown or read: filling it costs
+        10-20 ms of the GUI thread per image, which would otherwise delay every image on screen."""
+        self._pending = dataset
+        self._stale = True
+        if dataset is None or self._on_screen():
+            self._build()
+
+    def _on_screen(self) -> bool:
+        # Qt 6 keeps a dock in a background tab "visible", parked off-screen: its region is empty.
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def _build(self) -> None:
+        if self._stale:
+            self._stale = False
+            build_tag_model(self._pending, self.model)
+            self._on_search(self.search.text())
+
+    def _on_visibility(self, visible: bool) -> None:
+        if visible:
+            self._build()
 
     def _on_search(self, text: str) -> None:
+        self._build()
         self.proxy.setFilterFixedString(text.strip())
         if text.strip():
             self.view.expandAll()
 
     def visible_rows(self) -> list[tuple[str, ...]]:
         """Rows that pass the search, depth-first (tag, name, VR, value)."""
+        self._build()
         out = []
 
         def walk(parent):
