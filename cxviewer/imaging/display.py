@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from cxviewer.imaging.lut import lookup, min_max
@@ -62,6 +61,8 @@ def _to_u8(y: np.ndarray, invert: bool) -> np.ndarray:
 
 def _linear_fast(pixels: np.ndarray, center: float, width: float, exact: bool, invert: bool) -> np.ndarray | None:
     """LINEAR / LINEAR_EXACT with OpenCV: clamp below, scale with rounding and saturation."""
+    import cv2  # here, not at module level: the viewer's window shows before OpenCV is loaded
+
     if pixels.dtype not in _FAST_DTYPES or pixels.ndim != 2 or (not exact and width <= 1):
         return None
     pixels = np.ascontiguousarray(pixels)

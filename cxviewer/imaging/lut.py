@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
+
+# OpenCV is imported inside the functions: the viewer's window shows before it is loaded.
 
 # Wider integer images get a table over [min, max] when the range is at most this long.
 MAX_TABLE = 1 << 22
@@ -24,6 +25,8 @@ def min_max(pixels: np.ndarray) -> tuple[float, float]:
     if pixels.size == 0:
         return 0.0, 0.0
     if pixels.dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64):
+        import cv2
+
         lo, hi, _, _ = cv2.minMaxLoc(pixels)
         return float(lo), float(hi)
     return float(pixels.min()), float(pixels.max())
@@ -49,6 +52,8 @@ def lookup(pixels: np.ndarray, func: ValueFunction, out_dtype: np.dtype) -> np.n
         values, to_index = domain
         table = np.ascontiguousarray(func(values), dtype=out_dtype)
         if pixels.dtype == np.uint8 and out_dtype == np.uint8:
+            import cv2
+
             return cv2.LUT(pixels, table)
         return np.take(table, to_index(pixels))
     if pixels.dtype.kind in "iu":

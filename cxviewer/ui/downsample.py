@@ -9,7 +9,6 @@ so the result is the true block mean everywhere, partial blocks included (mean o
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 _CV_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
@@ -19,6 +18,8 @@ def block_mean(pixels: np.ndarray, k: int) -> np.ndarray:
     """(ceil(h/k), ceil(w/k)) array of k x k block means; integer types are rounded."""
     if k <= 1:
         return pixels
+    import cv2  # not at module level: the window shows before OpenCV is loaded
+
     src = pixels if pixels.dtype in _CV_DTYPES else pixels.astype(np.float32)
     h, w = src.shape
     fh, fw = h // k, w // k  # full blocks

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from cxviewer.ui.downsample import block_mean
@@ -61,6 +60,8 @@ class ImageEntry:
 
 
 def make_thumbnail(u8: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
+    import cv2  # not at module level: the window shows before OpenCV is loaded
+
     h, w = u8.shape[:2]
     scale = size / max(h, w)
     if scale >= 1:

@@ -1,0 +1,39 @@
+"""Start-up path: the window's modules load no heavy library it does not need to show the window
+(OpenCV, pydicom, TensorFlow come later, when an image is opened or analysed), and the start-up
+probe used by the benchmarks reports the first paint and quits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("cv2", "pydicom", "tensorflow", "keras", "scipy", "pypdf")
+
+
+def test_window_modules_import_no_heavy_library(tmp_path):
+    code = (
+        "import sys\n"
+        "import cxviewer.ui.app, cxviewer.ui.main_window, cxviewer.ui.batch_dialog, cxviewer.ui.report_dock\n"
+        "import cxviewer.ui.ai_controller\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CXVIEWER_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_startup_probe_reports_the_first_paint_and_quits(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CXVIEWER_HOME": str(tmp_path),
+           "QT_QPA_PLATFORM": "offscreen", "CXVIEWER_STARTUP_PROBE": "1"}
+    done = subprocess.run([sys.executable, "-m", "cxviewer"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.startswith("cxviewer-startup-probe shown=")]
+    assert len(lines) == 1
+    assert float(lines[0].split("=", 1)[1]) > 1.6e9  # epoch seconds
+    assert "Traceback" not in done.stderr
