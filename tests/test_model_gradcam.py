@@ -28,7 +28,7 @@ def heatmap_for(image, crop=None):
     model = brightness_model()
     explain = make_explainer(model, "cells")
     tensor, geometry = prepare(image, SIZE, crop=crop)
-    probs, cam = explain(tensor[np.newaxis])
+    probs, cam, _ = explain(tensor[np.newaxis])
     assert int(np.argmax(probs.numpy()[0])) == 0
     return geometry.to_source(normalise(cam.numpy()[0])), geometry
 

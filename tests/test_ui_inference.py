@@ -28,7 +28,7 @@ def test_worker_delivers_result_while_event_loop_ticks(qtbot, service, shared_di
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start()
     path = shared_dir / "data/dicom/CR-MONO1-10-chest.dcm"
-    with qtbot.waitSignal(service.result, timeout=180_000) as blocker:
+    with qtbot.waitSignal(service.result, timeout=600_000) as blocker:
         service.submit("chest", str(path))
     timer.stop()
     key, prediction = blocker.args
@@ -57,7 +57,7 @@ def test_corrupt_file_yields_error_signal(qtbot, service, tmp_path, shared_dir):
     # and the worker is still alive for the next image
     img = np.full((300, 280), 90, np.uint8)
     img[50:250, 40:120] = 30
-    with qtbot.waitSignal(service.result, timeout=180_000):
+    with qtbot.waitSignal(service.result, timeout=600_000):
         service.submit("next", img)
 
 
@@ -67,7 +67,7 @@ def test_stale_requests_are_dropped(qtbot, service):
     service.result.connect(lambda k, p: got.append(k))
     for i, img in enumerate(imgs):
         service.submit(f"img{i}", img)
-    qtbot.waitUntil(lambda: "img3" in got, timeout=180_000)
+    qtbot.waitUntil(lambda: "img3" in got, timeout=600_000)
     qtbot.wait(200)
     assert got[-1] == "img3"
     assert len(got) < 4  # at least one queued request was superseded before it started

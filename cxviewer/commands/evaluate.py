@@ -12,12 +12,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model folder with train_summary.json and weights")
     parser.add_argument("--name", default=None)
     parser.add_argument("--version", default="1.0.0")
+    parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
 
 
 def run(args: argparse.Namespace) -> int:
     from cxviewer.model.evaluate import evaluate_and_write_card
 
     summary = json.loads((Path(args.model) / "train_summary.json").read_text())
-    evaluate_and_write_card(args.data, args.model, summary, name=args.name, version=args.version,
+    evaluate_and_write_card(args.data, args.model, summary, name=args.name, version=args.version, dicom_dir=args.dicom,
                             log=lambda m: print(m, flush=True))
     return 0

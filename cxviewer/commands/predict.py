@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.json:
         print(json.dumps(result))
+    elif not pred.in_scope:
+        print(f"{args.file}: outside the model's scope (out-of-distribution score {pred.ood_score:.1f} > "
+              f"{pred.ood_threshold:.1f}); no opinion is given.")
     else:
         probs = "  ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
         print(f"{args.file}: {pred.label}  ({probs})")

@@ -10,6 +10,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="model folder to write (e.g. models/cxnet-densenet121)")
     parser.add_argument("--input-size", type=int, default=224, choices=(224, 320))
     parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--train-size", type=int, default=None,
+                        help="train at this lower resolution (progressive resizing; fine-tune later at --input-size)")
+    parser.add_argument("--init-weights", default=None, help="start from these weights (e.g. a lower-resolution run)")
+    parser.add_argument("--warmup-epochs", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate after one warm-up epoch")
     parser.add_argument("--seed", type=int, default=20201, help="seed of the patient split and augmentation")
@@ -19,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-evaluate", action="store_true", help="skip held-out evaluation and card writing")
     parser.add_argument("--name", default=None, help="model name in the card (default: the folder name)")
     parser.add_argument("--version", default="1.0.0", help="model version in the card")
+    parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,10 +40,13 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience,
         max_minutes=args.max_minutes,
         resume=not args.no_resume,
+        train_size=args.train_size,
+        init_weights=args.init_weights,
+        warmup_epochs=args.warmup_epochs,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:
         from cxviewer.model.evaluate import evaluate_and_write_card
 
-        evaluate_and_write_card(args.data, args.out, summary, name=args.name, version=args.version)
+        evaluate_and_write_card(args.data, args.out, summary, name=args.name, version=args.version, dicom_dir=args.dicom)
     return 0

@@ -30,8 +30,16 @@ class Classifier:
         self._model = BUILDERS[card.architecture](card.input_size, len(card.labels))
         self._model.load_weights(str(card.weights_path))
         self._explain = make_explainer(self._model, card.gradcam_layer)
-        model = self._model
-        self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        import keras
+
+        both = keras.Model(self._model.inputs, [self._model.outputs[0], self._model.get_layer("gap").output])
+        self._forward = tf.function(lambda x: both(x, training=False), reduce_retracing=True)
+        self.gate = None
+        ood = card.data.get("ood")
+        if ood:
+            from cxviewer.model.ood import OodGate
+
+            self.gate = OodGate.load(card.directory / ood["file"])
         self._lock = threading.Lock()  # one caller at a time keeps TF's thread pool for one request
 
     @property
@@ -41,7 +49,10 @@ class Classifier:
     def prepare(self, image_u8: np.ndarray):
         return prepare(image_u8, self.card.input_size)
 
-    def _prediction(self, probs, elapsed_ms: float, heatmap=None) -> Prediction:
+    def _prediction(self, probs, elapsed_ms: float, heatmap=None, features=None) -> Prediction:
+        score = None
+        if self.gate is not None and features is not None:
+            score = float(self.gate.score(features)[0])
         return Prediction(
             labels=self.labels,
             probabilities=tuple(float(p) for p in probs),
@@ -50,6 +61,8 @@ class Classifier:
             elapsed_ms=elapsed_ms,
             device=self.device,
             heatmap=heatmap,
+            ood_score=score,
+            ood_threshold=None if self.gate is None else self.gate.threshold,
         )
 
     def predict(self, image_u8: np.ndarray, gradcam: bool = True) -> Prediction:
@@ -59,29 +72,36 @@ class Classifier:
         batch = tensor[np.newaxis]
         with self._lock:
             if gradcam:
-                probs, cam = self._explain(batch)
-                probs, cam = probs.numpy()[0], cam.numpy()[0]
+                probs, cam, feats = (t.numpy()[0] for t in self._explain(batch))
             else:
-                probs, cam = self._forward(batch).numpy()[0], None
+                probs, feats = (t.numpy()[0] for t in self._forward(batch))
+                cam = None
         heatmap = geometry.to_source(normalise(cam)) if cam is not None else None
         if heatmap is not None:
             np.clip(heatmap, 0.0, 1.0, out=heatmap)
-        return self._prediction(probs, (time.perf_counter() - start) * 1000.0, heatmap)
+        return self._prediction(probs, (time.perf_counter() - start) * 1000.0, heatmap, feats)
+
+    def _run_forward(self, tensors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            probs, feats = self._forward(np.ascontiguousarray(tensors, dtype=np.float32))
+        return probs.numpy(), feats.numpy()
 
     def predict_tensors(self, tensors: np.ndarray) -> np.ndarray:
-        """Forward pass on already prepared inputs (N, S, S, 3) -> probabilities (N, classes)."""
-        with self._lock:
-            return self._forward(np.ascontiguousarray(tensors, dtype=np.float32)).numpy()
+        """Forward pass on prepared inputs (N, S, S, 3) -> probabilities (N, classes)."""
+        return self._run_forward(tensors)[0]
+
+    def predict_prepared(self, tensors: np.ndarray) -> list[Prediction]:
+        """Predictions (with the gate's score) for inputs already made by :meth:`prepare`."""
+        start = time.perf_counter()
+        probs, feats = self._run_forward(tensors)
+        share = (time.perf_counter() - start) * 1000.0 / max(1, len(probs))
+        return [self._prediction(p, share, features=f[np.newaxis]) for p, f in zip(probs, feats)]
 
     def predict_batch(self, images: list[np.ndarray]) -> list[Prediction]:
         """Batched classification without Grad-CAM (batch scan); ``elapsed_ms`` is the per-image share."""
         if not images:
             return []
-        start = time.perf_counter()
-        tensors = np.stack([self.prepare(img)[0] for img in images])
-        probs = self.predict_tensors(tensors)
-        share = (time.perf_counter() - start) * 1000.0 / len(images)
-        return [self._prediction(p, share) for p in probs]
+        return self.predict_prepared(np.stack([self.prepare(img)[0] for img in images]))
 
 
 def load_classifier(model_dir: str | Path | None = None) -> Classifier:

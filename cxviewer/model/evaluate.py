@@ -171,6 +171,18 @@ def write_markdown(card: dict, path: Path) -> None:
             f"- In the outer 10 % border band: {att.get('border_share_mean', float('nan')):.2f} of the mass "
             f"(the band is {att.get('border_area_fraction') or float('nan'):.2f} of the image), n = {att.get('border_images')}.",
         ]
+    ood = card.get("ood")
+    if ood:
+        lines += [
+            "",
+            "## Out-of-distribution gate",
+            "",
+            f"- {ood['method']}; threshold {ood['threshold']:.2f} ({ood['calibration']}).",
+            f"- Held-out chest radiographs passing: validation {ood['pass_rate']['val']:.3f}, test {ood['pass_rate']['test']:.3f}.",
+            "- Refused as outside the model's scope: "
+            + ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in ood["rejection_rate"].items())
+            + ".",
+        ]
     lines += ["", "## Known failure modes", ""] + [f"- {f}" for f in card["failure_modes"]]
     lines += ["", "## Training data and licences", ""]
     lines += [f"- {d['source']} / {d['label']}: {d['images']} images, {d['license']}" for d in card["training"]["data"]]
@@ -178,7 +190,8 @@ def write_markdown(card: dict, path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None = None, version: str = "1.0.0", log=print) -> dict:
+def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None = None, version: str = "1.0.0",
+                            dicom_dir=None, log=print) -> dict:
     model_dir = Path(model_dir)
     name = name or model_dir.name
     card = base_card(name, version, summary["input_size"])
@@ -202,6 +215,10 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     t0 = time.monotonic()
     card["metrics"] = {"test": evaluate(model_dir, data_dir, summary["seed"], log=log), "validation_best_macro_auc": summary["best_val_macro_auc"]}
     card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
+    from cxviewer.model.classifier import load_classifier
+    from cxviewer.model.ood_fit import fit_and_measure
+
+    card["ood"] = fit_and_measure(load_classifier(model_dir), data_dir, summary["seed"], dicom_dir=dicom_dir, log=log)
     save_card(model_dir, card)
     write_markdown(card, model_dir / "card.md")
     log(json.dumps(card["metrics"]["test"], indent=1))

@@ -1,7 +1,8 @@
 """Grad-CAM as COVID-CXNet used it: positive gradients averaged per channel, positive evidence only.
 
-``make_explainer`` compiles one TensorFlow function that returns class probabilities and the
-class-activation map of the leading class in a single forward/backward pass.
+``make_explainer`` compiles one TensorFlow function that returns class probabilities, the
+class-activation map of the leading class and the layer's pooled features (what the head and the
+out-of-distribution gate see) in a single forward/backward pass.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def make_explainer(model, layer_name: str):
         grads = tape.gradient(score, conv)
         weights = tf.reduce_mean(tf.nn.relu(grads), axis=(1, 2), keepdims=True)
         cam = tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1))
-        return probs, cam
+        return probs, cam, tf.reduce_mean(conv, axis=(1, 2))
 
     return explain
 

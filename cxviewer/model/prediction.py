@@ -16,6 +16,13 @@ class Prediction:
     elapsed_ms: float
     device: str
     heatmap: np.ndarray | None = None  # float32 in [0, 1] on the input image's pixel grid
+    ood_score: float | None = None  # distance from the training radiographs (None: model has no gate)
+    ood_threshold: float | None = None
+
+    @property
+    def in_scope(self) -> bool:
+        """False when the out-of-distribution gate says this is not like the training radiographs."""
+        return self.ood_score is None or self.ood_threshold is None or self.ood_score <= self.ood_threshold
 
     @property
     def label(self) -> str:
@@ -29,11 +36,16 @@ class Prediction:
         return self.probabilities[self.labels.index(label)]
 
     def as_dict(self) -> dict:
+        """JSON-able summary; an out-of-scope input carries no label and no probabilities."""
+        scoped = self.in_scope
         return {
-            "label": self.label,
-            "probabilities": dict(zip(self.labels, (round(float(p), 6) for p in self.probabilities))),
+            "status": "ok" if scoped else "out_of_scope",
+            "label": self.label if scoped else None,
+            "probabilities": dict(zip(self.labels, (round(float(p), 6) for p in self.probabilities))) if scoped else None,
             "model": self.model_name,
             "model_version": self.model_version,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "device": self.device,
+            "ood_score": None if self.ood_score is None else round(float(self.ood_score), 3),
+            "in_scope": self.in_scope,
         }

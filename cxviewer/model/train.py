@@ -22,6 +22,7 @@ from cxviewer.model.preprocess import prepare
 
 WEIGHTS_FILE = "weights.weights.h5"
 LABEL_SMOOTHING = 0.1
+BN_MOMENTUM = 0.9
 
 
 def load_grey(path: Path) -> np.ndarray:
@@ -61,14 +62,23 @@ def train(
     patience: int = 4,
     max_minutes: float | None = None,
     resume: bool = True,
+    train_size: int | None = None,
+    init_weights: str | Path | None = None,
+    warmup_epochs: float = 1.0,
     log=print,
 ) -> dict:
+    """Train (or resume) one run.
+
+    ``train_size`` < ``input_size`` trains at a lower resolution (progressive resizing: the network is
+    fully convolutional, so a later run at ``input_size`` started with ``init_weights`` fine-tunes it).
+    """
     import keras
 
     from cxviewer.model.network import ARCHITECTURE, build_cxnet
     from cxviewer.model.runtime import import_tensorflow
 
     tf = import_tensorflow()
+    size = train_size or input_size
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +90,7 @@ def train(
     log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
     train_imgs = [load_grey(s.path) for s in train_s]
     train_y = np.array([s.label_index for s in train_s])
-    val_x = prepared_stack([load_grey(s.path) for s in val_s], input_size)
+    val_x = prepared_stack([load_grey(s.path) for s in val_s], size)
     val_y = np.array([s.label_index for s in val_s])
     n = len(LABELS)
 
@@ -102,7 +112,7 @@ def train(
         def __getitem__(self, i):
             idx = self.order[i * batch_size : (i + 1) * batch_size]
             rng = np.random.default_rng((seed, self.epoch, i))
-            x = np.stack([prepare(augment(train_imgs[j], rng), input_size)[0] for j in idx])
+            x = np.stack([prepare(augment(train_imgs[j], rng), size)[0] for j in idx])
             return x, one_hot(train_y[idx], n)
 
     batches = Batches()
@@ -114,13 +124,22 @@ def train(
         log(f"resuming after epoch {state['epoch'] + 1}")
     else:
         keras.utils.set_random_seed(seed)
-        model = build_cxnet(input_size, n)
+        model = build_cxnet(size, n)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                # 0.99 lets the moving statistics lag far behind the weights in a short CPU run: in
+                # inference mode the net then predicted one class for every validation image.
+                layer.momentum = BN_MOMENTUM
+        if init_weights:
+            model.load_weights(str(init_weights))
+            log(f"initialised from {init_weights}")
+        warmup = int(round(steps * warmup_epochs))
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=learning_rate / 30,
-            decay_steps=max(1, steps * (epochs - 1)),
+            decay_steps=max(1, steps * epochs - warmup),
             alpha=0.05,
             warmup_target=learning_rate,
-            warmup_steps=steps,
+            warmup_steps=warmup,
         )
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
@@ -183,6 +202,8 @@ def train(
     summary = {
         "architecture": ARCHITECTURE,
         "input_size": input_size,
+        "train_size": size,
+        "init_weights": str(init_weights) if init_weights else None,
         "epochs_run": state["epoch"] + 1,
         "best_epoch": state["best_epoch"],
         "best_val_macro_auc": state["best_auc"],

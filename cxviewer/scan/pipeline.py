@@ -122,47 +122,27 @@ class _Examined:
 
 
 class _ModelRunner:
-    """Adapts the classifier: tensors prepared in the workers when it offers ``prepare``/``predict_tensors``."""
+    """Adapts the classifier: inputs are prepared in the decode workers, the batch runs in one call."""
 
     def __init__(self, classifier):
         self.clf = classifier
         card = classifier.card
         self.tag = f"{card.name}@{card.version}"
         self.labels = tuple(card.labels)
-        self._tensors = callable(getattr(classifier, "prepare", None)) and callable(
-            getattr(classifier, "predict_tensors", None)
-        )
 
     def model_input(self, rad):
         from cxviewer.model.inputs import model_image
 
-        image = model_image(rad)
-        if self._tensors:
-            return self.clf.prepare(image)[0]
-        return image
+        return self.clf.prepare(model_image(rad))[0]
 
     def classify(self, inputs: list) -> tuple[list[tuple[float, ...]], list[float | None], float]:
-        """Probabilities and OOD scores (``None`` until the model has a gate) per input, and the ms per image."""
+        """Probabilities and OOD scores (``None`` when the model has no gate) per input, and the ms per image."""
         import numpy as np
 
         start = time.perf_counter()
-        if self._tensors:
-            batch = np.stack(inputs)
-            probs = [tuple(float(p) for p in row) for row in self.clf.predict_tensors(batch)]
-            ood = self._ood_scores(batch)
-        else:
-            preds = self.clf.predict_batch(inputs)
-            probs = [tuple(p.probabilities) for p in preds]
-            ood = [getattr(p, "ood_score", None) for p in preds]
+        preds = self.clf.predict_prepared(np.stack(inputs))
         share = (time.perf_counter() - start) * 1000.0 / max(1, len(inputs))
-        return probs, ood, share
-
-    def _ood_scores(self, batch) -> list[float | None]:
-        """Hook for the model-based out-of-distribution gate: used when the classifier offers ``ood_scores``."""
-        scorer = getattr(self.clf, "ood_scores", None)
-        if not callable(scorer):
-            return [None] * len(batch)
-        return [float(s) for s in scorer(batch)]
+        return [tuple(p.probabilities) for p in preds], [p.ood_score for p in preds], share
 
     @property
     def ood_threshold(self) -> float | None:

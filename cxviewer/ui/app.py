@@ -39,6 +39,9 @@ def run_gui(argv: list[str]) -> int:
     from cxviewer.ui.batch_dialog import install_batch_action
 
     install_batch_action(window)  # Tools > Batch scan...
+    from cxviewer.ui.ai_controller import install_ai_panel
+
+    install_ai_panel(window)  # AI dock, Grad-CAM overlay, AI menu (model loads lazily on first image)
     from cxviewer.ui.report_dock import install_report_dock
 
     install_report_dock(window)  # the report pane (right dock)

@@ -44,13 +44,18 @@ class _Worker(QThread):
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
+            self._pending = None
             self._cond.notify()
 
     def _image(self, source) -> np.ndarray:
+        """A display image as is; a Radiograph or a file path is read/rendered here, off the GUI thread."""
         if isinstance(source, np.ndarray):
             return source
-        from cxviewer.imaging import read_radiograph
         from cxviewer.model.inputs import model_image
+
+        if hasattr(source, "pixels"):
+            return model_image(source)
+        from cxviewer.imaging import read_radiograph
 
         return model_image(read_radiograph(source))
 
@@ -128,7 +133,7 @@ class InferenceService(QObject):
         return self._cache.get(key)
 
     def submit(self, key: str, source) -> bool:
-        """Ask for ``key`` (a display uint8 image or a file path). Returns True when served from cache."""
+        """Ask for ``key`` (a display uint8 image, a Radiograph or a file path). True when served from cache."""
         hit = self._cache.get(key)
         if hit is not None:
             self.result.emit(key, hit)
@@ -145,7 +150,7 @@ class InferenceService(QObject):
         self.model_dir, self.device, self.model_title = model_dir, None, None
         self._worker = self._start(model_dir)
 
-    def shutdown(self, timeout_ms: int = 30000) -> None:
+    def shutdown(self) -> None:
+        """Stop after the job in flight (if any); TensorFlow cannot be interrupted mid-call."""
         self._worker.stop()
-        if not self._worker.wait(timeout_ms):
-            log.warning("inference thread did not stop within %d ms", timeout_ms)
+        self._worker.wait()

@@ -1,0 +1,161 @@
+"""Wires the model into the main window: AI dock, Grad-CAM overlay, AI menu, device in the status bar.
+
+The controller asks the inference service about whatever image the view shows; the answer is
+drawn only if that image is still on screen (results for images the reader has left are cached).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget
+
+from cxviewer.ui.ai_panel import AIPanel
+from cxviewer.ui.heatmap_overlay import HeatmapOverlay
+from cxviewer.ui.inference import InferenceService
+
+
+def image_key(rad) -> str:
+    return str(rad.path)
+
+
+class AIController(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.view = window.image_view
+        self.service = InferenceService(parent=self)
+        self.panel = AIPanel()
+        self.overlay = HeatmapOverlay(self.view.overlay_parent())
+        self.current_key: str | None = None
+
+        dock = QDockWidget("AI second look", window)
+        dock.setObjectName("aiDock")
+        dock.setWidget(self.panel)
+        window.add_panel(dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock = dock
+        self._build_menu()
+        self._restore_settings()
+
+        self.panel.overlayToggled.connect(self._set_overlay_visible)
+        self.panel.opacityChanged.connect(self.overlay.set_opacity)
+        self.panel.colormapChanged.connect(self.overlay.set_colormap)
+        self.service.busy.connect(self._on_busy)
+        self.service.result.connect(self._on_result)
+        self.service.failed.connect(self._on_failed)
+        self.service.modelLoaded.connect(self._on_model_loaded)
+        self.view.imageChanged.connect(self._on_image)
+        window.set_compute_device("model: not loaded yet")
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.instance().aboutToQuit.connect(self.service.shutdown)
+
+    # ------------------------------------------------------------------ menu
+    def _build_menu(self) -> None:
+        menu = self.window.menuBar().addMenu("&AI")
+        self.overlay_action = QAction("Show Grad-CAM overlay", self.window, checkable=True)
+        self.overlay_action.setShortcut(QKeySequence("G"))
+        self.overlay_action.toggled.connect(self.panel.overlay_box.setChecked)
+        menu.addAction(self.overlay_action)
+        again = QAction("Analyse current image again", self.window)
+        again.triggered.connect(self.reanalyse)
+        menu.addAction(again)
+        self.model_menu = menu.addMenu("Model")
+        self._fill_model_menu()
+        self.window.addAction(self.overlay_action)
+
+    def _fill_model_menu(self) -> None:
+        from cxviewer.model import available_models
+
+        self.model_menu.clear()
+        group = QActionGroup(self.model_menu)
+        cards = available_models()
+        if not cards:
+            self.model_menu.addAction("No model installed").setEnabled(False)
+            return
+        for i, card in enumerate(cards):
+            action = QAction(card.title, self.model_menu, checkable=True)
+            action.setChecked(i == 0)
+            action.setToolTip(str(card.directory))
+            action.triggered.connect(lambda _=False, d=card.directory: self.choose_model(d))
+            group.addAction(action)
+            self.model_menu.addAction(action)
+
+    def choose_model(self, directory) -> None:
+        self.service.set_model(directory)
+        self.window.set_compute_device("model: not loaded yet")
+        self.reanalyse()
+
+    # --------------------------------------------------------------- settings
+    def _restore_settings(self) -> None:
+        overlay = self.window.settings["overlay"]
+        self.panel.opacity.setValue(int(round(float(overlay.get("heatmap_opacity", 0.45)) * 100)))
+        cmap = overlay.get("heatmap_colormap", "inferno")
+        if self.panel.colormap.findText(cmap) >= 0:
+            self.panel.colormap.setCurrentText(cmap)
+        self.overlay.set_colormap(self.panel.colormap.currentText())
+        self.overlay.set_opacity(self.panel.opacity.value() / 100.0)
+        self.panel.overlay_box.setChecked(bool(overlay.get("heatmap_visible", False)))
+
+    def store_settings(self) -> None:
+        overlay = dict(self.window.settings["overlay"])
+        overlay.update(
+            heatmap_opacity=self.panel.opacity.value() / 100.0,
+            heatmap_colormap=self.panel.colormap.currentText(),
+            heatmap_visible=self.panel.overlay_box.isChecked(),
+        )
+        self.window.settings["overlay"] = overlay
+
+    # ---------------------------------------------------------------- events
+    def _set_overlay_visible(self, on: bool) -> None:
+        self.overlay.set_visible(on)
+        if self.overlay_action.isChecked() != on:
+            self.overlay_action.setChecked(on)
+        self.store_settings()
+
+    def _on_image(self, rad) -> None:
+        self.overlay.set_heatmap(None)
+        if rad is None:
+            self.current_key = None
+            self.panel.show_idle()
+            return
+        self.current_key = image_key(rad)
+        if not self.service.submit(self.current_key, rad):
+            self.panel.show_busy(loading_model=self.service.device is None)
+
+    def reanalyse(self) -> None:
+        if self.view.rad is not None:
+            self._on_image(self.view.rad)
+
+    def _on_busy(self, key: str) -> None:
+        if key == self.current_key:
+            self.panel.show_busy(loading_model=self.service.device is None)
+
+    def _on_result(self, key: str, prediction) -> None:
+        if key != self.current_key:
+            return  # the reader has moved on; the result stays cached
+        if not prediction.in_scope:
+            self.panel.show_out_of_scope(prediction)
+            self.overlay.set_heatmap(None)
+            return
+        self.panel.show_prediction(prediction)
+        rad = self.view.rad
+        if prediction.heatmap is not None and rad is not None and prediction.heatmap.shape == rad.pixels.shape:
+            self.overlay.set_heatmap(prediction.heatmap)
+        self.overlay.set_visible(self.panel.overlay_box.isChecked())
+
+    def _on_failed(self, key: str, message: str) -> None:
+        if key == self.current_key:
+            self.panel.show_error(message)
+
+    def _on_model_loaded(self, title: str, device: str) -> None:
+        self.window.set_compute_device(f"{title} on {device}")
+
+
+def install_ai_panel(window) -> AIController:
+    """Add the AI dock, overlay and menu to ``window``; available as ``window.ai``/``window.inference``."""
+    controller = AIController(window)
+    window.ai = controller
+    window.inference = controller.service
+    window.ai_panel = controller.panel
+    return controller
