@@ -106,3 +106,26 @@ def test_display_goes_to_qt_as_grey_bytes_and_reaches_the_screen_unchanged(qtbot
     top_left = view.image_to_widget(0, 0)
     row = screen[int(top_left.y()) + 32, int(round(top_left.x())):int(round(top_left.x())) + 256]
     assert np.array_equal(row, want)
+
+
+@pytest.mark.parametrize("colormap,opacity", [("inferno", 0.45), ("viridis", 1.0), ("CET-R4", 0.2)])
+def test_overlay_colours_are_the_colormap_and_alpha_rule(qtbot, colormap, opacity):
+    """Each heat level h gets the colour map's entry for h and alpha 255 * opacity * min(2h, 1)."""
+    import pyqtgraph as pg
+
+    from cxviewer.ui.heatmap_overlay import HeatmapOverlay
+
+    parent = pg.ItemGroup()  # kept alive: the overlay's item is its child
+    overlay = HeatmapOverlay(parent)
+    overlay.set_colormap(colormap)
+    overlay.set_opacity(opacity)
+    heat = np.tile(np.linspace(0.0, 1.0, 1000, dtype=np.float32), (3, 1))
+    heat[0, :5] = [-0.5, 1.5, np.float32(0.2), 0.5, 0.9999]  # out-of-range values are clipped
+    rgba = overlay._rgba(heat)
+    lut = pg.colormap.get(colormap).getLookupTable(0.0, 1.0, 256, alpha=False)
+    clipped = np.clip(heat, 0.0, 1.0)
+    level = (clipped * 255).astype(np.int64)
+    assert rgba.shape == heat.shape + (4,) and rgba.dtype == np.uint8
+    assert np.array_equal(rgba[..., :3], lut[level])
+    want_alpha = np.clip(clipped * 2.0, 0.0, 1.0) * 255 * opacity
+    assert np.max(np.abs(rgba[..., 3].astype(float) - want_alpha)) <= 2.0 * opacity + 1.0
