@@ -19,6 +19,20 @@ if ! "$PYTHON" -m PyInstaller --version >/dev/null 2>&1; then
     echo "PyInstaller is not installed for $PYTHON: pip install '.[packaging]'" >&2
     exit 2
 fi
+# The bundle freezes the build environment's packages: say so when they are not what pyproject.toml asks for.
+"$PYTHON" - <<'PY' || true
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+from packaging.requirements import Requirement
+for text in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+    req = Requirement(text)
+    try:
+        found = version(req.name)
+    except PackageNotFoundError:
+        found = None
+    if found is None or not req.specifier.contains(found, prereleases=True):
+        print(f"warning: the bundle will carry {req.name} {found or '(missing)'}, but pyproject.toml asks for {text}")
+PY
 models=$(find models -name card.json 2>/dev/null | wc -l)
 [ "$models" -gt 0 ] || echo "note: models/ holds no model card; the bundle will have no classifier" >&2
 
