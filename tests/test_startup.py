@@ -37,3 +37,25 @@ def test_startup_probe_reports_the_first_paint_and_quits(tmp_path):
     assert len(lines) == 1
     assert float(lines[0].split("=", 1)[1]) > 1.6e9  # epoch seconds
     assert "Traceback" not in done.stderr
+
+
+def test_readers_are_loaded_in_the_background_once_the_window_is_up(tmp_path):
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from cxviewer.ui.main_window import MainWindow\n"
+        "app = QApplication([])\n"
+        "w = MainWindow()\n"
+        "w.show()\n"
+        "print('at show', 'pydicom' in sys.modules)\n"
+        "QTimer.singleShot(3000, app.quit)\n"
+        "app.exec()\n"
+        "w.loader.shutdown()\n"
+        "print('later', 'pydicom' in sys.modules and 'cv2' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CXVIEWER_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["at show False", "later True"]

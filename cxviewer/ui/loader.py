@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from cxviewer.scan.discovery import Discovery, count_files, normalise_roots
 from cxviewer.ui.image_entry import ImageEntry, thumbnail_display
@@ -89,6 +89,21 @@ class _ReadTask(QRunnable):
         self.signals.reread.emit(self.path, rad, entry.error)
 
 
+class _PrewarmTask(QRunnable):
+    """Import the readers (pydicom, OpenCV) in the background, so that the first image a reader
+    opens after start-up does not wait ~0.5 s for them; the window itself never loads them."""
+
+    def run(self) -> None:
+        try:
+            import cxviewer.imaging.dicom_reader  # noqa: F401 - pydicom and its pixel handlers
+            import cxviewer.imaging.image_reader  # noqa: F401 - OpenCV
+        except Exception:  # the real read reports any problem with a message
+            log.debug("reader prewarm failed", exc_info=True)
+
+
+PREWARM_DELAY_MS = 300  # after the window's first paint, before a reader can pick a file
+
+
 class Loader(QObject):
     """Starts batches and re-reads; connect to ``signals`` for the results."""
 
@@ -100,6 +115,7 @@ class Loader(QObject):
         self._ids = itertools.count(1)
         self._cancel: dict[int, threading.Event] = {}
         self.signals.batchFinished.connect(lambda b, _c: self._cancel.pop(b, None))
+        QTimer.singleShot(PREWARM_DELAY_MS, self, lambda: self.pool.start(_PrewarmTask(), priority=-1))
 
     def load(self, paths: Iterable[str | os.PathLike]) -> int:
         batch = next(self._ids)

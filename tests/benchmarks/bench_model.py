@@ -132,6 +132,7 @@ def batch_scan_throughput(repeats: int, model: str | None = None, cli: bool = Tr
             extra["cli_images_per_s_incl_model_load"] = _cli_scan_rate(folder, len(files), model)
         emit(result("batch_scan_throughput", median(ours), "images/s", median(floor), target,
                     images=len(files), batch_size=SCAN_BATCH, workers=options.workers, model=clf.card.title,
+                    forward_chunk=getattr(clf, "chunk", None),
                     baseline_is=f"predict_tensors on ready tensors, batches of {SCAN_BATCH}", **extra))
 
 
