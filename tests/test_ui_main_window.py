@@ -46,8 +46,9 @@ def _mime(*paths: Path) -> QMimeData:
 
 def _drop(w, *paths: Path) -> QDropEvent:
     mime = _mime(*paths)
-    pos = QPointF(w.image_view.mapTo(w, w.image_view.rect().center()))
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    point = w.image_view.mapTo(w, w.image_view.rect().center())
+    pos = QPointF(point)
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(w, enter)
     assert enter.isAccepted()

@@ -196,11 +196,19 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     name = name or model_dir.name
     card = base_card(name, version, summary["input_size"])
     samples = read_manifest(data_dir)
+    stages = summary.get("stages")
+    if stages:
+        stage_text = "; ".join(
+            f"{st['epochs']} epoch(s) at {st['train_size']} px (peak lr {st['learning_rate']})" for st in stages
+        )
+        how = f"progressive resizing, {stage_text}"
+    else:
+        how = f"{summary['epochs_run']} epochs (best by validation macro AUC: epoch {summary['best_epoch']})"
     card["training"] = {
-        "summary": f"{summary['epochs_run']} epochs (best by validation macro AUC: epoch {summary['best_epoch']}), "
-        f"{summary['train_seconds'] / 60:.0f} min on {platform.processor() or platform.machine()} CPU; "
-        f"Adam peak lr {summary['learning_rate']} with one warm-up epoch and cosine decay, batch {summary['batch_size']}, "
-        "label smoothing 0.1, balanced class weights, early stopping on validation loss.",
+        "summary": f"{how}; {summary['train_seconds'] / 60:.0f} min on a 2-core {platform.machine()} CPU "
+        f"(DenseNet-121 from scratch, no pretrained weights); Adam with warm-up and cosine decay, batch "
+        f"{summary['batch_size']}, label smoothing 0.1, balanced class weights, BatchNorm momentum 0.9, "
+        "augmentations below; checkpoint per epoch chosen by validation macro AUC.",
         "command": f"cxviewer train --data <cxr> --out models/{name} --input-size {summary['input_size']} --seed {summary['seed']}",
         "split": "by patient (COVID-CXNet images have no patient IDs: one group each, near-duplicate pairs kept together), "
         f"70/15/15, seed {summary['seed']}: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
