@@ -37,11 +37,16 @@ FAILURE_MODES = [
     "Each class comes mostly from one source (COVID: web pages and papers; normal and pneumonia: one "
     "hospital's PACS, NIH ChestX-ray14). Figures on held-out patients of the same sources overstate what "
     "the model does on radiographs from other hospitals; expect normal films unlike NIH ones to be read as disease.",
-    "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films; lateral views, children, "
-    "CT scouts, non-chest images and photographs of films are outside its scope and still get probabilities "
-    "until the out-of-distribution gate lands.",
-    "No lung cropping in this version: the classifier sees the whole film, including text, markers and borders; "
-    "check the Grad-CAM overlay and the attention figures below before trusting a call.",
+    "Undertrained: DenseNet-121 from scratch for about six epochs' worth of steps on a 2-core CPU (see Training). "
+    "Other pneumonia is the weakest class (low recall, AUC close to chance); COVID-19 and normal are "
+    "separated better. Continue training on a GPU with `cxviewer train --init-weights` before relying on it.",
+    "Grad-CAM mass is spread about evenly: its share inside the lungs and in the border band is close to "
+    "those regions' share of the image (figures above). There is no evidence that the model looks at the "
+    "lungs rather than borders, labels or markers; read the overlay before trusting a call.",
+    "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films. The out-of-distribution "
+    "gate refuses photographs, documents and non-chest radiographs, but lets through about half of the "
+    "upside-down chest films and some heavily cropped ones; lateral views and children were not tested.",
+    "No lung cropping in this version: the classifier sees the whole film, including text, markers and borders.",
     "COVID-19 vs other pneumonia cannot be told apart reliably from a radiograph; the COVID class learned from "
     "2020 web images of mostly severe cases.",
 ]
