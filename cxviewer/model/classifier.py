@@ -117,9 +117,10 @@ class Classifier:
 
 
 def cpu_chunk() -> int:
-    """Images per forward pass on the CPU: about one per core. DenseNet's concatenated feature maps
-    for large batches spill out of the caches: on the 2-core test machine batches of 2 ran at
-    5.9 images/s and batches of 16 at 3.8 (medians of 8 interleaved rounds)."""
+    """Images per forward pass on the CPU: about one per core. On the 2-core test machine, with a
+    training job competing for both cores, batches of 2 ran at 5.9 images/s and batches of 16 at
+    3.8 (medians of 8 interleaved rounds); with the cores to itself the batch size made no clear
+    difference (10-14 images/s for 1 to 16)."""
     return max(1, min(8, os.cpu_count() or 1))
 
 

@@ -113,7 +113,8 @@ def batch_scan_throughput(repeats: int, model: str | None = None, cli: bool = Tr
             t0 = time.perf_counter()
             summary = run_scan([folder], rows.append, classifier=clf, options=options)
             elapsed = time.perf_counter() - t0
-            assert summary.ok == len(files) and len(rows) == len(files), summary.text()
+            # every file went through the model (the out-of-distribution gate may flag a few)
+            assert len(rows) == len(files) and all(r.model for r in rows), summary.text()
             return len(files) / elapsed
 
         def model_only() -> float:
