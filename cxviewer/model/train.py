@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from cxviewer.model.augment import augment
-from cxviewer.model.dataset import LABELS, Sample, read_manifest, split_by_patient
+from cxviewer.model.dataset import LABELS, read_manifest, split_by_patient
 from cxviewer.model.metrics import classification_report
 from cxviewer.model.preprocess import prepare
 
@@ -216,6 +216,3 @@ def train(
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
-
-def split_samples(data_dir, seed: int) -> dict[str, list[Sample]]:
-    return split_by_patient(read_manifest(data_dir), seed=seed)
