@@ -135,19 +135,14 @@ class _ModelRunner:
 
         return self.clf.prepare(model_image(rad))[0]
 
-    def classify(self, inputs: list) -> tuple[list[tuple[float, ...]], list[float | None], float]:
-        """Probabilities and OOD scores (``None`` when the model has no gate) per input, and the ms per image."""
+    def classify(self, inputs: list) -> tuple[list, float]:
+        """One Prediction per input (with the model's own OOD verdict), and the ms per image."""
         import numpy as np
 
         start = time.perf_counter()
         preds = self.clf.predict_prepared(np.stack(inputs))
         share = (time.perf_counter() - start) * 1000.0 / max(1, len(inputs))
-        return [tuple(p.probabilities) for p in preds], [p.ood_score for p in preds], share
-
-    @property
-    def ood_threshold(self) -> float | None:
-        value = (self.clf.card.data.get("ood") or {}).get("threshold")
-        return None if value is None else float(value)
+        return preds, share
 
 
 def _is_non_image_object(path: Path) -> bool:
@@ -296,7 +291,7 @@ def run_scan(
     def run_batch():
         inputs = [item.model_input for item in batch]
         try:
-            probs, oods, share = runner.classify(inputs)
+            preds, share = runner.classify(inputs)
         except Exception as exc:  # e.g. out of memory on the device: report, keep scanning
             for item in batch:
                 r = item.result
@@ -304,18 +299,18 @@ def run_scan(
                 emit(r)
             batch.clear()
             return
-        threshold = runner.ood_threshold
-        for item, p, ood in zip(batch, probs, oods):
+        for item, pred in zip(batch, preds):
             r = item.result
             item.model_input = None
             r.ms = (r.ms or 0.0) + share
             r.model = runner.tag
-            r.ood_score = ood
-            if ood is not None and threshold is not None and ood > threshold:
+            r.ood_score = pred.ood_score
+            if not pred.in_scope:
                 r.status = "out_of_scope"
-                r.error = f"unlike the chest radiographs the model knows (OOD score {ood:.3g} > {threshold:.3g})"
+                r.error = (f"unlike the chest radiographs the model knows "
+                           f"(OOD score {pred.ood_score:.3g} > {pred.ood_threshold:.3g})")
             else:
-                scores = dict(zip(runner.labels, p))
+                scores = dict(zip(runner.labels, pred.probabilities))
                 for label, column in PROBABILITY_COLUMNS.items():
                     setattr(r, column, scores.get(label))
                 r.label = max(scores, key=scores.get)
