@@ -89,10 +89,8 @@ def base_card(name: str, version: str, input_size: int) -> dict:
     }
 
 
-def evaluate(model_dir: str | Path, data_dir: str | Path, seed: int, log=print) -> dict:
-    from cxviewer.model.classifier import load_classifier
-
-    clf = load_classifier(model_dir)
+def evaluate(clf, data_dir: str | Path, seed: int, log=print) -> dict:
+    """Held-out figures of a loaded classifier (see the module docstring)."""
     test = split_by_patient(read_manifest(data_dir), seed=seed)["test"]
     probs, y, lung, lung_area, border, times = [], [], [], [], [], []
     band_area = None
@@ -225,13 +223,14 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     }
     card["failure_modes"] = FAILURE_MODES
     save_card(model_dir, card)  # loadable card first: evaluation runs through the app's own loader
-    t0 = time.monotonic()
-    card["metrics"] = {"test": evaluate(model_dir, data_dir, summary["seed"], log=log), "validation_best_macro_auc": summary["best_val_macro_auc"]}
-    card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
     from cxviewer.model.classifier import load_classifier
     from cxviewer.model.ood_fit import fit_and_measure
 
-    card["ood"] = fit_and_measure(load_classifier(model_dir), data_dir, summary["seed"], dicom_dir=dicom_dir, log=log)
+    clf = load_classifier(model_dir)
+    t0 = time.monotonic()
+    card["metrics"] = {"test": evaluate(clf, data_dir, summary["seed"], log=log), "validation_best_macro_auc": summary["best_val_macro_auc"]}
+    card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
+    card["ood"] = fit_and_measure(clf, data_dir, summary["seed"], dicom_dir=dicom_dir, log=log)
     save_card(model_dir, card)
     write_markdown(card, model_dir / "card.md")
     log(json.dumps(card["metrics"]["test"], indent=1))
