@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "write the displayed image as an 8-bit grey PNG"),
     "predict": ("predict", "classify one radiograph with the bundled model"),
     "train": ("train", "train a classifier from a folder of labelled radiographs"),
+    "train-lungs": ("train_lungs", "train the lung segmenter on the masked radiographs of a folder"),
     "evaluate": ("evaluate", "evaluate a trained model on its held-out patients"),
     "scan": ("scan", "triage every radiograph under one or more folders"),
     "report": ("report", "write a PDF findings report for one radiograph"),

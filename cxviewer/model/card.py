@@ -52,6 +52,11 @@ class ModelCard:
         return self.data.get("metrics", {})
 
     @property
+    def kind(self) -> str:
+        """"classifier" (the default) or "segmentation" (the lung U-Net, which the model menu does not list)."""
+        return self.data.get("kind", "classifier")
+
+    @property
     def title(self) -> str:
         return f"{self.name} {self.version}"
 

@@ -17,25 +17,40 @@ def model_roots() -> list[Path]:
     return [paths.models_dir(), paths.user_models_dir()]
 
 
-def available_models() -> list[ModelCard]:
-    """Every runnable model card, bundled first; broken folders are logged and skipped."""
+def available_models(kind: str = "classifier") -> list[ModelCard]:
+    """Every runnable model card of ``kind``, bundled first; broken folders are logged and skipped."""
     cards: list[ModelCard] = []
     for root in model_roots():
         if not root.is_dir():
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             try:
-                cards.append(load_card(folder))
+                card = load_card(folder)
             except ModelCardError as exc:
                 log.warning("skipping model folder: %s", exc)
+                continue
+            if card.kind == kind:
+                cards.append(card)
     return cards
 
 
+def find_model(name: str, kind: str) -> ModelCard:
+    """The card called ``name`` of ``kind`` (bundled first, then the user's folder)."""
+    for card in available_models(kind):
+        if card.name == name:
+            return card
+    raise ModelCardError(f"no {kind} model called {name!r} is installed")
+
+
 def default_model_dir() -> Path:
-    """The bundled default model if present, else the first model found."""
+    """The model whose card says ``"default": true`` (bundled first), else the one called
+    ``DEFAULT_MODEL``, else the first model found."""
     cards = available_models()
     for card in cards:
-        if card.name == DEFAULT_MODEL and card.data.get("default", True):
+        if card.data.get("default") is True:
+            return card.directory
+    for card in cards:
+        if card.name == DEFAULT_MODEL:
             return card.directory
     if cards:
         return cards[0].directory
