@@ -53,5 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: {pred.label}  ({probs})")
         print(f"model {pred.model_name} {pred.model_version} on {pred.device}; read {result['timing_ms']['read']} ms, "
               f"model load {result['timing_ms']['load_model']} ms, inference {result['timing_ms']['predict']} ms")
+        if pred.lung_crop == "lungs not found":
+            print("Lungs not found: the model saw the whole film instead of its usual lung crop. Read with extra care.")
         print("Research software, not a medical device: not a diagnosis.")
     return 0

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-evaluate", action="store_true", help="skip held-out evaluation and card writing")
     parser.add_argument("--name", default=None, help="model name in the card (default: the folder name)")
     parser.add_argument("--version", default="1.0.0", help="model version in the card")
+    parser.add_argument("--lung-model", default=None,
+                        help="lung segmenter folder (e.g. models/lung-unet): train and run on the lung crop")
     parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
 
 
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         train_size=args.train_size,
         init_weights=args.init_weights,
         warmup_epochs=args.warmup_epochs,
+        lung_model=args.lung_model,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:

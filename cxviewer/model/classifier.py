@@ -14,6 +14,8 @@ from cxviewer.model.gradcam import normalise
 from cxviewer.model.prediction import Prediction
 from cxviewer.model.preprocess import prepare
 
+DEFAULT_LUNG_MODEL = "lung-unet"
+
 
 class Classifier:
     """A model described by its card. Build with :func:`load_classifier` (slow: imports TensorFlow)."""
@@ -46,6 +48,7 @@ class Classifier:
             from cxviewer.model.ood import OodGate
 
             self.gate = OodGate.load(card.directory / ood["file"])
+        self.crops, self.segmenter = _lung_segmenter(card)
         self._lock = threading.Lock()  # one caller at a time keeps TF's thread pool for one request
 
     @property
@@ -53,9 +56,25 @@ class Classifier:
         return self.card.labels
 
     def prepare(self, image_u8: np.ndarray):
-        return prepare(image_u8, self.card.input_size)
+        """Display image -> (model input, geometry); a cropping model first cuts the film to its lungs."""
+        tensor, geometry, _ = self.prepare_with_lungs(image_u8, segment=self.crops)
+        return tensor, geometry
 
-    def _prediction(self, probs, elapsed_ms: float, heatmap=None, features=None) -> Prediction:
+    def prepare_with_lungs(self, image_u8: np.ndarray, segment: bool = True):
+        """(model input, geometry, LungResult or None). ``segment`` runs the lung segmenter when there is one."""
+        lungs = self.segmenter.segment(image_u8) if (segment and self.segmenter is not None) else None
+        box = lungs.box if (self.crops and lungs is not None) else None
+        tensor, geometry = prepare(image_u8, self.card.input_size, crop=box)
+        return tensor, geometry, lungs
+
+    def _crop_state(self, geometry) -> tuple[tuple | None, str | None]:
+        full = (0, 0) + tuple(geometry.source_shape)
+        box = None if tuple(geometry.crop) == full else tuple(geometry.crop)
+        if not self.crops:
+            return box, None
+        return box, "applied" if box is not None else "lungs not found"
+
+    def _prediction(self, probs, elapsed_ms: float, heatmap=None, features=None, **extra) -> Prediction:
         score = None
         if self.gate is not None and features is not None:
             score = float(self.gate.score(features)[0])
@@ -69,12 +88,13 @@ class Classifier:
             heatmap=heatmap,
             ood_score=score,
             ood_threshold=None if self.gate is None else self.gate.threshold,
+            **extra,
         )
 
     def predict(self, image_u8: np.ndarray, gradcam: bool = True) -> Prediction:
         """Classify one display image; with ``gradcam`` the map comes back on the image's own pixel grid."""
         start = time.perf_counter()
-        tensor, geometry = self.prepare(image_u8)
+        tensor, geometry, lungs = self.prepare_with_lungs(image_u8)
         batch = tensor[np.newaxis]
         with self._lock:
             if gradcam:
@@ -85,7 +105,11 @@ class Classifier:
         heatmap = geometry.to_source(normalise(cam)) if cam is not None else None
         if heatmap is not None:
             np.clip(heatmap, 0.0, 1.0, out=heatmap)
-        return self._prediction(probs, (time.perf_counter() - start) * 1000.0, heatmap, feats)
+        box, crop = self._crop_state(geometry)
+        return self._prediction(
+            probs, (time.perf_counter() - start) * 1000.0, heatmap, feats,
+            lung_mask=None if lungs is None else lungs.mask, input_box=box, lung_crop=crop,
+        )
 
     def _run_forward(self, tensors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The network on (N, S, S, 3) inputs; on the CPU in chunks of ``self.chunk`` images."""
@@ -102,18 +126,41 @@ class Classifier:
         """Forward pass on prepared inputs (N, S, S, 3) -> probabilities (N, classes)."""
         return self._run_forward(tensors)[0]
 
-    def predict_prepared(self, tensors: np.ndarray) -> list[Prediction]:
-        """Predictions (with the gate's score) for inputs already made by :meth:`prepare`."""
+    def predict_prepared(self, tensors: np.ndarray, geometries=None) -> list[Prediction]:
+        """Predictions (with the gate's score) for inputs already made by :meth:`prepare`; pass their
+        ``geometries`` to have each say whether its lung crop was found."""
         start = time.perf_counter()
         probs, feats = self._run_forward(tensors)
         share = (time.perf_counter() - start) * 1000.0 / max(1, len(probs))
-        return [self._prediction(p, share, features=f[np.newaxis]) for p, f in zip(probs, feats)]
+        geometries = geometries if geometries is not None else [None] * len(probs)
+        out = []
+        for p, f, g in zip(probs, feats, geometries):
+            box, crop = self._crop_state(g) if g is not None else (None, None)
+            out.append(self._prediction(p, share, features=f[np.newaxis], input_box=box, lung_crop=crop))
+        return out
 
     def predict_batch(self, images: list[np.ndarray]) -> list[Prediction]:
         """Batched classification without Grad-CAM (batch scan); ``elapsed_ms`` is the per-image share."""
         if not images:
             return []
-        return self.predict_prepared(np.stack([self.prepare(img)[0] for img in images]))
+        prepared = [self.prepare(img) for img in images]
+        return self.predict_prepared(np.stack([t for t, _ in prepared]), [g for _, g in prepared])
+
+
+def _lung_segmenter(card: ModelCard):
+    """(crops, segmenter). A model whose card asks for the lung crop needs its segmenter (an error if it is
+    missing); any other model borrows the bundled one when present, for the viewer's lung outline."""
+    from cxviewer.model.registry import find_model
+    from cxviewer.model.segmenter import LungSegmenter
+
+    crop = card.data.get("input", {}).get("crop")
+    name = crop.get("segmentation_model") if isinstance(crop, dict) else None
+    if name:
+        return True, LungSegmenter(find_model(name, "segmentation"))
+    try:
+        return False, LungSegmenter(find_model(DEFAULT_LUNG_MODEL, "segmentation"))
+    except ModelCardError:
+        return False, None
 
 
 def cpu_chunk() -> int:

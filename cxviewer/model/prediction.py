@@ -18,6 +18,9 @@ class Prediction:
     heatmap: np.ndarray | None = None  # float32 in [0, 1] on the input image's pixel grid
     ood_score: float | None = None  # distance from the training radiographs (None: model has no gate)
     ood_threshold: float | None = None
+    lung_mask: np.ndarray | None = None  # uint8 0/1 on the input image's pixel grid (None: no segmenter)
+    input_box: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) the classifier saw; None: whole film
+    lung_crop: str | None = None  # "applied" / "lungs not found" for a model that crops; None otherwise
 
     @property
     def in_scope(self) -> bool:
@@ -48,4 +51,5 @@ class Prediction:
             "device": self.device,
             "ood_score": None if self.ood_score is None else round(float(self.ood_score), 3),
             "in_scope": self.in_scope,
+            "lung_crop": self.lung_crop,
         }

@@ -36,6 +36,24 @@ def prepared_stack(images: list[np.ndarray], input_size: int) -> np.ndarray:
     return np.stack([prepare(img, input_size)[0] for img in images])
 
 
+def lung_crops(images: list[np.ndarray], lung_model: str | Path) -> tuple[list[np.ndarray], float]:
+    """Each film cut to the box the app's lung crop would use (the whole film where no lungs are found)."""
+    from cxviewer.model.segmenter import load_segmenter
+
+    seg = load_segmenter(lung_model)
+    out, found = [], 0
+    for i in range(0, len(images), 64):
+        chunk = images[i : i + 64]
+        for img, res in zip(chunk, seg.segment_many(chunk)):
+            if res.box is None:
+                out.append(img)
+                continue
+            y0, x0, y1, x1 = res.box
+            out.append(np.ascontiguousarray(img[y0:y1, x0:x1]))
+            found += 1
+    return out, found / max(1, len(images))
+
+
 def one_hot(indices: np.ndarray, n: int) -> np.ndarray:
     return np.eye(n, dtype=np.float32)[indices]
 
@@ -65,12 +83,15 @@ def train(
     train_size: int | None = None,
     init_weights: str | Path | None = None,
     warmup_epochs: float = 1.0,
+    lung_model: str | Path | None = None,
     log=print,
 ) -> dict:
     """Train (or resume) one run.
 
     ``train_size`` < ``input_size`` trains at a lower resolution (progressive resizing: the network is
     fully convolutional, so a later run at ``input_size`` started with ``init_weights`` fine-tunes it).
+    ``lung_model`` (a lung segmenter's folder) trains on the lung crop the app will make at inference:
+    each film is cut to its dilated lung box once, before augmentation.
     """
     import keras
 
@@ -89,8 +110,15 @@ def train(
     train_s, val_s = splits["train"], splits["val"]
     log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
     train_imgs = [load_grey(s.path) for s in train_s]
+    val_imgs = [load_grey(s.path) for s in val_s]
+    crop_rate = None
+    if lung_model:
+        train_imgs, train_rate = lung_crops(train_imgs, lung_model)
+        val_imgs, val_rate = lung_crops(val_imgs, lung_model)
+        crop_rate = {"train": train_rate, "val": val_rate}
+        log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
     train_y = np.array([s.label_index for s in train_s])
-    val_x = prepared_stack([load_grey(s.path) for s in val_s], size)
+    val_x = prepared_stack(val_imgs, size)
     val_y = np.array([s.label_index for s in val_s])
     n = len(LABELS)
 
@@ -212,6 +240,8 @@ def train(
         "learning_rate": learning_rate,
         "seed": seed,
         "split_sizes": {k: len(v) for k, v in splits.items()},
+        "lung_model": str(lung_model) if lung_model else None,
+        "lung_crop_rate": crop_rate,
     }
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary

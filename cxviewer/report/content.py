@@ -319,6 +319,11 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
     size = data.get("input", {}).get("size") if isinstance(data.get("input"), dict) else None
     if size:
         rows.append(("Input size", f"{size} x {size}"))
+    crop = data.get("input", {}).get("crop") if isinstance(data.get("input"), dict) else None
+    if isinstance(crop, dict) and crop.get("segmentation_model"):
+        rows.append(("Input region", f"lung fields only (crop from {crop['segmentation_model']}; whole film if no lungs are found)"))
+    elif size:
+        rows.append(("Input region", "the whole film"))
     metrics = data.get("metrics", {})
     held = _find_held_out(metrics) if isinstance(metrics, dict) else None
     if held:
@@ -339,6 +344,8 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
             if _is_number(att.get("lung_share_mean")):
                 area = (f" (lungs cover {att['lung_area_fraction_mean']:.0%} of those images)"
                         if _is_number(att.get("lung_area_fraction_mean")) else "")
+                if _is_number(att.get("lung_share_uniform_over_input_mean")) and crop:
+                    area += f"; {att['lung_share_uniform_over_input_mean']:.0%} of the crop the model saw"
                 rows.append(("Grad-CAM mass inside lungs", f"{att['lung_share_mean']:.0%}{area}"))
             if _is_number(att.get("border_share_mean")):
                 area = (f" (band is {att['border_area_fraction']:.0%} of the image)"

@@ -1,0 +1,98 @@
+"""A cropping classifier: the lung crop is applied, Grad-CAM still lands on the original pixel grid,
+and a film without findable lungs falls back to the whole image and says so."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from cxviewer.model import available_models, load_card
+
+CLASSIFIERS = available_models()
+SEGMENTERS = available_models("segmentation")
+needs_models = pytest.mark.skipif(not (CLASSIFIERS and SEGMENTERS), reason="needs a bundled classifier and lung segmenter")
+
+
+@pytest.fixture(scope="module")
+def cropping_classifier(tmp_path_factory):
+    """The bundled cropping model if there is one, else the bundled classifier's own weights run with the crop."""
+    from cxviewer.model.classifier import Classifier
+    from cxviewer.model.evaluate import crop_spec
+
+    for card in CLASSIFIERS:
+        if card.data["input"].get("crop"):
+            return Classifier(card)
+    src = CLASSIFIERS[0]
+    folder = tmp_path_factory.mktemp("cropping") / "with-crop"
+    folder.mkdir()
+    shutil.copy(src.weights_path, folder / src.weights_path.name)
+    data = json.loads(json.dumps(src.data))
+    data["input"]["crop"] = crop_spec(SEGMENTERS[0].directory)
+    data.pop("ood", None)
+    (folder / "card.json").write_text(json.dumps(data))
+    return Classifier(load_card(folder))
+
+
+@needs_models
+def test_crop_is_applied_and_gradcam_maps_back_to_the_source_grid(cropping_classifier, dicom_dir):
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model.inputs import model_image
+
+    img = model_image(read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm"))
+    pred = cropping_classifier.predict(img, gradcam=True)
+    assert pred.lung_crop == "applied"
+    y0, x0, y1, x1 = pred.input_box
+    assert 0 <= y0 < y1 <= img.shape[0] and 0 <= x0 < x1 <= img.shape[1]
+    assert (y1 - y0) * (x1 - x0) < img.size
+    assert pred.heatmap.shape == img.shape and pred.lung_mask.shape == img.shape
+    outside = np.ones(img.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    assert pred.heatmap[outside].max() == 0.0  # nothing the model did not see is lit
+    assert pred.heatmap[y0:y1, x0:x1].max() > 0.5
+    # the lungs the segmenter found lie inside what the classifier saw
+    assert pred.lung_mask[outside].sum() == 0
+    # the crop the model saw is the segmenter's own box for this image
+    assert cropping_classifier.segmenter.segment(img).box == pred.input_box
+    # and the batch path (scan) makes the same input, so gives the same probabilities
+    batch = cropping_classifier.predict_batch([img])[0]
+    np.testing.assert_allclose(batch.probabilities, pred.probabilities, atol=1e-4)
+    assert batch.lung_crop == "applied" and batch.input_box == pred.input_box
+    assert pred.as_dict()["lung_crop"] == "applied"
+
+
+@needs_models
+def test_no_lungs_found_falls_back_to_the_whole_film(cropping_classifier):
+    flat = np.full((300, 400), 128, np.uint8)  # nothing to segment
+    pred = cropping_classifier.predict(flat, gradcam=True)
+    assert pred.lung_crop == "lungs not found" and pred.input_box is None
+    assert pred.heatmap.shape == flat.shape
+
+
+@needs_models
+def test_non_cropping_model_still_supplies_the_lung_outline():
+    from cxviewer.model.classifier import Classifier
+
+    plain = [c for c in CLASSIFIERS if not c.data["input"].get("crop")]
+    if not plain:
+        pytest.skip("every bundled classifier crops")
+    clf = Classifier(plain[0])
+    img = np.full((256, 256), 100, np.uint8)
+    pred = clf.predict(img, gradcam=False)
+    assert pred.lung_crop is None and pred.input_box is None
+    assert pred.lung_mask is not None and pred.lung_mask.shape == img.shape
+
+
+@needs_models
+def test_missing_segmenter_is_a_clear_card_error(tmp_path):
+    from cxviewer.model import ModelCardError
+    from cxviewer.model.classifier import Classifier
+
+    src = CLASSIFIERS[0]
+    shutil.copy(src.weights_path, tmp_path / src.weights_path.name)
+    data = json.loads(json.dumps(src.data))
+    data["input"]["crop"] = {"segmentation_model": "no-such-segmenter"}
+    data.pop("ood", None)
+    (tmp_path / "card.json").write_text(json.dumps(data))
+    with pytest.raises(ModelCardError, match="no-such-segmenter"):
+        Classifier(load_card(tmp_path))
