@@ -6,6 +6,8 @@ drawn only if that image is still on screen (results for images the reader has l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget
 from cxviewer.ui.ai_panel import AIPanel
 from cxviewer.ui.heatmap_overlay import HeatmapOverlay
 from cxviewer.ui.inference import InferenceService
+from cxviewer.ui.lung_outline import LungOutline
 
 
 def image_key(rad) -> str:
@@ -27,6 +30,7 @@ class AIController(QObject):
         self.service = InferenceService(parent=self)
         self.panel = AIPanel()
         self.overlay = HeatmapOverlay(self.view.overlay_parent())
+        self.outline = LungOutline(self.view.overlay_parent())
         self.current_key: str | None = None
 
         dock = QDockWidget("AI second look", window)
@@ -38,6 +42,7 @@ class AIController(QObject):
         self._restore_settings()
 
         self.panel.overlayToggled.connect(self._set_overlay_visible)
+        self.panel.outlineToggled.connect(self._set_outline_visible)
         self.panel.opacityChanged.connect(self.overlay.set_opacity)
         self.panel.colormapChanged.connect(self.overlay.set_colormap)
         self.service.busy.connect(self._on_busy)
@@ -57,12 +62,17 @@ class AIController(QObject):
         self.overlay_action.setShortcut(QKeySequence("G"))
         self.overlay_action.toggled.connect(self.panel.overlay_box.setChecked)
         menu.addAction(self.overlay_action)
+        self.outline_action = QAction("Show lung outline", self.window, checkable=True)
+        self.outline_action.setShortcut(QKeySequence("O"))
+        self.outline_action.toggled.connect(self.panel.outline_box.setChecked)
+        menu.addAction(self.outline_action)
         again = QAction("Analyse current image again", self.window)
         again.triggered.connect(self.reanalyse)
         menu.addAction(again)
         self.model_menu = menu.addMenu("Model")
         self._fill_model_menu()
         self.window.addAction(self.overlay_action)
+        self.window.addAction(self.outline_action)
 
     def _fill_model_menu(self) -> None:
         from cxviewer.model import available_models
@@ -73,9 +83,12 @@ class AIController(QObject):
         if not cards:
             self.model_menu.addAction("No model installed").setEnabled(False)
             return
-        for i, card in enumerate(cards):
+        from cxviewer.model import default_model_dir
+
+        current = self.service.model_dir if self.service.model_dir is not None else default_model_dir()
+        for card in cards:
             action = QAction(card.title, self.model_menu, checkable=True)
-            action.setChecked(i == 0)
+            action.setChecked(card.directory.resolve() == Path(current).resolve())
             action.setToolTip(str(card.directory))
             action.triggered.connect(lambda _=False, d=card.directory: self.choose_model(d))
             group.addAction(action)
@@ -96,6 +109,7 @@ class AIController(QObject):
         self.overlay.set_colormap(self.panel.colormap.currentText())
         self.overlay.set_opacity(self.panel.opacity.value() / 100.0)
         self.panel.overlay_box.setChecked(bool(overlay.get("heatmap_visible", False)))
+        self.panel.outline_box.setChecked(bool(overlay.get("lung_outline_visible", False)))
 
     def store_settings(self) -> None:
         overlay = dict(self.window.settings["overlay"])
@@ -103,6 +117,7 @@ class AIController(QObject):
             heatmap_opacity=self.panel.opacity.value() / 100.0,
             heatmap_colormap=self.panel.colormap.currentText(),
             heatmap_visible=self.panel.overlay_box.isChecked(),
+            lung_outline_visible=self.panel.outline_box.isChecked(),
         )
         self.window.settings["overlay"] = overlay
 
@@ -113,8 +128,15 @@ class AIController(QObject):
             self.overlay_action.setChecked(on)
         self.store_settings()
 
+    def _set_outline_visible(self, on: bool) -> None:
+        self.outline.set_visible(on)
+        if self.outline_action.isChecked() != on:
+            self.outline_action.setChecked(on)
+        self.store_settings()
+
     def _on_image(self, rad) -> None:
         self.overlay.set_heatmap(None)
+        self.outline.set_mask(None)
         if rad is None:
             self.current_key = None
             self.panel.show_idle()
@@ -134,12 +156,16 @@ class AIController(QObject):
     def _on_result(self, key: str, prediction) -> None:
         if key != self.current_key:
             return  # the reader has moved on; the result stays cached
+        rad = self.view.rad
+        mask = prediction.lung_mask
+        on_grid = rad is not None and mask is not None and mask.shape == rad.pixels.shape
+        self.outline.set_mask(mask if on_grid and prediction.in_scope else None)
+        self.outline.set_visible(self.panel.outline_box.isChecked())
         if not prediction.in_scope:
             self.panel.show_out_of_scope(prediction)
             self.overlay.set_heatmap(None)
             return
         self.panel.show_prediction(prediction)
-        rad = self.view.rad
         if prediction.heatmap is not None and rad is not None and prediction.heatmap.shape == rad.pixels.shape:
             self.overlay.set_heatmap(prediction.heatmap)
         self.overlay.set_visible(self.panel.overlay_box.isChecked())

@@ -22,6 +22,7 @@ COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
 class AIPanel(QWidget):
     overlayToggled = Signal(bool)
+    outlineToggled = Signal(bool)
     opacityChanged = Signal(float)
     colormapChanged = Signal(str)
 
@@ -63,6 +64,10 @@ class AIPanel(QWidget):
         self.overlay_box = QCheckBox("Show Grad-CAM overlay (G)")
         self.overlay_box.toggled.connect(self.overlayToggled)
         form.addRow(self.overlay_box)
+        self.outline_box = QCheckBox("Show lung outline (O)")
+        self.outline_box.setToolTip("The lung segmenter's mask as a contour: what a cropping model was shown")
+        self.outline_box.toggled.connect(self.outlineToggled)
+        form.addRow(self.outline_box)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(45)
@@ -120,6 +125,9 @@ class AIPanel(QWidget):
                 bar.setFormat(f"{p * 100:.1f} %")
         self.status.setText("Model opinion")
         self.leading.setText(f"{DISPLAY_NAMES.get(prediction.label, prediction.label)}  {prediction.confidence * 100:.0f} %")
-        self.details.setText(
-            f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on {prediction.device}"
-        )
+        details = f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on {prediction.device}"
+        if prediction.lung_crop == "applied":
+            details += "\nThe model saw the lung fields only (crop from the lung segmenter)."
+        elif prediction.lung_crop == "lungs not found":
+            details += "\nLungs not found: the model saw the whole film, not its usual lung crop. Read with extra care."
+        self.details.setText(details)
