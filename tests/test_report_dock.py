@@ -183,3 +183,39 @@ def test_final_report_keeps_its_ai_block_and_overlay_of_the_same_model(qtbot, ra
     pdf = dock.export_pdf(tmp_path / "final.pdf")
     assert len([im for im in read_images(pdf) if im.height > 20]) == 1  # no overlay from another model
     assert "FINAL" in read_text(pdf) and "other-model" not in read_text(pdf)
+
+
+def test_pdf_image_and_overlay_carry_the_views_rotation(qtbot, rad, prediction, tmp_path, monkeypatch):
+    import numpy as np
+
+    from cxviewer.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    dock = install_report_dock(window)
+    window.image_view.set_radiograph(rad)
+    window.currentImageChanged.emit(rad)
+    window.image_view.rotate()  # 90 degrees clockwise on screen
+    window.image_view.flip_horizontal()
+    captured = {}
+    import cxviewer.report.pdf as pdf
+
+    real = pdf.render_report_pdf
+
+    def spy(path, report, image, heatmap=None, **kw):
+        captured.update(image=image, heatmap=heatmap, caption=kw["options"].image_caption)
+        return real(path, report, image, heatmap, **kw)
+
+    monkeypatch.setattr(pdf, "render_report_pdf", spy)
+    dock.heatmap, dock._heatmap_model = prediction.heatmap, ("cxnet-densenet121", "1.0.0")
+    from cxviewer.report.content import AIBlock
+
+    dock.report.ai = AIBlock.from_prediction(prediction)
+    dock.export_pdf(tmp_path / "r.pdf")
+    shown = render_display(rad)
+    # rotate clockwise then mirror: the on-screen picture is the transpose of the original
+    assert captured["image"].shape == shown.shape[::-1]
+    np.testing.assert_array_equal(captured["image"], shown.T)
+    np.testing.assert_array_equal(captured["heatmap"], prediction.heatmap.T)
+    # described as the view's own status line does: mirror first, then the turn (same picture)
+    assert "mirrored, rotated 270" in captured["caption"]

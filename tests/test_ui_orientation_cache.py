@@ -80,3 +80,38 @@ def test_cache_keeps_the_newest_even_if_larger_than_budget():
     assert len(cache) == 1 and Path("/b") in cache
     cache.discard(Path("/b"))
     assert len(cache) == 0 and cache.nbytes == 0
+
+
+@pytest.mark.parametrize("ops", [(), ("rotate",), ("rotate", "flip_h"), ("flip_v",), ("rotate", "rotate", "rotate", "flip_h"), ("flip_h", "rotate")])
+def test_orient_array_matches_what_the_view_shows(qtbot, tmp_path, ops):
+    """The PDF's copy of the image is turned and flipped exactly as the view turns it on screen."""
+    import cv2
+
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.ui.image_view import ImageView
+    from cxviewer.ui.view_orientation import orient_array
+
+    img = np.zeros((30, 50), np.uint8)
+    path = tmp_path / "m.png"
+    cv2.imwrite(str(path), img)
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    view.set_radiograph(read_radiograph(path))
+    for op in ops:
+        {"rotate": view.rotate, "flip_h": view.flip_horizontal, "flip_v": view.flip_vertical}[op]()
+    view.fit()
+    marker = np.zeros((30, 50), np.uint8)
+    marker[3, 41] = 1  # pixel (x=41, y=3)
+    oriented = orient_array(marker, view.orientation)
+    (oy,), (ox,) = np.nonzero(oriented)
+    rect = view.image_rect_in_view()
+    tl, br = view.image_to_widget(0, 0), view.image_to_widget(50, 30)  # opposite corners, wherever they landed
+    p = view.image_to_widget(41.5, 3.5)
+    left, right = min(tl.x(), br.x()), max(tl.x(), br.x())
+    top, bottom = min(tl.y(), br.y()), max(tl.y(), br.y())
+    fx, fy = (p.x() - left) / (right - left), (p.y() - top) / (bottom - top)
+    h, w = oriented.shape
+    assert abs(fx - (ox + 0.5) / w) < 0.02 and abs(fy - (oy + 0.5) / h) < 0.02
+    assert rect.width() > 0

@@ -376,7 +376,8 @@ class ReportDock(QDockWidget):
             from cxviewer.imaging import render_display
 
             shown = (render_display(self.rad), "default window")
-        image, caption = shown
+        image, caption, *rest = shown
+        orientation = rest[0] if rest else None  # what the view shows: the PDF carries the same turn/flip
         prefs = report_settings(self.settings)
         options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
                              anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
@@ -386,6 +387,10 @@ class ReportDock(QDockWidget):
         # the overlay must come from the model whose figures the report shows (a Final keeps its own)
         same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
         heatmap = self.heatmap if same_model else None
+        if heatmap is not None and orientation is not None:
+            from cxviewer.ui.view_orientation import orient_array
+
+            heatmap = orient_array(heatmap, orientation)
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
         self.exported.emit(str(path))
         return path
@@ -510,8 +515,9 @@ def _find_card(name: str, version: str):
     return None
 
 
-def _current_display(window: Any) -> "tuple[np.ndarray, str] | None":
-    """The image view's radiograph at full resolution with the window (and invert) on screen."""
+def _current_display(window: Any) -> "tuple[np.ndarray, str, np.ndarray] | None":
+    """The image view's radiograph at full resolution with the window, invert, rotation and flips on
+    screen, its caption, and the orientation matrix (for the heat map)."""
     view = getattr(window, "image_view", None)
     if view is None or view.rad is None or view.window is None:
         return None
@@ -524,7 +530,13 @@ def _current_display(window: Any) -> "tuple[np.ndarray, str] | None":
         u8 = 255 - u8
     w = view.window
     caption = f"{w.name}, centre {w.center:g} / width {w.width:g}" + (", inverted" if inverted else "")
-    return u8, caption
+    from cxviewer.ui.view_orientation import orient_array, rotation_degrees
+
+    m = getattr(view, "orientation", None)
+    if m is not None:
+        deg, mirrored = rotation_degrees(m)
+        caption += (f", mirrored" if mirrored else "") + (f", rotated {deg}\N{DEGREE SIGN} clockwise" if deg else "")
+    return orient_array(u8, m), caption, m
 
 
 def install_report_dock(window: Any, inference: Any = None, store: DraftStore | None = None) -> ReportDock:

@@ -50,3 +50,16 @@ def edge_labels(m: np.ndarray, row_direction: str, column_direction: str) -> dic
 
     return {"right": label((1, 0)), "left": label((-1, 0)),
             "bottom": label((0, 1)), "top": label((0, -1))}
+
+
+def orient_array(arr: np.ndarray, m: np.ndarray | None) -> np.ndarray:
+    """The 2-D array (rows = y) as it appears on screen under orientation ``m`` (for exports such as the PDF)."""
+    if m is None:
+        return arr
+    (a, b), (c, d) = np.asarray(m).tolist()
+    if b == 0 and c == 0:  # no quarter turn: flips only
+        out = arr[:, ::-1] if a < 0 else arr
+        return np.ascontiguousarray(out[::-1] if d < 0 else out)
+    out = arr.T  # x' follows y and y' follows x
+    out = out[::-1] if c < 0 else out
+    return np.ascontiguousarray(out[:, ::-1] if b < 0 else out)
