@@ -51,6 +51,15 @@ def test_dialog_scans_a_folder_and_fills_the_table(dialog, corpus, qtbot, tmp_pa
     assert dialog.start_button.isEnabled() and not dialog.cancel_button.isEnabled()
     assert "scanned" in dialog.status_label.text()
     assert tree_digest(root) == before
+    # every row was also journalled as it came, in the user's data folder (not beside the films)
+    from cxviewer import paths
+
+    journal = dialog.journal_path
+    assert journal is not None and journal.parent == paths.user_data_dir() / "scans"
+    assert str(journal) in dialog.journal_label.text()
+    with open(journal, newline="") as fh:
+        journalled = {r["path"]: r["status"] for r in csv.DictReader(fh)}
+    assert journalled == expected
 
     # filter by status
     view.status_box.setCurrentIndex(view.status_box.findData("error"))
@@ -171,3 +180,18 @@ def test_dialog_classifies_with_the_model(corpus, qtbot):
         assert (r.p_covid is not None) is (r.status == "ok")
     d.results.min_p.setValue(0.01)  # any class: every classified row has a leading probability >= 1/3
     assert {r.path for r in d.results.proxy.visible_results()} == {r.path for r in rows if r.status == "ok"}
+
+
+def test_old_scan_journals_are_pruned(monkeypatch):
+    import cxviewer.ui.batch_dialog as bd
+    from cxviewer import paths
+
+    folder = paths.user_data_dir() / "scans"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(bd.KEEP_JOURNALS + 5):
+        (folder / f"scan-20260101-0000{i:02d}.csv").write_text("path\n")
+    fresh = bd.new_journal_path()
+    fresh.write_text("path\n")
+    kept = sorted(folder.glob("scan-*.csv"))
+    assert len(kept) == bd.KEEP_JOURNALS and fresh in kept
+    assert not (folder / "scan-20260101-000000.csv").exists()

@@ -1,8 +1,10 @@
 """Batch scan dialog: choose folders, start, watch progress, cancel; results fill the table as they come.
 
 The scan engine (``cxviewer.scan.run_scan``) runs on a QThread worker; rows and progress come back
-as Qt signals, so the viewer stays usable (the dialog is not modal). The dialog writes nothing
-by itself: results are exported on request, never into a scanned folder.
+as Qt signals, so the viewer stays usable (the dialog is not modal). Each row is also appended,
+flushed, to a journal CSV in the user's data folder (``scans/``, the newest ``KEEP_JOURNALS`` kept),
+so a night's scan survives a crash or a closed dialog; exports go where the user says, never into
+a scanned folder.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,6 +30,25 @@ from PySide6.QtWidgets import (
 from cxviewer.ui.batch_results import ScanResultsView
 
 PROGRESS_INTERVAL_S = 0.1
+KEEP_JOURNALS = 20
+
+
+def new_journal_path() -> Path:
+    """A fresh ``scans/scan-YYYYmmdd-HHMMSS.csv`` in the user's data folder; old journals beyond the newest
+    ``KEEP_JOURNALS`` are removed."""
+    from cxviewer import paths
+
+    folder = paths.user_data_dir() / "scans"
+    folder.mkdir(parents=True, exist_ok=True)
+    old = sorted(folder.glob("scan-*.csv"))
+    for stale in old[: max(0, len(old) - (KEEP_JOURNALS - 1))]:
+        stale.unlink(missing_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = folder / f"scan-{stamp}.csv", 1
+    while path.exists():
+        n += 1
+        path = folder / f"scan-{stamp}-{n}.csv"
+    return path
 
 
 class ScanWorker(QObject):
@@ -39,8 +60,10 @@ class ScanWorker(QObject):
     finished = Signal(object)  # ScanSummary
     failed = Signal(str)
 
-    def __init__(self, roots, *, recursive=True, use_model=True, model_dir=None, workers=None, classifier=None):
+    def __init__(self, roots, *, recursive=True, use_model=True, model_dir=None, workers=None, classifier=None,
+                 journal: Path | None = None):
         super().__init__()
+        self.journal = journal
         self.roots = [Path(r) for r in roots]
         self.recursive = recursive
         self.use_model = use_model
@@ -92,14 +115,29 @@ class ScanWorker(QObject):
             if self._cancel.is_set():
                 raise _Cancelled
             options = ScanOptions(recursive=self.recursive, workers=self.workers or default_workers())
-            summary = run_scan(
-                self.roots,
-                self.resultReady.emit,
-                classifier=classifier if self.use_model else None,
-                options=options,
-                cancel=self._cancel,
-                on_progress=self._progress,
-            )
+            sink = self.resultReady.emit
+            writer = None
+            if self.journal is not None:
+                from cxviewer.scan.results import CsvResultWriter
+
+                writer = CsvResultWriter(self.journal)
+
+                def sink(result, _emit=self.resultReady.emit):
+                    writer.write(result)  # on disk first: a crash after this loses nothing
+                    _emit(result)
+
+            try:
+                summary = run_scan(
+                    self.roots,
+                    sink,
+                    classifier=classifier if self.use_model else None,
+                    options=options,
+                    cancel=self._cancel,
+                    on_progress=self._progress,
+                )
+            finally:
+                if writer is not None:
+                    writer.close()
         except _Cancelled:
             self.failed.emit("Cancelled before the scan started.")
             return
@@ -157,6 +195,11 @@ class BatchScanDialog(QDialog):
         self.progress_bar.setVisible(False)
         self.status_label = QLabel("Add the folders to scan, then Start.")
         self.results = ScanResultsView()
+        self.journal_path: Path | None = None
+        self.journal_label = QLabel("")
+        self.journal_label.setObjectName("scanJournal")
+        self.journal_label.setWordWrap(True)
+        self.journal_label.setTextInteractionFlags(self.journal_label.textInteractionFlags() | Qt.TextInteractionFlag.TextSelectableByMouse)
 
         buttons = QVBoxLayout()
         buttons.addWidget(self.add_button)
@@ -176,6 +219,7 @@ class BatchScanDialog(QDialog):
         layout.addLayout(options)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.journal_label)
         layout.addWidget(self.results, 1)
         self.folder_list.setMaximumHeight(110)
 
@@ -224,11 +268,19 @@ class BatchScanDialog(QDialog):
             return False
         self.results.clear()
         self.results.protected_roots = roots
+        try:
+            self.journal_path = new_journal_path()
+        except OSError as exc:  # an unwritable data folder must not stop the scan: the table still fills
+            self.journal_path = None
+            self.journal_label.setText(f"Results are not saved automatically ({exc}); export them when done.")
+        else:
+            self.journal_label.setText(f"Every row is also saved as it comes to {self.journal_path}")
         worker = ScanWorker(
             roots,
             recursive=self.recursive_box.isChecked(),
             use_model=self.model_box.isChecked(),
             classifier=self._classifier,
+            journal=self.journal_path,
         )
         thread = QThread(self)
         thread.setObjectName("cxviewer-batch-scan")
