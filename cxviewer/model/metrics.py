@@ -11,18 +11,9 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
     pos, neg = int(y_true.sum()), int((~y_true).sum())
     if pos == 0 or neg == 0:
         return float("nan")
-    order = np.argsort(score, kind="mergesort")
-    s = np.asarray(score)[order]
-    ranks = np.empty(len(s), dtype=np.float64)
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[i : j + 1] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    rank_of = np.empty_like(ranks)
-    rank_of[order] = ranks
+    _, inverse, counts = np.unique(np.asarray(score), return_inverse=True, return_counts=True)
+    end = np.cumsum(counts).astype(np.float64)
+    rank_of = ((end - counts + 1.0) + end)[inverse.ravel()] / 2.0  # tied scores share their average rank
     return float((rank_of[y_true].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
 
 
