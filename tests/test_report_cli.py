@@ -83,3 +83,22 @@ def test_full_pipeline_with_the_model(tmp_path, cxviewer_home):
     assert "Model card summary" in text and "Macro ROC AUC" in text
     keys = [im for im in read_images(out) if im.height > 20]
     assert len(keys) == 2  # the radiograph and the Grad-CAM overlay
+
+
+def test_ct_slice_gets_no_opinion_in_the_report(tmp_path, cxviewer_home):
+    """A file whose header says CT is outside the classifier's scope: the PDF and JSON say so, with no
+    probabilities and no overlay, whatever the network would have answered."""
+    from cxviewer.model import available_models
+
+    if not available_models():
+        pytest.skip("no model installed yet (models/ has no card.json with weights)")
+    src = dicom_copy(tmp_path, Modality="CT", name="ct.dcm")
+    out = tmp_path / "ct.pdf"
+    proc = cxviewer(str(src), "-o", str(out), "--json", str(tmp_path / "ct.json"), home=cxviewer_home)
+    assert proc.returncode == 0, proc.stderr
+    assert "outside the model's scope" in proc.stdout and "AI leading class" not in proc.stdout
+    text = squash(read_text(out))
+    assert "Outside the model's scope" in text and "CT" in text and "(leading)" not in text
+    ai = json.loads((tmp_path / "ct.json").read_text(encoding="utf-8"))["ai"]
+    assert ai["status"] == "out_of_scope" and ai["probabilities"] == {} and "CT" in ai["scope_reason"]
+    assert len([im for im in read_images(out) if im.height > 20]) == 1  # the radiograph, no overlay

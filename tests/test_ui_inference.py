@@ -71,3 +71,20 @@ def test_stale_requests_are_dropped(qtbot, service):
     qtbot.wait(200)
     assert got[-1] == "img3"
     assert len(got) < 4  # at least one queued request was superseded before it started
+
+
+def test_ct_file_is_refused_by_its_header_and_the_panel_says_why(qtbot, service, tmp_path):
+    from report_samples import dicom_copy
+
+    from cxviewer.ui.ai_panel import AIPanel
+
+    ct = dicom_copy(tmp_path, Modality="CT", name="ct.dcm")
+    with qtbot.waitSignal(service.result, timeout=600_000) as blocker:
+        service.submit("ct", str(ct))
+    prediction = blocker.args[1]
+    assert not prediction.in_scope and "CT" in prediction.scope_reason and prediction.heatmap is None
+    panel = AIPanel()
+    qtbot.addWidget(panel)
+    panel.show_out_of_scope(prediction)
+    assert "Outside the model's scope" in panel.status.text() and "CT" in panel.status.text()
+    assert all(bar.value() == 0 for bar in panel.bars.values())

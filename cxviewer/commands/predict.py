@@ -18,7 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cxviewer.imaging import UnreadableImageError, read_radiograph
     from cxviewer.model import ModelCardError, load_classifier
-    from cxviewer.model.inputs import model_image
 
     t0 = time.perf_counter()
     try:
@@ -33,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cxviewer predict: {exc}", file=sys.stderr)
         return 1
     t_load = time.perf_counter()
-    pred = clf.predict(model_image(rad), gradcam=args.gradcam)
+    pred = clf.predict_radiograph(rad, gradcam=args.gradcam)
     result = {
         "file": str(args.file),
         **pred.as_dict(),
@@ -46,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     elif not pred.in_scope:
-        print(f"{args.file}: outside the model's scope (out-of-distribution score {pred.ood_score:.1f} > "
-              f"{pred.ood_threshold:.1f}); no opinion is given.")
+        print(f"{args.file}: outside the model's scope: {pred.scope_text.rstrip('.')}. No opinion is given.")
     else:
         probs = "  ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
         print(f"{args.file}: {pred.label}  ({probs})")

@@ -85,19 +85,22 @@ def run(args: argparse.Namespace) -> int:
     heatmap = None
     if not args.no_ai:
         from cxviewer.model import ModelCardError, load_classifier
-        from cxviewer.model.inputs import model_image
 
         try:
             clf = load_classifier(args.model)
         except ModelCardError as exc:
             return _fail(f"{exc} (use --no-ai to write the report without the model)")
-        prediction = clf.predict(model_image(rad), gradcam=True)
+        prediction = clf.predict_radiograph(rad, gradcam=True)
         report.set_prediction(prediction, clf.card)
-        heatmap = prediction.heatmap
-        probs = "  ".join(f"{k} {v:.3f}" for k, v in zip(prediction.labels, prediction.probabilities))
-        print(f"{src.name}: AI leading class {prediction.label} ({probs}); "
-              f"{prediction.model_name} {prediction.model_version} on {prediction.device}, "
-              f"{prediction.elapsed_ms:.0f} ms. Research use only, not a diagnosis.")
+        if not prediction.in_scope:
+            print(f"{src.name}: outside the model's scope: {prediction.scope_text.rstrip('.')}. "
+                  "The report says so and gives no AI opinion.")
+        else:
+            heatmap = prediction.heatmap
+            probs = "  ".join(f"{k} {v:.3f}" for k, v in zip(prediction.labels, prediction.probabilities))
+            print(f"{src.name}: AI leading class {prediction.label} ({probs}); "
+                  f"{prediction.model_name} {prediction.model_version} on {prediction.device}, "
+                  f"{prediction.elapsed_ms:.0f} ms. Research use only, not a diagnosis.")
 
     from cxviewer.report.pdf import PdfOptions, ensure_gui_application, render_report_pdf
 

@@ -111,6 +111,22 @@ class Classifier:
             lung_mask=None if lungs is None else lungs.mask, input_box=box, lung_crop=crop,
         )
 
+    def refuse(self, reason: str) -> Prediction:
+        """The answer for an input the header or pixels already rule out (a CT slice, a hand film...):
+        no probabilities, the reason instead; the network is not run."""
+        return Prediction(
+            labels=self.labels, probabilities=tuple(float("nan") for _ in self.labels), model_name=self.card.name,
+            model_version=self.card.version, elapsed_ms=0.0, device=self.device, scope_reason=reason,
+        )
+
+    def predict_radiograph(self, rad, gradcam: bool = True) -> Prediction:
+        """Classify a read radiograph: first the header/pixel scope check the batch scan uses, then the model."""
+        from cxviewer.model.inputs import model_image
+        from cxviewer.scan.scope import scope_problem
+
+        reason = scope_problem(rad)
+        return self.refuse(reason) if reason else self.predict(model_image(rad), gradcam=gradcam)
+
     def _run_forward(self, tensors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The network on (N, S, S, 3) inputs; on the CPU in chunks of ``self.chunk`` images."""
         x = np.ascontiguousarray(tensors, dtype=np.float32)

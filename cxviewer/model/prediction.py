@@ -21,11 +21,24 @@ class Prediction:
     lung_mask: np.ndarray | None = None  # uint8 0/1 on the input image's pixel grid (None: no segmenter)
     input_box: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) the classifier saw; None: whole film
     lung_crop: str | None = None  # "applied" / "lungs not found" for a model that crops; None otherwise
+    scope_reason: str | None = None  # set when the header or pixels say this is no chest radiograph (no model run)
 
     @property
     def in_scope(self) -> bool:
         """False when the out-of-distribution gate says this is not like the training radiographs."""
+        if self.scope_reason:
+            return False
         return self.ood_score is None or self.ood_threshold is None or self.ood_score <= self.ood_threshold
+
+    @property
+    def scope_text(self) -> str:
+        """Why an out-of-scope input got no opinion, in words for the reader."""
+        if self.scope_reason:
+            return self.scope_reason
+        if self.ood_score is not None and self.ood_threshold is not None:
+            return (f"unlike the chest radiographs the model was trained on (out-of-distribution score "
+                    f"{self.ood_score:.1f}, limit {self.ood_threshold:.1f})")
+        return ""
 
     @property
     def label(self) -> str:
@@ -52,4 +65,5 @@ class Prediction:
             "ood_score": None if self.ood_score is None else round(float(self.ood_score), 3),
             "in_scope": self.in_scope,
             "lung_crop": self.lung_crop,
+            "scope_reason": None if scoped else self.scope_text,
         }

@@ -238,6 +238,7 @@ class AIBlock:
     device: str = ""
     analysed_at: str = ""
     card_summary: list[tuple[str, str]] = field(default_factory=list)  # held-out figures
+    out_of_scope: str = ""  # why the model gave no opinion (a CT slice, unlike its training films...); "" = it did
 
     @property
     def label(self) -> str:
@@ -252,7 +253,19 @@ class AIBlock:
 
     @classmethod
     def from_prediction(cls, prediction: Any, card: Any = None, when: str | None = None) -> "AIBlock":
-        """From a ``cxviewer.model.Prediction`` or its ``as_dict()``; ``card`` a ModelCard or its data."""
+        """From a ``cxviewer.model.Prediction`` or its ``as_dict()``; ``card`` a ModelCard or its data.
+        An out-of-scope result becomes a block with no probabilities and the reason."""
+        refused = ""
+        if isinstance(prediction, dict) and prediction.get("status") == "out_of_scope":
+            refused = str(prediction.get("scope_reason") or prediction.get("reason") or "outside the model's scope")
+        elif not isinstance(prediction, dict) and not getattr(prediction, "in_scope", True):
+            refused = prediction.scope_text or "outside the model's scope"
+        if refused:
+            get = prediction.get if isinstance(prediction, dict) else (lambda k, d=None: getattr(prediction, k, d))
+            return cls(labels=(), probabilities=(), model_name=str(get("model", None) or get("model_name", "") or ""),
+                       model_version=str(get("model_version", "") or ""), elapsed_ms=0.0,
+                       device=str(get("device", "") or ""), analysed_at=when or now_iso(),
+                       card_summary=card_summary(card) if card is not None else [], out_of_scope=refused)
         if isinstance(prediction, dict):
             probs = prediction.get("probabilities", {})
             if isinstance(probs, dict):
@@ -285,6 +298,8 @@ class AIBlock:
             "device": self.device,
             "analysed_at": self.analysed_at,
             "model_card_summary": [list(row) for row in self.card_summary],
+            "status": "out_of_scope" if self.out_of_scope else "ok",
+            "scope_reason": self.out_of_scope or None,
         }
 
     @classmethod
@@ -298,6 +313,9 @@ class AIBlock:
         ranked = sorted(zip(self.labels, self.probabilities), key=lambda kv: kv[1], reverse=True)
         others = ", ".join(f"{k} {v:.0%}" for k, v in ranked[1:])
         model = " ".join(x for x in (self.model_name, self.model_version) if x)
+        if self.out_of_scope:
+            return (f"AI second opinion ({model}): none given; the image is outside the model's scope "
+                    f"({self.out_of_scope.rstrip('.')}).")
         text = (f"AI second opinion ({model}): leading class {ranked[0][0]} ({ranked[0][1]:.0%})"
                 + (f"; {others}" if others else "") + ". Research use only, not a diagnosis.")
         return text

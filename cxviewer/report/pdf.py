@@ -372,6 +372,10 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
     ai = report.ai
     if ai is None:
         parts.append("<p>No AI result was available for this image.</p>")
+    elif ai.out_of_scope:
+        parts.append(f"<p><b>Outside the model's scope:</b> {_esc(ai.out_of_scope.rstrip('.'))}. "
+                     "The model gives no opinion on this image.</p>")
+        parts.append(f"<p class='muted'>Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}</p>")
     else:
         lead = ai.label
         parts.append("<table cellspacing='0' width='70%'><tr><th>Class</th><th>Probability</th><th></th></tr>")

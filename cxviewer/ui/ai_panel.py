@@ -109,11 +109,7 @@ class AIPanel(QWidget):
 
     def show_out_of_scope(self, prediction) -> None:
         self._reset_bars()
-        self.status.setText(
-            "Outside the model's scope: this image is unlike the chest radiographs it was trained on "
-            f"(out-of-distribution score {prediction.ood_score:.1f}, limit {prediction.ood_threshold:.1f}). "
-            "No opinion is given."
-        )
+        self.status.setText(f"Outside the model's scope: {prediction.scope_text.rstrip('.')}. No opinion is given.")
         self.leading.setText("Outside the model's scope")
         self.details.setText(f"{prediction.model_name} {prediction.model_version}")
 

@@ -47,17 +47,15 @@ class _Worker(QThread):
             self._pending = None
             self._cond.notify()
 
-    def _image(self, source) -> np.ndarray:
-        """A display image as is; a Radiograph or a file path is read/rendered here, off the GUI thread."""
+    def _radiograph(self, source):
+        """None for a display image given as is; a Radiograph, or one read from a path here, off the GUI thread."""
         if isinstance(source, np.ndarray):
-            return source
-        from cxviewer.model.inputs import model_image
-
+            return None
         if hasattr(source, "pixels"):
-            return model_image(source)
+            return source
         from cxviewer.imaging import read_radiograph
 
-        return model_image(read_radiograph(source))
+        return read_radiograph(source)
 
     def run(self) -> None:  # noqa: D401 - QThread entry point
         while True:
@@ -70,13 +68,16 @@ class _Worker(QThread):
                 self._pending = None
             self.started_job.emit(key)
             try:
-                image = self._image(source)
+                rad = self._radiograph(source)
                 if self._classifier is None:
                     from cxviewer.model import load_classifier
 
                     self._classifier = load_classifier(self._model_dir)
                     self.model_loaded.emit(self._classifier.card.title, self._classifier.device)
-                prediction = self._classifier.predict(image, gradcam=True)
+                if rad is None:
+                    prediction = self._classifier.predict(source, gradcam=True)
+                else:  # the header and pixel scope checks first (a CT slice gets no opinion), then the model
+                    prediction = self._classifier.predict_radiograph(rad, gradcam=True)
             except Exception as exc:  # any failure is a message for the panel, never a crash
                 log.warning("inference failed for %s: %s", key, traceback.format_exc())
                 self.failed_job.emit(key, _message(exc))

@@ -209,7 +209,8 @@ class ReportDock(QDockWidget):
 
     def set_prediction(self, prediction: Any, card: Any = None) -> None:
         """A real model result for the image on screen: fill the AI block (a Final report keeps its own)."""
-        self.heatmap = getattr(prediction, "heatmap", None)
+        in_scope = getattr(prediction, "in_scope", True)
+        self.heatmap = getattr(prediction, "heatmap", None) if in_scope else None
         self._heatmap_model = (getattr(prediction, "model_name", ""), getattr(prediction, "model_version", ""))
         if self.report is None:
             return
@@ -483,6 +484,13 @@ class ReportDock(QDockWidget):
         self.copy_ai_button.setEnabled(ai is not None and editable)
         if ai is None:
             self.ai_label.setText("No AI result for this image yet.")
+            return
+        if ai.out_of_scope:
+            self.copy_ai_button.setEnabled(editable)
+            from html import escape
+
+            self.ai_label.setText(f"Outside the model's scope: {escape(ai.out_of_scope)}<br>"
+                                  f"{escape(ai.model_name)} {escape(ai.model_version)}")
             return
         lead = ai.label
         rows = "".join(
