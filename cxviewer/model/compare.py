@@ -89,3 +89,16 @@ def comparison_markdown(cards) -> str:
             lines += ["", f"Macro AUC difference ({cards[1].name} minus {cards[0].name}) on the same {d['n']} test images: "
                       f"{d['difference']:+.3f}, 95 % paired bootstrap interval {d['ci95'][0]:+.3f} to {d['ci95'][1]:+.3f}."]
     return "\n".join(lines)
+
+
+def write_comparison(cards) -> str:
+    """Put the table into each card (``comparison_md``) and rewrite each ``card.md``; returns the table."""
+    from cxviewer.model.card import save_card
+    from cxviewer.model.evaluate import write_markdown
+
+    table = comparison_markdown(cards)
+    for card in cards:
+        card.data["comparison_md"] = table
+        save_card(card.directory, card.data)
+        write_markdown(card.data, card.directory / "card.md")
+    return table
