@@ -15,6 +15,8 @@ from cxviewer.model.prediction import Prediction
 from cxviewer.model.preprocess import prepare
 
 DEFAULT_LUNG_MODEL = "lung-unet"
+FILM_CHECK_REASON = ("this looks like an upside-down film or only part of a chest film (the model's film check); "
+                     "show it the whole frontal film, upright")
 
 
 class Classifier:
@@ -48,6 +50,11 @@ class Classifier:
             from cxviewer.model.ood import OodGate
 
             self.gate = OodGate.load(card.directory / ood["file"])
+        self.film_check = None
+        if ood and ood.get("film_check_file"):
+            from cxviewer.model.film_check import FilmCheck
+
+            self.film_check = FilmCheck.load(card.directory / ood["film_check_file"])
         self.crops, self.segmenter = _lung_segmenter(card)
         self._lock = threading.Lock()  # one caller at a time keeps TF's thread pool for one request
 
@@ -78,6 +85,9 @@ class Classifier:
         score = None
         if self.gate is not None and features is not None:
             score = float(self.gate.score(features)[0])
+        if self.film_check is not None and features is not None and "scope_reason" not in extra:
+            if bool(self.film_check.refuses(features)[0]):
+                extra["scope_reason"] = FILM_CHECK_REASON
         return Prediction(
             labels=self.labels,
             probabilities=tuple(float(p) for p in probs),

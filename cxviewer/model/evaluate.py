@@ -46,7 +46,7 @@ FAILURE_MODES = [
     "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films. The out-of-distribution "
     "gate refuses photographs, documents and non-chest radiographs, but lets through about half of the "
     "upside-down chest films and some heavily cropped ones; lateral views and children were not tested.",
-    "No lung cropping in this version: the classifier sees the whole film, including text, markers and borders.",
+    "NO_CROP",
     "COVID-19 vs other pneumonia cannot be told apart reliably from a radiograph; the COVID class learned from "
     "2020 web images of mostly severe cases.",
 ]
@@ -60,7 +60,34 @@ def _data_provenance(samples) -> list[dict]:
     ]
 
 
-def base_card(name: str, version: str, input_size: int) -> dict:
+LUNG_CROP_FAILURE = (
+    "The lung crop depends on the lung segmenter (see its card): where it finds no plausible pair of lungs "
+    "the classifier sees the whole film (the app says so), and a segmenter that misses consolidated lung "
+    "can crop part of the finding away (the dilation and 5 % margin make this rare, not impossible)."
+)
+NO_CROP_FAILURE = "No lung cropping in this version: the classifier sees the whole film, including text, markers and borders."
+
+
+def failure_modes(lung_crop: bool) -> list[str]:
+    return [(LUNG_CROP_FAILURE if lung_crop else NO_CROP_FAILURE) if f == "NO_CROP" else f for f in FAILURE_MODES]
+
+
+def crop_spec(lung_model: str | Path) -> dict:
+    """The card's ``input.crop``: which segmenter, and what is done with its mask."""
+    from cxviewer.model.card import load_card
+    from cxviewer.model.lung_mask import DILATE_ITERATIONS, DILATE_KERNEL, MARGIN
+
+    seg = load_card(lung_model)
+    return {
+        "segmentation_model": seg.name,
+        "segmentation_version": seg.version,
+        "method": f"lung mask dilated {DILATE_KERNEL}x{DILATE_KERNEL} x{DILATE_ITERATIONS}, bounding box plus "
+        f"{int(MARGIN * 100)} % margin, cut from the display image and resized to the input",
+        "fallback": "the whole film when the mask is not a plausible pair of lungs (the prediction says 'lungs not found')",
+    }
+
+
+def base_card(name: str, version: str, input_size: int, lung_model: str | Path | None = None) -> dict:
     return {
         "name": name,
         "version": version,
@@ -81,7 +108,7 @@ def base_card(name: str, version: str, input_size: int) -> dict:
                 "original",
             ],
             "scale": "divided by 255 (no mean/std normalisation)",
-            "crop": None,
+            "crop": crop_spec(lung_model) if lung_model else None,
         },
         "gradcam_layer": GRADCAM_LAYER,
         "intended_use": "Research and teaching: a second look at adult frontal chest radiographs. "
@@ -89,10 +116,25 @@ def base_card(name: str, version: str, input_size: int) -> dict:
     }
 
 
-def evaluate(clf, data_dir: str | Path, seed: int, log=print) -> dict:
+PREDICTIONS_FILE = "held_out_predictions.csv"
+
+
+def write_predictions(path: Path, samples, probs: np.ndarray, labels) -> None:
+    """One row per test image (its path relative to the data folder, label, source, probabilities): what a
+    paired comparison of two models on the same patients needs."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "label", "source"] + [f"p_{k}" for k in labels])
+        for s, p in zip(samples, probs):
+            w.writerow([f"{s.path.parent.name}/{s.path.name}", s.label, s.source] + [f"{float(v):.6f}" for v in p])
+
+
+def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: Path | None = None) -> dict:
     """Held-out figures of a loaded classifier (see the module docstring)."""
     test = split_by_patient(read_manifest(data_dir), seed=seed)["test"]
-    probs, y, lung, lung_area, border, times = [], [], [], [], [], []
+    probs, y, lung, lung_area, lung_uniform, border, times, cropped = [], [], [], [], [], [], [], []
     band_area = None
     for i, s in enumerate(test):
         img = load_grey(s.path)
@@ -100,6 +142,7 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print) -> dict:
         probs.append(pred.probabilities)
         y.append(s.label_index)
         times.append(pred.elapsed_ms)
+        cropped.append(pred.lung_crop == "applied")
         band = border_band(img.shape)
         border.append(mass_share(pred.heatmap, band))
         band_area = float(band.mean())
@@ -107,9 +150,13 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print) -> dict:
             mask = cv2.imread(str(s.mask_path), cv2.IMREAD_GRAYSCALE) > 127
             lung.append(mass_share(pred.heatmap, mask))
             lung_area.append(float(mask.mean()))
+            y0, x0, y1, x1 = pred.input_box or (0, 0) + mask.shape
+            lung_uniform.append(float(mask[y0:y1, x0:x1].mean()))
         if (i + 1) % 50 == 0:
             log(f"evaluated {i + 1}/{len(test)}")
     probs_a, y_a = np.array(probs), np.array(y)
+    if predictions_path is not None:
+        write_predictions(predictions_path, test, probs_a, LABELS)
     report = classification_report(y_a, probs_a, LABELS)
     by_source = {}
     for src in sorted({s.source for s in test}):
@@ -121,13 +168,16 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print) -> dict:
         "lung_share_mean": float(np.nanmean(lung)) if lung else None,
         "lung_share_median": float(np.nanmedian(lung)) if lung else None,
         "lung_area_fraction_mean": float(np.mean(lung_area)) if lung_area else None,
+        "lung_share_uniform_over_input_mean": float(np.mean(lung_uniform)) if lung_uniform else None,
         "lung_images": len(lung),
         "border_share_mean": float(np.nanmean(border)),
         "border_area_fraction": band_area,
         "border_images": len(border),
         "note": "share of Grad-CAM mass inside the lung masks (test images with masks: ieee8023 COVID) and in "
-        "the outer 10 % border band (all test images); a map spread uniformly would give the area fractions.",
+        "the outer 10 % border band (all test images); a map spread uniformly over the whole film would give the "
+        "area fractions, one spread uniformly over what the model saw (its lung crop) the 'uniform over input' share.",
     }
+    report["lung_crop_applied_rate"] = float(np.mean(cropped))
     report["latency_ms_median_with_gradcam"] = float(np.median(times))
     report["device"] = clf.device
     return report
@@ -147,6 +197,10 @@ def write_markdown(card: dict, path: Path) -> None:
         f"- Input: {card['input']['source']}; {card['input']['resize']}; channels: "
         + ", ".join(card["input"]["channels"])
         + f"; {card['input']['scale']}.",
+        "- Lung crop: "
+        + (f"{card['input']['crop']['method']} (segmenter {card['input']['crop']['segmentation_model']} "
+           f"{card['input']['crop']['segmentation_version']}); fallback: {card['input']['crop']['fallback']}."
+           if card["input"].get("crop") else "none (the whole film)."),
         f"- Labels: {', '.join(card['labels'])}",
         f"- Training: {card['training']['summary']}",
         "",
@@ -170,10 +224,16 @@ def write_markdown(card: dict, path: Path) -> None:
             "",
             f"- Inside the lung masks: {att.get('lung_share_mean') or float('nan'):.2f} of the map's mass on average "
             f"(median {att.get('lung_share_median') or float('nan'):.2f}, n = {att.get('lung_images')}); the lungs cover "
-            f"{att.get('lung_area_fraction_mean') or float('nan'):.2f} of those images.",
+            f"{att.get('lung_area_fraction_mean') or float('nan'):.2f} of those images"
+            + (f" and {att['lung_share_uniform_over_input_mean']:.2f} of what the model saw (a map spread evenly over its input "
+               "would put that share on the lungs)." if att.get("lung_share_uniform_over_input_mean") is not None else "."),
             f"- In the outer 10 % border band: {att.get('border_share_mean', float('nan')):.2f} of the mass "
             f"(the band is {att.get('border_area_fraction') or float('nan'):.2f} of the image), n = {att.get('border_images')}.",
         ]
+    if m.get("lung_crop_applied_rate") is not None:
+        lines.append(f"- Lung crop applied to {m['lung_crop_applied_rate']:.1%} of the test films (the rest: whole film).")
+    if card.get("comparison_md"):
+        lines += ["", "## Compared with the other bundled version (same held-out patients)", "", card["comparison_md"]]
     ood = card.get("ood")
     if ood:
         lines += [
@@ -181,11 +241,25 @@ def write_markdown(card: dict, path: Path) -> None:
             "## Out-of-distribution gate",
             "",
             f"- {ood['method']}; threshold {ood['threshold']:.2f} ({ood['calibration']}).",
-            f"- Held-out chest radiographs passing: validation {ood['pass_rate']['val']:.3f}, test {ood['pass_rate']['test']:.3f}.",
+            f"- Held-out chest radiographs passing: validation {ood['pass_rate']['val']:.3f}, test {ood['pass_rate']['test']:.3f}."
+            + (f" Cross-check: calibrated on validation alone it passes {ood['cross_check']['calibrated_on_val_pass_test']:.3f} "
+               f"of test; on test alone, {ood['cross_check']['calibrated_on_test_pass_val']:.3f} of validation."
+               if ood.get("cross_check") else ""),
             "- Refused as outside the model's scope: "
             + ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in ood["rejection_rate"].items())
             + ".",
         ]
+        by_rule = ood.get("rejection_rate_by_rule")
+        if by_rule:
+            lines += [
+                f"- Film check (threshold {ood['film_check_threshold']:.3f}): {ood['method'].split('; plus ')[-1]}.",
+                "",
+                "| input | refused by the distance gate | by the film check | by either (shipped) |",
+                "|---|---:|---:|---:|",
+            ]
+            lines += [f"| {k.replace('_', ' ')} | {v['gate']:.0%} | {v['film_check']:.0%} | {v['either']:.0%} |"
+                      for k, v in by_rule.items()]
+            lines += ["", f"- {ood['note']}."]
     lines += ["", "## Known failure modes", ""] + [f"- {f}" for f in card["failure_modes"]]
     lines += ["", "## Training data and licences", ""]
     lines += [f"- {d['source']} / {d['label']}: {d['images']} images, {d['license']}" for d in card["training"]["data"]]
@@ -197,7 +271,8 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
                             dicom_dir=None, log=print) -> dict:
     model_dir = Path(model_dir)
     name = name or model_dir.name
-    card = base_card(name, version, summary["input_size"])
+    lung_model = summary.get("lung_model")
+    card = base_card(name, version, summary["input_size"], lung_model)
     samples = read_manifest(data_dir)
     stages = summary.get("stages")
     if stages:
@@ -209,7 +284,7 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
         how = f"{summary['epochs_run']} epochs (best by validation macro AUC: epoch {summary['best_epoch']})"
     card["training"] = {
         "summary": f"{how}; {summary['train_seconds'] / 60:.0f} min on a 2-core {platform.machine()} CPU "
-        f"(DenseNet-121 from scratch, no pretrained weights); Adam with warm-up and cosine decay, batch "
+        f"({summary.get('init_note', 'DenseNet-121 from scratch, no pretrained weights')}); Adam with warm-up and cosine decay, batch "
         f"{summary['batch_size']}, label smoothing 0.1, balanced class weights, BatchNorm momentum 0.9, "
         "augmentations below; checkpoint per epoch chosen by validation macro AUC.",
         "command": f"cxviewer train --data <cxr> --out models/{name} --input-size {summary['input_size']} --seed {summary['seed']}",
@@ -221,17 +296,35 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
         "so treat the weights as non-commercial research material under the same terms.",
         **summary,
     }
-    card["failure_modes"] = FAILURE_MODES
+    card["failure_modes"] = failure_modes(bool(lung_model))
     save_card(model_dir, card)  # loadable card first: evaluation runs through the app's own loader
     from cxviewer.model.classifier import load_classifier
     from cxviewer.model.ood_fit import fit_and_measure
 
     clf = load_classifier(model_dir)
     t0 = time.monotonic()
-    card["metrics"] = {"test": evaluate(clf, data_dir, summary["seed"], log=log), "validation_best_macro_auc": summary["best_val_macro_auc"]}
+    held_out = evaluate(clf, data_dir, summary["seed"], log=log, predictions_path=model_dir / PREDICTIONS_FILE)
+    card["metrics"] = {"test": held_out, "validation_best_macro_auc": summary["best_val_macro_auc"],
+                       "predictions_file": PREDICTIONS_FILE}
     card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
     card["ood"] = fit_and_measure(clf, data_dir, summary["seed"], dicom_dir=dicom_dir, log=log)
     save_card(model_dir, card)
     write_markdown(card, model_dir / "card.md")
     log(json.dumps(card["metrics"]["test"], indent=1))
     return card
+
+
+def refit_scope_rules(data_dir, model_dir, dicom_dir=None, log=print) -> dict:
+    """Fit the out-of-scope rules of an evaluated model again (after they changed), keeping its other figures."""
+    from cxviewer.model.card import load_card
+    from cxviewer.model.classifier import Classifier
+    from cxviewer.model.ood_fit import fit_and_measure
+
+    card = load_card(model_dir)
+    data = dict(card.data)
+    data.pop("ood", None)  # the classifier must not load the old rules while their features are computed
+    clf = Classifier(type(card)(card.directory, data))
+    data["ood"] = fit_and_measure(clf, data_dir, data["training"]["seed"], dicom_dir=dicom_dir, log=log)
+    save_card(model_dir, data)
+    write_markdown(data, Path(model_dir) / "card.md")
+    return data["ood"]

@@ -307,8 +307,7 @@ def run_scan(
             r.ood_score = pred.ood_score
             if not pred.in_scope:
                 r.status = "out_of_scope"
-                r.error = (f"unlike the chest radiographs the model knows "
-                           f"(OOD score {pred.ood_score:.3g} > {pred.ood_threshold:.3g})")
+                r.error = pred.scope_text
             else:
                 scores = dict(zip(runner.labels, pred.probabilities))
                 for label, column in PROBABILITY_COLUMNS.items():
