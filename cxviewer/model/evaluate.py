@@ -43,9 +43,10 @@ FAILURE_MODES = [
     "Grad-CAM mass is spread about evenly: its share inside the lungs and in the border band is close to "
     "those regions' share of the image (figures above). There is no evidence that the model looks at the "
     "lungs rather than borders, labels or markers; read the overlay before trusting a call.",
-    "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films. The out-of-distribution "
-    "gate refuses photographs, documents and non-chest radiographs, but lets through about half of the "
-    "upside-down chest films and some heavily cropped ones; lateral views and children were not tested.",
+    "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films. The out-of-scope rules refuse "
+    "photographs, documents, CT slices and non-chest radiographs, and (the film check) nearly all upside-down "
+    "films and tight crops of the kinds it was trained on; other alterations (a film rotated 90 degrees, a crop "
+    "of one lung), lateral views and children were not tested.",
     "NO_CROP",
     "COVID-19 vs other pneumonia cannot be told apart reliably from a radiograph; the COVID class learned from "
     "2020 web images of mostly severe cases.",
@@ -252,7 +253,7 @@ def write_markdown(card: dict, path: Path) -> None:
         by_rule = ood.get("rejection_rate_by_rule")
         if by_rule:
             lines += [
-                f"- Film check (threshold {ood['film_check_threshold']:.3f}): {ood['method'].split('; plus ')[-1]}.",
+                f"- Film check: refuses when its probability of 'upside down or cut' exceeds {ood['film_check_threshold']:.3f}.",
                 "",
                 "| input | refused by the distance gate | by the film check | by either (shipped) |",
                 "|---|---:|---:|---:|",
@@ -325,6 +326,7 @@ def refit_scope_rules(data_dir, model_dir, dicom_dir=None, log=print) -> dict:
     data.pop("ood", None)  # the classifier must not load the old rules while their features are computed
     clf = Classifier(type(card)(card.directory, data))
     data["ood"] = fit_and_measure(clf, data_dir, data["training"]["seed"], dicom_dir=dicom_dir, log=log)
+    data["failure_modes"] = failure_modes(bool(data["input"].get("crop")))
     save_card(model_dir, data)
     write_markdown(data, Path(model_dir) / "card.md")
     return data["ood"]
