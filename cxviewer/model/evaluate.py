@@ -37,12 +37,8 @@ FAILURE_MODES = [
     "Each class comes mostly from one source (COVID: web pages and papers; normal and pneumonia: one "
     "hospital's PACS, NIH ChestX-ray14). Figures on held-out patients of the same sources overstate what "
     "the model does on radiographs from other hospitals; expect normal films unlike NIH ones to be read as disease.",
-    "Undertrained: DenseNet-121 from scratch for about six epochs' worth of steps on a 2-core CPU (see Training). "
-    "Other pneumonia is the weakest class (low recall, AUC close to chance); COVID-19 and normal are "
-    "separated better. Continue training on a GPU with `cxviewer train --init-weights` before relying on it.",
-    "Grad-CAM mass is spread about evenly: its share inside the lungs and in the border band is close to "
-    "those regions' share of the image (figures above). There is no evidence that the model looks at the "
-    "lungs rather than borders, labels or markers; read the overlay before trusting a call.",
+    "UNDERTRAINED",
+    "ATTENTION",
     "Trained on 8-bit JPEG copies (longer side <= 512 px) of adult frontal films. The out-of-scope rules refuse "
     "photographs, documents, CT slices and non-chest radiographs, and (the film check) nearly all upside-down "
     "films and tight crops of the kinds it was trained on; other alterations (a film rotated 90 degrees, a crop "
@@ -69,8 +65,29 @@ LUNG_CROP_FAILURE = (
 NO_CROP_FAILURE = "No lung cropping in this version: the classifier sees the whole film, including text, markers and borders."
 
 
-def failure_modes(lung_crop: bool) -> list[str]:
-    return [(LUNG_CROP_FAILURE if lung_crop else NO_CROP_FAILURE) if f == "NO_CROP" else f for f in FAILURE_MODES]
+def _attention_failure(att: dict | None) -> str:
+    """What the measured Grad-CAM shares say, in words (the figures decide, not the version)."""
+    if not att or att.get("lung_share_mean") is None:
+        return "Where Grad-CAM puts its mass was not measured; read the overlay before trusting a call."
+    lung, even = att["lung_share_mean"], att.get("lung_share_uniform_over_input_mean") or att["lung_area_fraction_mean"]
+    if lung - even < 0.05:
+        return (f"Grad-CAM mass is spread about evenly: {lung:.2f} of it falls on the lungs, where a map spread evenly "
+                f"over what the model saw would put {even:.2f}. There is no evidence that the model looks at the lungs "
+                "rather than at what surrounds them; read the overlay before trusting a call.")
+    return (f"Grad-CAM puts {lung:.2f} of its mass on the lungs against {even:.2f} for an even map over what the model "
+            f"saw: it leans toward the lungs, measured on only the {att.get('lung_images')} test films with lung masks "
+            "(all COVID-19, one source). Read the overlay before trusting a call.")
+
+
+def failure_modes(lung_crop: bool, attention: dict | None = None, init_note: str | None = None) -> list[str]:
+    undertrained = (
+        f"Undertrained: DenseNet-121 ({init_note or 'from scratch'}) for a few epochs on a 2-core CPU (see Training). "
+        "Other pneumonia is the weakest class; COVID-19 and normal are separated better. Continue training on a GPU "
+        "with `cxviewer train --init-weights` before relying on it."
+    )
+    table = {"NO_CROP": LUNG_CROP_FAILURE if lung_crop else NO_CROP_FAILURE, "UNDERTRAINED": undertrained,
+             "ATTENTION": _attention_failure(attention)}
+    return [table.get(f, f) for f in FAILURE_MODES]
 
 
 def crop_spec(lung_model: str | Path) -> dict:
@@ -297,7 +314,7 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
         "so treat the weights as non-commercial research material under the same terms.",
         **summary,
     }
-    card["failure_modes"] = failure_modes(bool(lung_model))
+    card["failure_modes"] = failure_modes(bool(lung_model), None, summary.get("init_note"))
     save_card(model_dir, card)  # loadable card first: evaluation runs through the app's own loader
     from cxviewer.model.classifier import load_classifier
     from cxviewer.model.ood_fit import fit_and_measure
@@ -308,6 +325,7 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     card["metrics"] = {"test": held_out, "validation_best_macro_auc": summary["best_val_macro_auc"],
                        "predictions_file": PREDICTIONS_FILE}
     card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
+    card["failure_modes"] = failure_modes(bool(lung_model), held_out.get("attention"), summary.get("init_note"))
     card["ood"] = fit_and_measure(clf, data_dir, summary["seed"], dicom_dir=dicom_dir, log=log)
     save_card(model_dir, card)
     write_markdown(card, model_dir / "card.md")
@@ -326,7 +344,8 @@ def refit_scope_rules(data_dir, model_dir, dicom_dir=None, log=print) -> dict:
     data.pop("ood", None)  # the classifier must not load the old rules while their features are computed
     clf = Classifier(type(card)(card.directory, data))
     data["ood"] = fit_and_measure(clf, data_dir, data["training"]["seed"], dicom_dir=dicom_dir, log=log)
-    data["failure_modes"] = failure_modes(bool(data["input"].get("crop")))
+    data["failure_modes"] = failure_modes(bool(data["input"].get("crop")), data.get("metrics", {}).get("test", {}).get("attention"),
+                                          data["training"].get("init_note"))
     save_card(model_dir, data)
     write_markdown(data, Path(model_dir) / "card.md")
     return data["ood"]
