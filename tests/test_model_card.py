@@ -7,17 +7,29 @@ import sys
 
 import pytest
 
-from cxviewer.model import ModelCardError, available_models, load_card
+from cxviewer import paths
+from cxviewer.model import ModelCardError, available_models, default_model_dir, load_card
 from cxviewer.model.card import save_card
 from cxviewer.model.registry import DEFAULT_MODEL
 
-BUNDLED = [c for c in available_models() if c.name == DEFAULT_MODEL]
+BUNDLED = [c for c in available_models() if c.directory.parent == paths.models_dir()]
 needs_model = pytest.mark.skipif(not BUNDLED, reason="no bundled model in models/")
 
 
 @needs_model
-def test_card_describes_model_and_held_out_figures():
-    card = BUNDLED[0]
+def test_exactly_one_bundled_classifier_is_the_default():
+    defaults = [c for c in BUNDLED if c.data.get("default") is True]
+    assert len(defaults) == 1 and defaults[0].name == DEFAULT_MODEL
+    assert default_model_dir() == defaults[0].directory
+    # the others say why they are not (the comparison table is in every card)
+    for card in BUNDLED:
+        if len(BUNDLED) > 1:
+            assert "comparison_md" in card.data and "Macro ROC AUC" in card.data["comparison_md"]
+
+
+@needs_model
+@pytest.mark.parametrize("card", BUNDLED, ids=[c.name for c in BUNDLED])
+def test_card_describes_model_and_held_out_figures(card):
     d = card.data
     assert d["architecture"] == "densenet121-cxnet"
     assert card.labels == ("covid", "pneumonia", "normal")
@@ -32,7 +44,10 @@ def test_card_describes_model_and_held_out_figures():
     assert att["lung_images"] > 5 and 0.0 <= att["lung_share_mean"] <= 1.0
     assert d["training"]["train_seconds"] > 0
     assert d["failure_modes"] and d["training"]["data"]
-    assert (card.directory / "card.md").read_text(encoding="utf-8").count("Macro ROC AUC") == 1
+    md = (card.directory / "card.md").read_text(encoding="utf-8")
+    assert md.count("Macro ROC AUC") >= 1 and card.name in md
+    if d["input"].get("crop"):
+        assert "lung_crop_applied_rate" in test and att["lung_share_uniform_over_input_mean"] is not None
 
 
 def test_user_model_folder_shows_up_and_broken_ones_are_skipped(tmp_path, monkeypatch):
@@ -50,7 +65,7 @@ def test_user_model_folder_shows_up_and_broken_ones_are_skipped(tmp_path, monkey
     names = [c.name for c in available_models()]
     assert "broken" not in names
     if BUNDLED:
-        assert names[0] == DEFAULT_MODEL and "my-model" in names
+        assert names.index("my-model") > max(names.index(c.name) for c in BUNDLED)  # bundled first
 
 
 def test_card_without_weights_is_refused(tmp_path):

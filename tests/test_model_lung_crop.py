@@ -96,3 +96,21 @@ def test_missing_segmenter_is_a_clear_card_error(tmp_path):
     (tmp_path / "card.json").write_text(json.dumps(data))
     with pytest.raises(ModelCardError, match="no-such-segmenter"):
         Classifier(load_card(tmp_path))
+
+
+@needs_models
+def test_a_box_clipped_to_the_whole_film_still_counts_as_lungs_found(cropping_classifier, dicom_dir):
+    """Lungs filling the film give a box (after margin) as large as the film: the crop was applied, not missed."""
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model.inputs import model_image
+
+    img = model_image(read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm"))
+    lungs = cropping_classifier.segmenter.segment(img)
+    y0, x0, y1, x1 = lungs.box
+    tight = np.ascontiguousarray(img[y0:y1, x0:x1])  # the film cut to its own lung box: the next box spans it all
+    again = cropping_classifier.segmenter.segment(tight)
+    assert again.box is not None
+    _, geometry = cropping_classifier.prepare(tight)
+    assert geometry.lungs_found is True
+    pred = cropping_classifier.predict_batch([tight])[0]
+    assert pred.lung_crop == "applied" and pred.input_box is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -72,14 +73,16 @@ class Classifier:
         lungs = self.segmenter.segment(image_u8) if (segment and self.segmenter is not None) else None
         box = lungs.box if (self.crops and lungs is not None) else None
         tensor, geometry = prepare(image_u8, self.card.input_size, crop=box)
+        if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
+            geometry = dataclasses.replace(geometry, lungs_found=box is not None)
         return tensor, geometry, lungs
 
     def _crop_state(self, geometry) -> tuple[tuple | None, str | None]:
-        full = (0, 0) + tuple(geometry.source_shape)
-        box = None if tuple(geometry.crop) == full else tuple(geometry.crop)
-        if not self.crops:
-            return box, None
-        return box, "applied" if box is not None else "lungs not found"
+        if not self.crops or geometry.lungs_found is None:
+            return None, None
+        if not geometry.lungs_found:
+            return None, "lungs not found"
+        return tuple(geometry.crop), "applied"
 
     def _prediction(self, probs, elapsed_ms: float, heatmap=None, features=None, **extra) -> Prediction:
         score = None

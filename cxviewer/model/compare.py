@@ -75,7 +75,6 @@ def comparison_rows(cards) -> list[tuple[str, list[str]]]:
     rows.append(("Grad-CAM mass in the outer 10 % band", [_f(t.get("attention", {}).get("border_share_mean"), "{:.2f}") for t in tests]))
     rows.append(("Held-out films passing the OOD gate (test)", [
         _f(c.data.get("ood", {}).get("pass_rate", {}).get("test"), "{:.3f}") for c in cards]))
-    rows.append(("Median latency with Grad-CAM, ms (CPU)", [_f(t.get("latency_ms_median_with_gradcam"), "{:.0f}") for t in tests]))
     return rows
 
 

@@ -252,6 +252,8 @@ def write_markdown(card: dict, path: Path) -> None:
         lines.append(f"- Lung crop applied to {m['lung_crop_applied_rate']:.1%} of the test films (the rest: whole film).")
     if card.get("comparison_md"):
         lines += ["", "## Compared with the other bundled version (same held-out patients)", "", card["comparison_md"]]
+    if card.get("release_note"):
+        lines += ["", "## Which version the app runs, and why", "", card["release_note"]]
     ood = card.get("ood")
     if ood:
         lines += [

@@ -68,6 +68,7 @@ class InputGeometry:
     source_shape: tuple[int, int]
     crop: tuple[int, int, int, int]
     input_size: int
+    lungs_found: bool | None = None  # for a lung-cropping model: did the segmenter find a plausible pair?
 
     def to_source(self, small_map: np.ndarray) -> np.ndarray:
         """Resample a map over the model input (any resolution) onto the full source pixel grid.
