@@ -55,3 +55,22 @@ def test_two_equal_models_get_an_interval_around_zero(tmp_path):
     b = _card(tmp_path / "b", "b", _probs(y, 1.0, rng), y, crop=False)
     lo, hi = paired_auc_difference(a, b)["ci95"]
     assert lo < 0 < hi
+
+
+def test_readme_table_matches_the_bundled_cards():
+    """The v1 / control / v2 table in the README is the one the cards and the control's saved figures give."""
+    from pathlib import Path
+
+    from cxviewer.model import available_models
+
+    cards = {c.name: c for c in available_models()}
+    if not {"cxnet-densenet121", "cxnet-densenet121-lungcrop"} <= set(cards):
+        pytest.skip("the two bundled classifiers are not installed")
+    v1, v2 = cards["cxnet-densenet121"], cards["cxnet-densenet121-lungcrop"]
+    control = json.loads((v2.directory / "control" / "metrics.json").read_text())
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.strip().startswith("| Macro ROC AUC |"))
+    expected = [f"{v1.metrics['test']['macro_auc']:.3f}", f"{control['test']['macro_auc']:.3f}", f"{v2.metrics['test']['macro_auc']:.3f}"]
+    assert [c.strip() for c in row.strip().strip("|").split("|")[1:]] == expected
+    assert v2.data["default"] is True and v1.data["default"] is False
+    assert "control" in v2.data["release_note"] and v2.data["comparison_md"] == v1.data["comparison_md"]
