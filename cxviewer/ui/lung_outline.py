@@ -9,8 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from cxviewer.model.lung_mask import outline
-
 COLOUR = "#35d0ff"
 
 
@@ -27,6 +25,8 @@ class LungOutline:
 
     def set_mask(self, mask: np.ndarray | None) -> None:
         """Outline ``mask`` (uint8 0/1 on the image's pixel grid), or clear with None."""
+        from cxviewer.model.lung_mask import outline  # OpenCV: not at window start-up
+
         self._mask = mask
         contours = outline(mask) if mask is not None else []
         if not contours:
