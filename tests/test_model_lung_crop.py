@@ -78,6 +78,8 @@ def test_non_cropping_model_still_supplies_the_lung_outline():
         pytest.skip("every bundled classifier crops")
     clf = Classifier(plain[0])
     img = np.full((256, 256), 100, np.uint8)
+    quiet = clf.predict(img, gradcam=False, outline=False)  # the CLI's call: no second network loaded or run
+    assert quiet.lung_mask is None and clf._segmenter is None
     pred = clf.predict(img, gradcam=False)
     assert pred.lung_crop is None and pred.input_box is None
     assert pred.lung_mask is not None and pred.lung_mask.shape == img.shape

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cxviewer predict: {exc}", file=sys.stderr)
         return 1
     t_load = time.perf_counter()
-    pred = clf.predict_radiograph(rad, gradcam=args.gradcam)
+    pred = clf.predict_radiograph(rad, gradcam=args.gradcam, outline=False)
     result = {
         "file": str(args.file),
         **pred.as_dict(),

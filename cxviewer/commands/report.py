@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             clf = load_classifier(args.model)
         except ModelCardError as exc:
             return _fail(f"{exc} (use --no-ai to write the report without the model)")
-        prediction = clf.predict_radiograph(rad, gradcam=True)
+        prediction = clf.predict_radiograph(rad, gradcam=True, outline=False)
         report.set_prediction(prediction, clf.card)
         if not prediction.in_scope:
             print(f"{src.name}: outside the model's scope: {prediction.scope_text.rstrip('.')}. "

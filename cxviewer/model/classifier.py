@@ -56,12 +56,22 @@ class Classifier:
             from cxviewer.model.film_check import FilmCheck
 
             self.film_check = FilmCheck.load(card.directory / ood["film_check_file"])
-        self.crops, self.segmenter = _lung_segmenter(card)
+        self.crops, self._segmenter = _lung_segmenter(card)
+        self._outline_tried = self.crops  # a cropping model's segmenter is loaded (and required) up front
         self._lock = threading.Lock()  # one caller at a time keeps TF's thread pool for one request
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self.card.labels
+
+    @property
+    def segmenter(self):
+        """The lung segmenter: a cropping model's own; for any other model the bundled one, loaded the first
+        time an outline is asked for (the CLI, the scan and evaluation never pay for it); None without one."""
+        if not self._outline_tried:
+            self._outline_tried = True
+            self._segmenter = _outline_segmenter()
+        return self._segmenter
 
     def prepare(self, image_u8: np.ndarray):
         """Display image -> (model input, geometry); a cropping model first cuts the film to its lungs."""
@@ -70,7 +80,8 @@ class Classifier:
 
     def prepare_with_lungs(self, image_u8: np.ndarray, segment: bool = True):
         """(model input, geometry, LungResult or None). ``segment`` runs the lung segmenter when there is one."""
-        lungs = self.segmenter.segment(image_u8) if (segment and self.segmenter is not None) else None
+        seg = self.segmenter if segment else None
+        lungs = seg.segment(image_u8) if seg is not None else None
         box = lungs.box if (self.crops and lungs is not None) else None
         tensor, geometry = prepare(image_u8, self.card.input_size, crop=box)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
@@ -104,10 +115,11 @@ class Classifier:
             **extra,
         )
 
-    def predict(self, image_u8: np.ndarray, gradcam: bool = True) -> Prediction:
-        """Classify one display image; with ``gradcam`` the map comes back on the image's own pixel grid."""
+    def predict(self, image_u8: np.ndarray, gradcam: bool = True, outline: bool = True) -> Prediction:
+        """Classify one display image; with ``gradcam`` the map comes back on the image's own pixel grid, with
+        ``outline`` the lung mask too (a cropping model always segments; for others it costs one more network)."""
         start = time.perf_counter()
-        tensor, geometry, lungs = self.prepare_with_lungs(image_u8)
+        tensor, geometry, lungs = self.prepare_with_lungs(image_u8, segment=outline or self.crops)
         batch = tensor[np.newaxis]
         with self._lock:
             if gradcam:
@@ -132,13 +144,13 @@ class Classifier:
             model_version=self.card.version, elapsed_ms=0.0, device=self.device, scope_reason=reason,
         )
 
-    def predict_radiograph(self, rad, gradcam: bool = True) -> Prediction:
+    def predict_radiograph(self, rad, gradcam: bool = True, outline: bool = True) -> Prediction:
         """Classify a read radiograph: first the header/pixel scope check the batch scan uses, then the model."""
         from cxviewer.model.inputs import model_image
         from cxviewer.scan.scope import scope_problem
 
         reason = scope_problem(rad)
-        return self.refuse(reason) if reason else self.predict(model_image(rad), gradcam=gradcam)
+        return self.refuse(reason) if reason else self.predict(model_image(rad), gradcam=gradcam, outline=outline)
 
     def _run_forward(self, tensors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The network on (N, S, S, 3) inputs; on the CPU in chunks of ``self.chunk`` images."""
@@ -178,18 +190,23 @@ class Classifier:
 
 def _lung_segmenter(card: ModelCard):
     """(crops, segmenter). A model whose card asks for the lung crop needs its segmenter (an error if it is
-    missing); any other model borrows the bundled one when present, for the viewer's lung outline."""
+    missing); any other model gets None here and borrows the bundled one later, for the lung outline."""
     from cxviewer.model.registry import find_model
     from cxviewer.model.segmenter import LungSegmenter
 
     crop = card.data.get("input", {}).get("crop")
     name = crop.get("segmentation_model") if isinstance(crop, dict) else None
-    if name:
-        return True, LungSegmenter(find_model(name, "segmentation"))
+    return (True, LungSegmenter(find_model(name, "segmentation"))) if name else (False, None)
+
+
+def _outline_segmenter():
+    from cxviewer.model.registry import find_model
+    from cxviewer.model.segmenter import LungSegmenter
+
     try:
-        return False, LungSegmenter(find_model(DEFAULT_LUNG_MODEL, "segmentation"))
+        return LungSegmenter(find_model(DEFAULT_LUNG_MODEL, "segmentation"))
     except ModelCardError:
-        return False, None
+        return None
 
 
 def cpu_chunk() -> int:

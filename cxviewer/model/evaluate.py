@@ -156,7 +156,7 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
     band_area = None
     for i, s in enumerate(test):
         img = load_grey(s.path)
-        pred = clf.predict(img, gradcam=True)
+        pred = clf.predict(img, gradcam=True, outline=False)
         probs.append(pred.probabilities)
         y.append(s.label_index)
         times.append(pred.elapsed_ms)
