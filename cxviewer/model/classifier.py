@@ -100,7 +100,7 @@ class Classifier:
         if self.gate is not None and features is not None:
             score = float(self.gate.score(features)[0])
         if self.film_check is not None and features is not None and "scope_reason" not in extra:
-            if bool(self.film_check.refuses(features)[0]):
+            if bool(self.film_check.refuses(self.gate.project(features))[0]):
                 extra["scope_reason"] = FILM_CHECK_REASON
         return Prediction(
             labels=self.labels,

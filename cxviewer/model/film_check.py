@@ -24,34 +24,34 @@ LEARNING_RATE = 0.5
 
 @dataclass(frozen=True)
 class FilmCheck:
-    mean: np.ndarray  # (d,) feature mean (the gate's)
-    components: np.ndarray  # (d, c) the gate's PCA projection
+    """Works on features already projected by the model's gate (:meth:`OodGate.project`)."""
+
     scale: np.ndarray  # (c,) standard deviation of each component on the training films
     weights: np.ndarray  # (c,)
     bias: float
     threshold: float  # on the probability of "not a whole upright film"
 
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        z = ((np.atleast_2d(features) - self.mean) @ self.components) / self.scale
-        return 1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias)))
+    def probability(self, z: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(z) / self.scale
+        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
 
-    def refuses(self, features: np.ndarray) -> np.ndarray:
-        return self.probability(features) > self.threshold
+    def refuses(self, z: np.ndarray) -> np.ndarray:
+        return self.probability(z) > self.threshold
 
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, mean=self.mean, components=self.components, scale=self.scale,
-                            weights=self.weights, bias=np.array(self.bias), threshold=np.array(self.threshold))
+        np.savez_compressed(path, scale=self.scale, weights=self.weights, bias=np.array(self.bias),
+                            threshold=np.array(self.threshold))
 
     @classmethod
     def load(cls, path: str | Path) -> "FilmCheck":
         with np.load(path) as z:
-            return cls(z["mean"], z["components"], z["scale"], z["weights"], float(z["bias"]), float(z["threshold"]))
+            return cls(z["scale"], z["weights"], float(z["bias"]), float(z["threshold"]))
 
 
 def fit_film_check(gate, whole: np.ndarray, altered: np.ndarray) -> FilmCheck:
     """Logistic regression (balanced, L2) of altered (1) vs whole upright (0) films in the gate's PCA space."""
-    zw = (whole - gate.mean) @ gate.components
-    za = (altered - gate.mean) @ gate.components
+    zw = gate.project(whole)
+    za = gate.project(altered)
     scale = zw.std(axis=0) + 1e-6
     x = np.concatenate([zw, za]) / scale
     y = np.concatenate([np.zeros(len(zw)), np.ones(len(za))])
@@ -62,9 +62,10 @@ def fit_film_check(gate, whole: np.ndarray, altered: np.ndarray) -> FilmCheck:
         g = (p - y) * sample_w
         w -= LEARNING_RATE * (x.T @ g + L2 * w)
         b -= LEARNING_RATE * g.sum()
-    return FilmCheck(gate.mean, gate.components, scale, w, float(b), float("inf"))
+    return FilmCheck(scale, w, float(b), float("inf"))
 
 
-def calibrate_film_check(check: FilmCheck, held_out: np.ndarray, pass_rate: float = 0.995) -> FilmCheck:
-    threshold = float(np.quantile(check.probability(held_out), pass_rate))
-    return FilmCheck(check.mean, check.components, check.scale, check.weights, check.bias, threshold)
+def calibrate_film_check(check: FilmCheck, held_out_z: np.ndarray, pass_rate: float = 0.995) -> FilmCheck:
+    """Threshold at the ``pass_rate`` quantile of held-out films (projected by the gate)."""
+    threshold = float(np.quantile(check.probability(held_out_z), pass_rate))
+    return FilmCheck(check.scale, check.weights, check.bias, threshold)

@@ -27,8 +27,12 @@ class OodGate:
     precision: np.ndarray  # (c, c) inverse of the shared within-class covariance
     threshold: float
 
+    def project(self, features: np.ndarray) -> np.ndarray:
+        """Pooled features -> the gate's PCA space (shared with the film check)."""
+        return (np.atleast_2d(features) - self.mean) @ self.components
+
     def score(self, features: np.ndarray) -> np.ndarray:
-        z = (np.atleast_2d(features) - self.mean) @ self.components
+        z = self.project(features)
         d2 = np.stack([np.einsum("ij,jk,ik->i", z - m, self.precision, z - m) for m in self.class_means], axis=1)
         return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
 

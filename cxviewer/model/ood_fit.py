@@ -115,12 +115,12 @@ def fit_and_measure(clf, data_dir: str | Path, seed: int, dicom_dir: str | Path 
     train_films = [load_grey(s.path) for s in splits["train"][::2]]
     altered = _features(clf, altered_films(rng, train_films))
     log(f"features for altered training films: {altered.shape}")
-    check = calibrate_film_check(fit_film_check(gate, feats["train"], altered), held_out, pass_rate=CHECK_PASS)
+    check = calibrate_film_check(fit_film_check(gate, feats["train"], altered), gate.project(held_out), pass_rate=CHECK_PASS)
     check.save(clf.card.directory / FILM_CHECK_FILE)
 
     def verdicts(f: np.ndarray) -> dict[str, np.ndarray]:
         by_gate = gate.score(f) > gate.threshold
-        by_check = check.refuses(f)
+        by_check = check.refuses(gate.project(f))
         return {"gate": by_gate, "film_check": by_check, "either": by_gate | by_check}
 
     rejected: dict[str, dict[str, float]] = {}
