@@ -5,15 +5,12 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture
-def view_with_marker(qtbot, tmp_path):
+def shown_in_a_view(img, tmp_path, qtbot):
+    """An ImageView on screen showing ``img`` (written as a PNG and read back), corner text off."""
     from cxviewer.imaging import read_radiograph
-    from cxviewer.ui.heatmap_overlay import HeatmapOverlay
     from cxviewer.ui.image_view import ImageView
 
-    img = np.full((300, 500), 20, np.uint8)  # non-square on purpose
-    img[40:90, 360:440] = 250  # a bright marker off-centre
-    path = tmp_path / "marker.png"
+    path = tmp_path / "film.png"
     cv2.imwrite(str(path), img)
     view = ImageView()
     view.resize(520, 520)
@@ -22,6 +19,16 @@ def view_with_marker(qtbot, tmp_path):
     qtbot.waitExposed(view)
     view.set_radiograph(read_radiograph(path))
     view.set_annotations_visible(False)  # corner text would count as bright pixels
+    return view
+
+
+@pytest.fixture
+def view_with_marker(qtbot, tmp_path):
+    from cxviewer.ui.heatmap_overlay import HeatmapOverlay
+
+    img = np.full((300, 500), 20, np.uint8)  # non-square on purpose
+    img[40:90, 360:440] = 250  # a bright marker off-centre
+    view = shown_in_a_view(img, tmp_path, qtbot)
     overlay = HeatmapOverlay(view.overlay_parent())
     heat = np.zeros(img.shape, np.float32)
     heat[40:90, 360:440] = 1.0

@@ -1,28 +1,17 @@
 """The lung outline overlay: drawn on the mask's edge whatever the rotation and flips; toggled from the AI menu."""
 
-import cv2
 import numpy as np
 import pytest
 
-from test_ui_heatmap_overlay import _centroid, _grab
+from test_ui_heatmap_overlay import _centroid, _grab, shown_in_a_view
 
 
 @pytest.fixture
 def view_with_outline(qtbot, tmp_path):
-    from cxviewer.imaging import read_radiograph
-    from cxviewer.ui.image_view import ImageView
     from cxviewer.ui.lung_outline import LungOutline
 
     img = np.full((300, 500), 20, np.uint8)
-    path = tmp_path / "film.png"
-    cv2.imwrite(str(path), img)
-    view = ImageView()
-    view.resize(520, 520)
-    view.show()
-    qtbot.addWidget(view)
-    qtbot.waitExposed(view)
-    view.set_radiograph(read_radiograph(path))
-    view.set_annotations_visible(False)
+    view = shown_in_a_view(img, tmp_path, qtbot)
     outline = LungOutline(view.overlay_parent())
     mask = np.zeros(img.shape, np.uint8)
     mask[40:120, 330:450] = 1  # an off-centre "lung"
