@@ -26,7 +26,8 @@ def _geometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
-def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gamma, contrast and brightness at random (also the lung segmenter's light augmentation)."""
     gamma = np.exp(rng.uniform(np.log(0.7), np.log(1.45)))
     contrast = rng.uniform(0.75, 1.3)
     brightness = rng.uniform(-25, 25)
@@ -94,7 +95,7 @@ def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img = _geometric(img, rng)
     if rng.random() < 0.5:
         img = _paint_marks(img, rng)
-    img = _photometric(img, rng)
+    img = photometric(img, rng)
     if rng.random() < 0.4:
         img = _rescale(img, rng)
     if rng.random() < 0.5:

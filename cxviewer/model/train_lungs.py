@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cxviewer.model.augment import _photometric
+from cxviewer.model.augment import photometric
 from cxviewer.model.dataset import read_manifest, split_by_patient
 from cxviewer.model.lung_mask import clean_mask, crop_box, dice, segmenter_input, to_source
 from cxviewer.model.train import load_grey
@@ -44,7 +44,7 @@ def augment_pair(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) ->
     mask = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     if rng.random() < 0.5:  # the mask is symmetric in meaning; a mirrored film is still two lungs
         img, mask = img[:, ::-1], mask[:, ::-1]
-    return _photometric(np.ascontiguousarray(img), rng), np.ascontiguousarray(mask)
+    return photometric(np.ascontiguousarray(img), rng), np.ascontiguousarray(mask)
 
 
 def _target(mask: np.ndarray, size: int) -> np.ndarray:
