@@ -8,7 +8,7 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="folder with manifest.csv and images/<label>/ (e.g. ../shared/data/cxr)")
     parser.add_argument("--out", required=True, help="model folder to write (e.g. models/cxnet-densenet121)")
-    parser.add_argument("--input-size", type=int, default=224, choices=(224, 320))
+    parser.add_argument("--input-size", type=int, default=224, choices=(128, 224, 320))
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--train-size", type=int, default=None,
                         help="train at this lower resolution (progressive resizing; fine-tune later at --input-size)")
@@ -25,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="1.0.0", help="model version in the card")
     parser.add_argument("--lung-model", default=None,
                         help="lung segmenter folder (e.g. models/lung-unet): train and run on the lung crop")
+    parser.add_argument("--standardise", choices=("equalize_hist",), default=None,
+                        help="standardise every input's grey levels (recorded in the card; the app does the same)")
+    parser.add_argument("--balance-views", action="store_true",
+                        help="weight AP and PA films equally within each class (removes the projection as a cue)")
+    parser.add_argument("--monitor", default=None,
+                        help="labelled folder from other sources to predict and log each epoch (never trained or fitted on)")
     parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
 
 
@@ -46,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         init_weights=args.init_weights,
         warmup_epochs=args.warmup_epochs,
         lung_model=args.lung_model,
+        standardise=args.standardise,
+        balance_views=args.balance_views,
+        monitor_dir=args.monitor,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:

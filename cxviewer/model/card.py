@@ -40,6 +40,11 @@ class ModelCard:
         return int(self.data["input"]["size"])
 
     @property
+    def standardise(self) -> str | None:
+        """The input standardisation the model was trained with (``input.standardise``), or None."""
+        return self.data["input"].get("standardise")
+
+    @property
     def weights_path(self) -> Path:
         return self.directory / self.data["weights"]
 

@@ -83,7 +83,7 @@ class Classifier:
         seg = self.segmenter if segment else None
         lungs = seg.segment(image_u8) if seg is not None else None
         box = lungs.box if (self.crops and lungs is not None) else None
-        tensor, geometry = prepare(image_u8, self.card.input_size, crop=box)
+        tensor, geometry = prepare(image_u8, self.card.input_size, crop=box, standardise=self.card.standardise)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
             geometry = dataclasses.replace(geometry, lungs_found=box is not None)
         return tensor, geometry, lungs

@@ -24,6 +24,7 @@ class Sample:
     group: str
     mask_path: Path | None
     license: str
+    view: str = ""
 
     @property
     def label_index(self) -> int:
@@ -48,6 +49,7 @@ def read_manifest(root: str | Path) -> list[Sample]:
                     group=group,
                     mask_path=(root / row["mask_path"]) if row.get("mask_path") else None,
                     license=row.get("license", ""),
+                    view=row.get("view", "") or "",
                 )
             )
     return samples

@@ -92,10 +92,24 @@ def to_uint8_grey(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+STANDARDISERS = ("equalize_hist",)
+
+
 def prepare(
-    image: np.ndarray, input_size: int, crop: tuple[int, int, int, int] | None = None
+    image: np.ndarray,
+    input_size: int,
+    crop: tuple[int, int, int, int] | None = None,
+    standardise: str | None = None,
 ) -> tuple[np.ndarray, InputGeometry]:
-    """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry."""
+    """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry.
+
+    ``standardise="equalize_hist"`` equalises the grey histogram of the resized (cropped) film before the
+    three channels are made: every film then reaches the network with the same grey-level distribution,
+    whatever its source's exposure, processing and contrast (COVID-CXNet's histogram matching to a
+    template is the same idea). A model trained so must be run so: the card's ``input.standardise`` says it.
+    """
+    if standardise is not None and standardise not in STANDARDISERS:
+        raise ValueError(f"unknown input standardisation {standardise!r}")
     image = to_uint8_grey(image)
     h, w = image.shape
     if crop is None:
@@ -106,6 +120,8 @@ def prepare(
     resized = cv2.resize(
         region, (input_size, input_size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     )
+    if standardise == "equalize_hist":
+        resized = cv2.equalizeHist(resized)
     channels = np.stack([beasf(resized), clahe(resized), resized], axis=-1)
     tensor = channels.astype(np.float32) * (1.0 / 255.0)
     return tensor, InputGeometry((h, w), (y0, x0, y1, x1), input_size)

@@ -32,8 +32,38 @@ def load_grey(path: Path) -> np.ndarray:
     return img
 
 
-def prepared_stack(images: list[np.ndarray], input_size: int) -> np.ndarray:
-    return np.stack([prepare(img, input_size)[0] for img in images])
+def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str | None = None) -> np.ndarray:
+    return np.stack([prepare(img, input_size, standardise=standardise)[0] for img in images])
+
+
+def view_group(view: str) -> str | None:
+    """AP (supine or erect) or PA; None where the source records no view."""
+    v = (view or "").strip().upper()
+    return "AP" if v.startswith("AP") else "PA" if v.startswith("PA") else None
+
+
+def view_balanced_weights(labels: np.ndarray, views: list[str | None], n: int) -> np.ndarray:
+    """Per-image loss weights: balanced classes, and within each class AP and PA films weighted equally.
+
+    In the training data the NIH normal films are 71 % AP and the NIH pneumonia films 54 % PA, so a
+    network can learn "PA projection -> pneumonia" (and other hospitals' normal PA films then read as
+    disease). Equal AP/PA weight within every class removes that cue from the loss; films without a
+    recorded view keep their class weight.
+    """
+    labels = np.asarray(labels)
+    w = np.zeros(len(labels), dtype=np.float32)
+    counts = np.bincount(labels, minlength=n)
+    for k in range(n):
+        in_class = labels == k
+        w[in_class] = len(labels) / (n * counts[k])
+        known = [i for i in np.flatnonzero(in_class) if views[i] is not None]
+        groups = sorted({views[i] for i in known})
+        if len(groups) < 2:
+            continue
+        for g in groups:
+            members = [i for i in known if views[i] == g]
+            w[members] *= len(known) / (len(groups) * len(members))
+    return w
 
 
 def lung_crops(images: list[np.ndarray], lung_model: str | Path) -> tuple[list[np.ndarray], float]:
@@ -84,6 +114,9 @@ def train(
     init_weights: str | Path | None = None,
     warmup_epochs: float = 1.0,
     lung_model: str | Path | None = None,
+    standardise: str | None = None,
+    balance_views: bool = False,
+    monitor_dir: str | Path | None = None,
     log=print,
 ) -> dict:
     """Train (or resume) one run.
@@ -92,6 +125,10 @@ def train(
     fully convolutional, so a later run at ``input_size`` started with ``init_weights`` fine-tunes it).
     ``lung_model`` (a lung segmenter's folder) trains on the lung crop the app will make at inference:
     each film is cut to its dilated lung box once, before augmentation.
+    ``standardise`` equalises each input's histogram (see :func:`preprocess.prepare`); ``balance_views``
+    weights AP and PA films equally within each class (:func:`view_balanced_weights`). ``monitor_dir``
+    (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
+    fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
     """
     import keras
 
@@ -117,10 +154,23 @@ def train(
         val_imgs, val_rate = lung_crops(val_imgs, lung_model)
         crop_rate = {"train": train_rate, "val": val_rate}
         log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
+    monitor = None
+    if monitor_dir:
+        mon_s = read_manifest(monitor_dir)
+        mon_imgs = [load_grey(s.path) for s in mon_s]
+        if lung_model:
+            mon_imgs, _ = lung_crops(mon_imgs, lung_model)
+        monitor = (prepared_stack(mon_imgs, size, standardise), np.array([s.label_index for s in mon_s]))
+        log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
     train_y = np.array([s.label_index for s in train_s])
-    val_x = prepared_stack(val_imgs, size)
-    val_y = np.array([s.label_index for s in val_s])
     n = len(LABELS)
+    if balance_views:
+        sample_w = view_balanced_weights(train_y, [view_group(s.view) for s in train_s], n)
+    else:
+        cw = balanced_class_weights(train_y, n)
+        sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
+    val_x = prepared_stack(val_imgs, size, standardise)
+    val_y = np.array([s.label_index for s in val_s])
 
     class Batches(keras.utils.PyDataset):
         """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index)."""
@@ -140,8 +190,8 @@ def train(
         def __getitem__(self, i):
             idx = self.order[i * batch_size : (i + 1) * batch_size]
             rng = np.random.default_rng((seed, self.epoch, i))
-            x = np.stack([prepare(augment(train_imgs[j], rng), size)[0] for j in idx])
-            return x, one_hot(train_y[idx], n)
+            x = np.stack([prepare(augment(train_imgs[j], rng), size, standardise=standardise)[0] for j in idx])
+            return x, one_hot(train_y[idx], n), sample_w[idx]
 
     batches = Batches()
     steps = len(batches)
@@ -197,6 +247,7 @@ def train(
                 state["bad_epochs"] += 1
             state.update(epoch=epoch, seconds=time.monotonic() - started)
             model.save(ckpt_dir / "last.keras")
+            model.save_weights(ckpt_dir / f"epoch_{epoch + 1:03d}.weights.h5")
             state_path.write_text(json.dumps(state, indent=1))
             line = {
                 "epoch": epoch + 1,
@@ -210,6 +261,13 @@ def train(
                 "epoch_seconds": round(time.monotonic() - self.t0, 1),
                 "best_epoch": state["best_epoch"],
             }
+            if monitor is not None:
+                mx, my = monitor
+                mprobs = np.concatenate([forward(mx[i : i + 32]).numpy() for i in range(0, len(mx), 32)])
+                mrep = classification_report(my, mprobs, LABELS)
+                line["monitor_macro_auc"] = round(mrep["macro_auc"], 4)
+                line["monitor_recall"] = {k: round(v["recall"], 3) for k, v in mrep["per_class"].items()}
+                line["monitor_auc"] = {k: round(v["auc"], 3) for k, v in mrep["per_class"].items()}
             with open(log_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(line) + "\n")
             log(json.dumps(line))
@@ -223,7 +281,6 @@ def train(
             batches,
             epochs=epochs,
             initial_epoch=state["epoch"] + 1,
-            class_weight=balanced_class_weights(train_y, n),
             callbacks=[EpochEnd()],
             verbose=2,
         )
@@ -242,6 +299,8 @@ def train(
         "split_sizes": {k: len(v) for k, v in splits.items()},
         "lung_model": str(lung_model) if lung_model else None,
         "lung_crop_rate": crop_rate,
+        "standardise": standardise,
+        "balance_views": balance_views,
     }
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary
