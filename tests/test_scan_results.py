@@ -28,7 +28,7 @@ def _ok(path: str) -> ScanResult:
 def test_column_contract_is_exact():
     assert COLUMNS == (
         "path", "status", "error", "label", "p_covid", "p_pneumonia", "p_normal", "ood_score", "model",
-        "patient_id", "study_uid", "sop_uid", "ms",
+        "patient_id", "study_uid", "sop_uid", "ms", "call", "confidence",
     )
     with pytest.raises(ValueError):
         ScanResult(path="x", status="maybe")

@@ -13,6 +13,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None)
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
+    parser.add_argument("--cross-source", default=None,
+                        help="labelled folder of films from other sources (e.g. ../shared/data/cxr-crosssource): measured "
+                             "and reported in the card as cross-source validation, never fitted on")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the training record and out-of-scope rules; refit the calibration on the validation "
+                             "patients and re-measure the held-out patients (and --cross-source) through it")
     parser.add_argument("--ood-only", action="store_true",
                         help="refit and measure only the out-of-scope rules; keep the card's held-out figures")
 
@@ -20,10 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cxviewer.model.evaluate import evaluate_and_write_card, refit_scope_rules
 
+    if args.update:
+        from cxviewer.model.evaluate import update_card
+
+        update_card(args.data, args.model, args.cross_source, log=lambda m: print(m, flush=True))
+        return 0
     if args.ood_only:
         refit_scope_rules(args.data, args.model, dicom_dir=args.dicom, log=lambda m: print(m, flush=True))
         return 0
     summary = json.loads((Path(args.model) / "train_summary.json").read_text())
     evaluate_and_write_card(args.data, args.model, summary, name=args.name, version=args.version, dicom_dir=args.dicom,
                             log=lambda m: print(m, flush=True))
+    from cxviewer.model.evaluate import update_card
+
+    update_card(args.data, args.model, args.cross_source, log=lambda m: print(m, flush=True))
     return 0

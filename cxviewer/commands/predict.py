@@ -42,13 +42,21 @@ def run(args: argparse.Namespace) -> int:
             "predict": round(pred.elapsed_ms, 1),
         },
     }
+    att = pred.attention_in_lungs if pred.in_scope else None
+    result["attention_in_lungs"] = att
     if args.json:
         print(json.dumps(result))
     elif not pred.in_scope:
         print(f"{args.file}: outside the model's scope: {pred.scope_text.rstrip('.')}. No opinion is given.")
     else:
         probs = "  ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
-        print(f"{args.file}: {pred.label}  ({probs})")
+        if pred.call == "uncertain":
+            print(f"{args.file}: uncertain (no class is likely enough to call)  ({probs})")
+        else:
+            print(f"{args.file}: {pred.call or pred.label}  ({probs})")
+        if att is not None:
+            print(f"Grad-CAM: {att['share']:.0%} of the map falls on the lungs; an even map would put "
+                  f"{att['expected_if_uniform']:.0%} there.")
         print(f"model {pred.model_name} {pred.model_version} on {pred.device}; read {result['timing_ms']['read']} ms, "
               f"model load {result['timing_ms']['load_model']} ms, inference {result['timing_ms']['predict']} ms")
         if pred.lung_crop == "lungs not found":

@@ -18,3 +18,15 @@ def border_band(shape: tuple[int, int], fraction: float = 0.1) -> np.ndarray:
     dy, dx = max(1, int(h * fraction)), max(1, int(w * fraction))
     band[dy : h - dy, dx : w - dx] = False
     return band
+
+
+def lung_attention(pred) -> tuple[float, float] | None:
+    """(share of a prediction's Grad-CAM mass inside its lung mask, the lungs' share of what the model saw);
+    None without a map or a mask."""
+    if pred.heatmap is None or pred.lung_mask is None:
+        return None
+    mask = pred.lung_mask.astype(bool)
+    if not mask.any():
+        return None
+    y0, x0, y1, x1 = pred.input_box or (0, 0) + mask.shape
+    return mass_share(pred.heatmap, mask), float(mask[y0:y1, x0:x1].mean())

@@ -56,6 +56,9 @@ class Classifier:
             from cxviewer.model.film_check import FilmCheck
 
             self.film_check = FilmCheck.load(card.directory / ood["film_check_file"])
+        from cxviewer.model.calibration import Calibration
+
+        self.calibration = Calibration.from_card(card.data.get("calibration"))
         self.crops, self._segmenter = _lung_segmenter(card)
         self._outline_tried = self.crops  # a cropping model's segmenter is loaded (and required) up front
         self._lock = threading.Lock()  # one caller at a time keeps TF's thread pool for one request
@@ -102,6 +105,9 @@ class Classifier:
         if self.film_check is not None and features is not None and "scope_reason" not in extra:
             if bool(self.film_check.refuses(self.gate.project(features))[0]):
                 extra["scope_reason"] = FILM_CHECK_REASON
+        if self.calibration is not None:
+            probs = self.calibration.apply(probs)
+            extra.update(calibrated=True, call=self.calibration.call(self.labels, probs))
         return Prediction(
             labels=self.labels,
             probabilities=tuple(float(p) for p in probs),

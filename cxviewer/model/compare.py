@@ -15,22 +15,29 @@ import numpy as np
 from cxviewer.model.metrics import roc_auc
 
 
-def _read_predictions(card) -> dict[str, tuple[str, np.ndarray]]:
-    name = card.metrics.get("predictions_file")
+def read_prediction_file(path: Path, labels) -> dict[str, tuple[str, np.ndarray]]:
+    """image -> (true label, probabilities) from a per-image predictions CSV an evaluation wrote."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return {r["image"]: (r["label"], np.array([float(r[f"p_{k}"]) for k in labels])) for r in rows}
+
+
+def _read_predictions(card, which: str = "test") -> dict[str, tuple[str, np.ndarray]]:
+    entry = card.metrics.get(which, {}) if which != "test" else card.metrics
+    name = entry.get("predictions_file")
     if not name or not (card.directory / name).exists():
         return {}
-    with open(card.directory / name, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    return {r["image"]: (r["label"], np.array([float(r[f"p_{k}"]) for k in card.labels])) for r in rows}
+    return read_prediction_file(card.directory / name, card.labels)
 
 
 def _macro_auc(y: np.ndarray, p: np.ndarray, n: int) -> float:
     return float(np.nanmean([roc_auc(y == k, p[:, k]) for k in range(n)]))
 
 
-def paired_auc_difference(card_a, card_b, rounds: int = 2000, seed: int = 0) -> dict | None:
-    """Macro AUC of b minus a on the images both evaluated, with a 95 % paired bootstrap interval."""
-    a, b = _read_predictions(card_a), _read_predictions(card_b)
+def paired_auc_difference(card_a, card_b, rounds: int = 2000, seed: int = 0, which: str = "test") -> dict | None:
+    """Macro AUC of b minus a on the images both evaluated (``which``: "test" for the held-out patients,
+    "cross_source"), with a 95 % paired bootstrap interval."""
+    a, b = _read_predictions(card_a, which), _read_predictions(card_b, which)
     common = sorted(set(a) & set(b))
     if len(common) < 20 or card_a.labels != card_b.labels:
         return None
@@ -75,6 +82,25 @@ def comparison_rows(cards) -> list[tuple[str, list[str]]]:
     rows.append(("Grad-CAM mass in the outer 10 % band", [_f(t.get("attention", {}).get("border_share_mean"), "{:.2f}") for t in tests]))
     rows.append(("Held-out films passing the OOD gate (test)", [
         _f(c.data.get("ood", {}).get("pass_rate", {}).get("test"), "{:.3f}") for c in cards]))
+    cross = [c.metrics.get("cross_source", {}) for c in cards]
+    if any(cross):
+        rows.append(("Cross-source films", [_f(x.get("n"), "{}") for x in cross]))
+        rows.append(("Cross-source macro ROC AUC", [_f(x.get("macro_auc")) for x in cross]))
+        rows.append(("Cross-source accuracy", [_f(x.get("accuracy")) for x in cross]))
+        for label in cards[0].labels:
+            rows.append((f"Cross-source recall {label}", [_f(x.get("per_class", {}).get(label, {}).get("recall")) for x in cross]))
+        for label in cards[0].labels:
+            rows.append((f"Cross-source AUC {label}", [_f(x.get("per_class", {}).get(label, {}).get("auc")) for x in cross]))
+        rows.append(("Cross-source expected calibration error", [_f(x.get("ece")) for x in cross]))
+        rows.append(("Cross-source Grad-CAM mass inside the lungs", [
+            _f(x.get("attention", {}).get("lung_share_mean"), "{:.2f}") for x in cross]))
+        rows.append(("  same, for a map spread evenly over the input", [
+            _f(x.get("attention", {}).get("expected_if_uniform_mean"), "{:.2f}") for x in cross]))
+        rows.append(("Cross-source films passing the out-of-scope rules", [
+            _f(x.get("pass_rate_out_of_scope_rules"), "{:.3f}") for x in cross]))
+        rows.append(("Cross-source share called / right when called", [
+            f"{x['calls']['coverage']:.1%} / {x['calls']['accuracy_when_called']:.1%}" if x.get("calls") else "—"
+            for x in cross]))
     return rows
 
 
@@ -83,10 +109,11 @@ def comparison_markdown(cards) -> str:
     lines = [head, "|---|" + "---:|" * len(cards)]
     lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in comparison_rows(cards)]
     if len(cards) == 2:
-        d = paired_auc_difference(cards[0], cards[1])
-        if d:
-            lines += ["", f"Macro AUC difference ({cards[1].name} minus {cards[0].name}) on the same {d['n']} test images: "
-                      f"{d['difference']:+.3f}, 95 % paired bootstrap interval {d['ci95'][0]:+.3f} to {d['ci95'][1]:+.3f}."]
+        for which, what in (("test", "test images"), ("cross_source", "cross-source films")):
+            d = paired_auc_difference(cards[0], cards[1], which=which)
+            if d:
+                lines += ["", f"Macro AUC difference ({cards[1].name} minus {cards[0].name}) on the same {d['n']} {what}: "
+                          f"{d['difference']:+.3f}, 95 % paired bootstrap interval {d['ci95'][0]:+.3f} to {d['ci95'][1]:+.3f}."]
     return "\n".join(lines)
 
 

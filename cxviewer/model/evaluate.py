@@ -154,7 +154,11 @@ def write_predictions(path: Path, samples, probs: np.ndarray, labels) -> None:
 def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: Path | None = None) -> dict:
     """Held-out figures of a loaded classifier (see the module docstring)."""
     test = split_by_patient(read_manifest(data_dir), seed=seed)["test"]
+    from cxviewer.model.attention import lung_attention
+    from cxviewer.model.cross_source import attention_summary
+
     probs, y, lung, lung_area, lung_uniform, border, times, cropped = [], [], [], [], [], [], [], []
+    unet_attention = []
     band_area = None
     for i, s in enumerate(test):
         img = load_grey(s.path)
@@ -163,6 +167,9 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
         y.append(s.label_index)
         times.append(pred.elapsed_ms)
         cropped.append(pred.lung_crop == "applied")
+        att = lung_attention(pred)
+        if att is not None:
+            unet_attention.append(att)
         band = border_band(img.shape)
         border.append(mass_share(pred.heatmap, band))
         band_area = float(band.mean())
@@ -197,6 +204,11 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
         "the outer 10 % border band (all test images); a map spread uniformly over the whole film would give the "
         "area fractions, one spread uniformly over what the model saw (its lung crop) the 'uniform over input' share.",
     }
+    report["attention_unet_masks"] = attention_summary(unet_attention)
+    if clf.calibration is not None:
+        from cxviewer.model.calibration import call_figures
+
+        report["calls"] = call_figures(y_a, probs_a, clf.calibration.min_probability, clf.calibration.min_margin)
     report["lung_crop_applied_rate"] = float(np.mean(cropped))
     report["latency_ms_median_with_gradcam"] = float(np.median(times))
     report["device"] = clf.device
@@ -250,8 +262,47 @@ def write_markdown(card: dict, path: Path) -> None:
             f"- In the outer 10 % border band: {att.get('border_share_mean', float('nan')):.2f} of the mass "
             f"(the band is {att.get('border_area_fraction') or float('nan'):.2f} of the image), n = {att.get('border_images')}.",
         ]
+    ua = m.get("attention_unet_masks")
+    if ua and ua.get("lung_share_mean") is not None:
+        lines.append(f"- With the lung segmenter's masks on every held-out film: {ua['lung_share_mean']:.2f} of the mass inside "
+                     f"the lungs (n = {ua['images']}); a map spread evenly over what the model saw would put "
+                     f"{ua['expected_if_uniform_mean']:.2f} there.")
     if m.get("lung_crop_applied_rate") is not None:
         lines.append(f"- Lung crop applied to {m['lung_crop_applied_rate']:.1%} of the test films (the rest: whole film).")
+    cal = card.get("calibration")
+    if cal:
+        c = cal["call"]
+        lines += [
+            "",
+            "## Calibration and calls",
+            "",
+            f"- {cal['method']}, T = {cal['temperature']:.3f}, fitted on the {cal['fitted_on']}: validation NLL "
+            f"{cal['validation_nll']['before']:.3f} -> {cal['validation_nll']['after']:.3f}.",
+            f"- Call rule: {c['rule']}; min_probability {c['min_probability']:.2f}, min_margin {c['min_margin']:.2f}, "
+            f"chosen on validation for >= {c['target_accuracy_on_validation']:.0%} accuracy among called films with the widest coverage.",
+            "",
+            "| films | share called | right when called |",
+            "|---|---:|---:|",
+            f"| validation (fitted here) | {c['validation']['coverage']:.1%} | {c['validation']['accuracy_when_called']:.1%} |",
+        ]
+        if m.get("calls"):
+            lines.append(f"| held-out test patients | {m['calls']['coverage']:.1%} | {m['calls']['accuracy_when_called']:.1%} |")
+        cs_calls = card.get("metrics", {}).get("cross_source", {}).get("calls")
+        if cs_calls:
+            lines.append(f"| cross-source | {cs_calls['coverage']:.1%} | {cs_calls['accuracy_when_called']:.1%} |")
+        rows = cal.get("curve_validation", {}).get("rows", [])
+        if rows:
+            pick = rows[:: max(1, len(rows) // 8)]
+            lines += ["", "Validation coverage / accuracy as the probability threshold rises (margin 0):", "",
+                      "| min probability | share called | right when called |", "|---:|---:|---:|"]
+            lines += [f"| {t:.2f} | {cov:.1%} | {acc:.1%} |" for t, cov, acc in pick]
+    cs = card.get("metrics", {}).get("cross_source")
+    if cs:
+        from cxviewer.model.cross_source import markdown_section
+
+        lines += [""] + markdown_section(cs, card["labels"])
+    if card.get("ablation_md"):
+        lines += ["", "## What was tried (ablation)", "", card["ablation_md"]]
     if card.get("comparison_md"):
         lines += ["", "## Compared with the other bundled version (same held-out patients)", "", card["comparison_md"]]
     if card.get("release_note"):
@@ -353,3 +404,58 @@ def refit_scope_rules(data_dir, model_dir, dicom_dir=None, log=print) -> dict:
     save_card(model_dir, data)
     write_markdown(data, Path(model_dir) / "card.md")
     return data["ood"]
+
+
+CALL_TARGET_ACCURACY = 0.85
+
+
+def validation_probabilities(clf, data_dir, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and the model's probabilities (as computed now: calibration off for fitting) on the validation patients."""
+    val = split_by_patient(read_manifest(data_dir), seed=seed)["val"]
+    probs = []
+    for i in range(0, len(val), 16):
+        imgs = [load_grey(s.path) for s in val[i : i + 16]]
+        probs += [p.probabilities for p in clf.predict_batch(imgs)]
+    return np.array([s.label_index for s in val]), np.array(probs, dtype=np.float64)
+
+
+def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = True, held_out: bool = True,
+                target_accuracy: float = CALL_TARGET_ACCURACY, log=print) -> dict:
+    """Refit the calibration (validation patients), re-measure the held-out patients and the cross-source folder
+    through the calibrated model, and rewrite the card; the out-of-scope rules and training record are kept."""
+    from cxviewer.model.calibration import Calibration, call_figures, fit_calibration
+    from cxviewer.model.card import load_card
+    from cxviewer.model.classifier import Classifier
+    from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE, evaluate_folder
+
+    model_dir = Path(model_dir)
+    card = load_card(model_dir)
+    data = dict(card.data)
+    seed = data["training"]["seed"]
+    clf = Classifier(card)
+    if calibrate:
+        clf.calibration = None
+        y_val, raw = validation_probabilities(clf, data_dir, seed)
+        data["calibration"] = fit_calibration(y_val, raw, target_accuracy)
+        clf.calibration = Calibration.from_card(data["calibration"])
+        log(f"calibration: {json.dumps(data['calibration']['call'])} T={data['calibration']['temperature']}")
+    metrics = dict(data.get("metrics", {}))
+    if held_out:
+        test = evaluate(clf, data_dir, seed, log=log, predictions_path=model_dir / PREDICTIONS_FILE)
+        metrics["test"] = test
+        data["failure_modes"] = failure_modes(bool(data["input"].get("crop")), test.get("attention"),
+                                              data["training"].get("init_note"))
+    if cross_source_dir:
+        cs = evaluate_folder(clf, cross_source_dir, log=log, predictions_path=model_dir / CS_FILE)
+        if clf.calibration is not None:
+            from cxviewer.model.compare import read_prediction_file
+
+            rows = read_prediction_file(model_dir / CS_FILE, clf.labels)
+            y = np.array([list(clf.labels).index(lab) for lab, _ in rows.values()])
+            p = np.stack([v for _, v in rows.values()])
+            cs["calls"] = call_figures(y, p, clf.calibration.min_probability, clf.calibration.min_margin)
+        metrics["cross_source"] = cs
+    data["metrics"] = metrics
+    save_card(model_dir, data)
+    write_markdown(data, model_dir / "card.md")
+    return data

@@ -22,6 +22,8 @@ class Prediction:
     input_box: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) the classifier saw; None: whole film
     lung_crop: str | None = None  # "applied" / "lungs not found" for a model that crops; None otherwise
     scope_reason: str | None = None  # set when the header or pixels say this is no chest radiograph (no model run)
+    call: str | None = None  # the called class or "uncertain" (calibration.py); None: the card has no call rule
+    calibrated: bool = False  # probabilities went through the card's temperature scaling
 
     @property
     def in_scope(self) -> bool:
@@ -48,6 +50,17 @@ class Prediction:
     def confidence(self) -> float:
         return float(max(self.probabilities))
 
+    @property
+    def attention_in_lungs(self) -> dict | None:
+        """{"share": Grad-CAM mass inside the lung mask, "expected_if_uniform": the lungs' share of what the model
+        saw}; None without a map or a mask."""
+        from cxviewer.model.attention import lung_attention
+
+        att = lung_attention(self)
+        if att is None or att[0] != att[0]:
+            return None
+        return {"share": round(float(att[0]), 4), "expected_if_uniform": round(float(att[1]), 4)}
+
     def probability(self, label: str) -> float:
         return self.probabilities[self.labels.index(label)]
 
@@ -58,6 +71,9 @@ class Prediction:
             "status": "ok" if scoped else "out_of_scope",
             "label": self.label if scoped else None,
             "probabilities": dict(zip(self.labels, (round(float(p), 6) for p in self.probabilities))) if scoped else None,
+            "call": self.call if scoped else None,
+            "confidence": round(self.confidence, 6) if scoped else None,
+            "calibrated": self.calibrated,
             "model": self.model_name,
             "model_version": self.model_version,
             "elapsed_ms": round(self.elapsed_ms, 1),

@@ -239,6 +239,8 @@ class AIBlock:
     analysed_at: str = ""
     card_summary: list[tuple[str, str]] = field(default_factory=list)  # held-out figures
     out_of_scope: str = ""  # why the model gave no opinion (a CT slice, unlike its training films...); "" = it did
+    call: str = ""  # the model's call: a class or "uncertain" ("" for a model without a call rule)
+    attention_in_lungs: dict | None = None  # {"share": ..., "expected_if_uniform": ...} of its Grad-CAM map
 
     @property
     def label(self) -> str:
@@ -266,7 +268,10 @@ class AIBlock:
                        model_version=str(get("model_version", "") or ""), elapsed_ms=0.0,
                        device=str(get("device", "") or ""), analysed_at=when or now_iso(),
                        card_summary=card_summary(card) if card is not None else [], out_of_scope=refused)
+        call, attention = "", None
         if isinstance(prediction, dict):
+            call = str(prediction.get("call") or "")
+            attention = prediction.get("attention_in_lungs")
             probs = prediction.get("probabilities", {})
             if isinstance(probs, dict):
                 labels, values = tuple(probs), tuple(float(v) for v in probs.values())
@@ -282,11 +287,14 @@ class AIBlock:
             values = tuple(float(v) for v in prediction.probabilities)
             name, version = prediction.model_name, prediction.model_version
             elapsed, device = float(prediction.elapsed_ms), prediction.device
+            call = str(getattr(prediction, "call", "") or "")
+            attention = getattr(prediction, "attention_in_lungs", None)
         if len(labels) != len(values) or not labels:
             raise ValueError("prediction has no probabilities, or labels and probabilities differ in length")
         return cls(labels=labels, probabilities=values, model_name=str(name), model_version=str(version),
                    elapsed_ms=elapsed, device=str(device or ""), analysed_at=when or now_iso(),
-                   card_summary=card_summary(card) if card is not None else [])
+                   card_summary=card_summary(card) if card is not None else [], call=call,
+                   attention_in_lungs=attention)
 
     def to_dict(self) -> dict:
         return {
@@ -300,6 +308,9 @@ class AIBlock:
             "model_card_summary": [list(row) for row in self.card_summary],
             "status": "out_of_scope" if self.out_of_scope else "ok",
             "scope_reason": self.out_of_scope or None,
+            "call": self.call or None,
+            "attention_in_lungs": self.attention_in_lungs,
+            "model_scope": MODEL_SCOPE,
         }
 
     @classmethod
@@ -317,8 +328,25 @@ class AIBlock:
             return (f"AI second opinion ({model}): none given; the image is outside the model's scope "
                     f"({self.out_of_scope.rstrip('.')}).")
         text = (f"AI second opinion ({model}): leading class {ranked[0][0]} ({ranked[0][1]:.0%})"
-                + (f"; {others}" if others else "") + ". Research use only, not a diagnosis.")
-        return text
+                + (f"; {others}" if others else "") + ".")
+        if self.call == "uncertain":
+            text += " The model makes no call: no class is likely enough (uncertain)."
+        elif self.call:
+            text += f" Call: {self.call}."
+        return text + " Research use only, not a diagnosis."
+
+    @property
+    def attention_text(self) -> str:
+        a = self.attention_in_lungs
+        if not a or a.get("share") is None:
+            return ""
+        return (f"{a['share']:.0%} of the Grad-CAM map falls on the lungs; an even map would put "
+                f"{a['expected_if_uniform']:.0%} there.")
+
+
+MODEL_SCOPE = ("The model knows only COVID-19, other pneumonia and normal. It cannot report nodules, masses, "
+               "effusion, pneumothorax, lines and tubes or fractures: an abnormal film can still be called normal.")
+
 
 
 def card_summary(card: Any) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
-from cxviewer.report.content import (AIBlock, RESEARCH_NOTICE, SECTIONS, Report,
+from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, SECTIONS, Report,
                                      now_iso)
 
 log = logging.getLogger(__name__)
@@ -390,6 +390,13 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
                 "<table width='100%' cellspacing='0' cellpadding='0'><tr>"
                 f"<td width='{bar}%' bgcolor='#457b9d' height='7'></td>{rest}</tr></table></td></tr>")
         parts.append("</table>")
+        if ai.call == "uncertain":
+            parts.append("<p><b>Uncertain:</b> no class is likely enough for the model to make a call.</p>")
+        elif ai.call:
+            parts.append(f"<p><b>Call:</b> {html.escape(ai.call)}</p>")
+        if ai.attention_text:
+            parts.append(f"<p>{html.escape(ai.attention_text)}</p>")
+        parts.append(f"<p class='muted'>{html.escape(MODEL_SCOPE)}</p>")
         meta = [f"Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}".strip()]
         if ai.device:
             meta.append(f"device {html.escape(ai.device)}")

@@ -313,6 +313,8 @@ def run_scan(
                 for label, column in PROBABILITY_COLUMNS.items():
                     setattr(r, column, scores.get(label))
                 r.label = max(scores, key=scores.get)
+                r.call = pred.call or ""
+                r.confidence = pred.confidence
             emit(r)
         batch.clear()
 

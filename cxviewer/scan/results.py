@@ -28,6 +28,8 @@ COLUMNS = (
     "study_uid",
     "sop_uid",
     "ms",
+    "call",
+    "confidence",
 )
 STATUSES = ("ok", "error", "out_of_scope")
 PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
@@ -50,6 +52,8 @@ class ScanResult:
     study_uid: str = ""
     sop_uid: str = ""
     ms: float | None = None
+    call: str = ""  # the called class or "uncertain" (the card's call rule); empty when not classified
+    confidence: float | None = None  # calibrated top probability
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -84,7 +88,7 @@ class ScanResult:
         kwargs = {}
         for f in fields(cls):
             value = row.get(f.name, "")
-            if f.name in ("p_covid", "p_pneumonia", "p_normal", "ood_score", "ms"):
+            if f.name in ("p_covid", "p_pneumonia", "p_normal", "ood_score", "ms", "confidence"):
                 kwargs[f.name] = None if value in ("", None) else float(value)
             else:
                 kwargs[f.name] = "" if value is None else str(value)

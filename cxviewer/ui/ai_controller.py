@@ -66,6 +66,11 @@ class AIController(QObject):
         self.outline_action.setShortcut(QKeySequence("O"))
         self.outline_action.toggled.connect(self.panel.outline_box.setChecked)
         menu.addAction(self.outline_action)
+        self.auto_action = QAction("Show overlays automatically on new films", self.window, checkable=True)
+        self.auto_action.setToolTip("Off: every new film opens plain, and the reader turns the Grad-CAM map or the "
+                                    "lung outline on (G, O) after looking at the film itself")
+        self.auto_action.toggled.connect(lambda _on: self.store_settings())
+        menu.addAction(self.auto_action)
         again = QAction("Analyse current image again", self.window)
         again.triggered.connect(self.reanalyse)
         menu.addAction(again)
@@ -108,8 +113,11 @@ class AIController(QObject):
             self.panel.colormap.setCurrentText(cmap)
         self.overlay.set_colormap(self.panel.colormap.currentText())
         self.overlay.set_opacity(self.panel.opacity.value() / 100.0)
-        self.panel.overlay_box.setChecked(bool(overlay.get("heatmap_visible", False)))
-        self.panel.outline_box.setChecked(bool(overlay.get("lung_outline_visible", False)))
+        auto = bool(overlay.get("auto_show", False))
+        self.auto_action.setChecked(auto)
+        # Without "show automatically", a film never opens under an overlay left on in an earlier session.
+        self.panel.overlay_box.setChecked(auto and bool(overlay.get("heatmap_visible", False)))
+        self.panel.outline_box.setChecked(auto and bool(overlay.get("lung_outline_visible", False)))
 
     def store_settings(self) -> None:
         overlay = dict(self.window.settings["overlay"])
@@ -118,6 +126,7 @@ class AIController(QObject):
             heatmap_colormap=self.panel.colormap.currentText(),
             heatmap_visible=self.panel.overlay_box.isChecked(),
             lung_outline_visible=self.panel.outline_box.isChecked(),
+            auto_show=self.auto_action.isChecked(),
         )
         self.window.settings["overlay"] = overlay
 
@@ -137,6 +146,9 @@ class AIController(QObject):
     def _on_image(self, rad) -> None:
         self.overlay.set_heatmap(None)
         self.outline.set_mask(None)
+        if rad is not None and image_key(rad) != self.current_key and not self.auto_action.isChecked():
+            self.panel.overlay_box.setChecked(False)
+            self.panel.outline_box.setChecked(False)
         if rad is None:
             self.current_key = None
             self.panel.show_idle()

@@ -1,4 +1,5 @@
-"""The AI panel: probabilities as bars, the leading class, model and timing, and the research-use note."""
+"""The AI panel: the call (or "uncertain"), probabilities as bars with their figures beside them, where the
+model looked, what it cannot see, model and timing, a colour legend for the overlay, and the research-use note."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 NOTICE = "Research software, not a medical device. A second look, not a diagnosis."
+SCOPE = ("It knows only COVID-19, other pneumonia and normal. It cannot report nodules, masses, effusion, "
+         "pneumothorax, lines and tubes or fractures: an abnormal film can still be called \"normal\".")
 DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": "Normal"}
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
@@ -44,15 +49,38 @@ class AIPanel(QWidget):
 
         grid = QGridLayout()
         self.bars: dict[str, QProgressBar] = {}
+        self.figures: dict[str, QLabel] = {}
         for row, label in enumerate(labels):
             grid.addWidget(QLabel(DISPLAY_NAMES.get(label, label)), row, 0)
             bar = QProgressBar()
             bar.setRange(0, 1000)
-            bar.setFormat("—")
-            bar.setTextVisible(True)
+            bar.setTextVisible(False)  # the figure sits beside the bar, never across its edge
             grid.addWidget(bar, row, 1)
+            figure = QLabel("—")
+            figure.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            figure.setMinimumWidth(figure.fontMetrics().horizontalAdvance("100.0 %") + 4)
+            grid.addWidget(figure, row, 2)
             self.bars[label] = bar
+            self.figures[label] = figure
         layout.addLayout(grid)
+
+        self.attention = QLabel("")
+        self.attention.setObjectName("aiAttention")
+        self.attention.setWordWrap(True)
+        layout.addWidget(self.attention)
+        self.scope = QLabel(SCOPE)
+        self.scope.setObjectName("aiScope")
+        self.scope.setWordWrap(True)
+        layout.addWidget(self.scope)
+
+        self.anyway = QPushButton("Show the probabilities anyway")
+        self.anyway.setObjectName("aiShowAnyway")
+        self.anyway.setToolTip("The out-of-scope rules refused this film; its probabilities are shown at your request, "
+                               "marked out of scope")
+        self.anyway.clicked.connect(self._show_anyway)
+        self.anyway.hide()
+        layout.addWidget(self.anyway)
+        self._refused = None
 
         self.details = QLabel("")
         self.details.setObjectName("aiDetails")
@@ -77,6 +105,14 @@ class AIPanel(QWidget):
         self.colormap.addItems(COLORMAPS)
         self.colormap.currentTextChanged.connect(self.colormapChanged)
         form.addRow("Colour map", self.colormap)
+        self.legend = ColourLegend(self.colormap.currentText())
+        self.colormap.currentTextChanged.connect(self.legend.set_colormap)
+        legend_row = QHBoxLayout()
+        legend_row.addWidget(QLabel("low"))
+        legend_row.addWidget(self.legend)
+        legend_row.addWidget(QLabel("high"))
+        legend_row.addStretch(1)
+        form.addRow("Grad-CAM", legend_row)
         layout.addLayout(form)
 
         notice = QLabel(NOTICE)
@@ -88,20 +124,31 @@ class AIPanel(QWidget):
     def _reset_bars(self) -> None:
         for bar in self.bars.values():
             bar.setValue(0)
-            bar.setFormat("—")
+        for figure in self.figures.values():
+            figure.setText("—")
+        self.attention.setText("")
+
+    def _set_leading(self, text: str, bold: bool) -> None:
+        font = self.leading.font()
+        font.setBold(bold)
+        self.leading.setFont(font)
+        self.leading.setText(text)
 
     def show_idle(self, text: str = "Open a radiograph to get the model's second look.") -> None:
+        self.anyway.hide()
         self.status.setText(text)
         self.leading.setText("")
         self.details.setText("")
         self._reset_bars()
 
     def show_busy(self, loading_model: bool = False) -> None:
+        self.anyway.hide()
         self.status.setText("Loading the model and analysing…" if loading_model else "Analysing…")
         self.leading.setText("")
         self._reset_bars()
 
     def show_error(self, message: str) -> None:
+        self.anyway.hide()
         self.status.setText(f"The model could not give an opinion: {message}")
         self.leading.setText("")
         self.details.setText("")
@@ -109,21 +156,75 @@ class AIPanel(QWidget):
 
     def show_out_of_scope(self, prediction) -> None:
         self._reset_bars()
+        # The network ran (distance gate or film check): its probabilities exist and may be shown on request.
+        # A header refusal (CT, another body part) never ran the network: nothing to show.
+        ran = all(p == p for p in prediction.probabilities)
+        self._refused = prediction if ran else None
+        self.anyway.setVisible(ran)
         self.status.setText(f"Outside the model's scope: {prediction.scope_text.rstrip('.')}. No opinion is given.")
-        self.leading.setText("Outside the model's scope")
+        self._set_leading("Outside the model's scope", bold=False)
         self.details.setText(f"{prediction.model_name} {prediction.model_version}")
 
+    def _show_anyway(self) -> None:
+        prediction = self._refused
+        if prediction is None:
+            return
+        self.show_prediction(prediction)
+        self.status.setText(f"Outside the model's scope ({prediction.scope_text.rstrip('.')}); "
+                            "probabilities shown at the reader's request.")
+        self._set_leading("Out of scope, shown anyway", bold=False)
+
     def show_prediction(self, prediction) -> None:
+        self.anyway.hide()
         for label, p in zip(prediction.labels, prediction.probabilities):
             bar = self.bars.get(label)
             if bar is not None:
                 bar.setValue(int(round(p * 1000)))
-                bar.setFormat(f"{p * 100:.1f} %")
-        self.status.setText("Model opinion")
-        self.leading.setText(f"{DISPLAY_NAMES.get(prediction.label, prediction.label)}  {prediction.confidence * 100:.0f} %")
+                self.figures[label].setText(f"{p * 100:.1f} %")
+        self.status.setText("Model opinion" + (" (calibrated probabilities)" if prediction.calibrated else ""))
+        if prediction.call == "uncertain":
+            ranked = sorted(zip(prediction.labels, prediction.probabilities), key=lambda lp: -lp[1])
+            parts = [f"{DISPLAY_NAMES.get(k, k) if i == 0 else DISPLAY_NAMES.get(k, k).lower()} {p * 100:.0f} %"
+                     for i, (k, p) in enumerate(ranked)]
+            self._set_leading("Uncertain: " + ", ".join(parts), bold=False)
+        else:
+            called = prediction.call or prediction.label
+            self._set_leading(f"{DISPLAY_NAMES.get(called, called)}  {prediction.confidence * 100:.0f} %", bold=True)
+        self.attention.setText(attention_sentence(prediction))
         details = f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on {prediction.device}"
         if prediction.lung_crop == "applied":
             details += "\nThe model saw the lung fields only (crop from the lung segmenter)."
         elif prediction.lung_crop == "lungs not found":
             details += "\nLungs not found: the model saw the whole film, not its usual lung crop. Read with extra care."
         self.details.setText(details)
+
+
+def attention_sentence(prediction) -> str:
+    """"41 % of the map falls on the lungs; an even map would put 43 % there." (empty without map or mask)."""
+    att = getattr(prediction, "attention_in_lungs", None)
+    if not att:
+        return ""
+    return (f"{att['share'] * 100:.0f} % of the Grad-CAM map falls on the lungs; an even map would put "
+            f"{att['expected_if_uniform'] * 100:.0f} % there.")
+
+
+class ColourLegend(QLabel):
+    """The overlay's colour scale, low to high, as the overlay draws it."""
+
+    def __init__(self, colormap: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("aiLegend")
+        self.setToolTip("Grad-CAM colour scale: left, least attention; right, most")
+        self.set_colormap(colormap)
+
+    def set_colormap(self, name: str) -> None:
+        import numpy as np
+        import pyqtgraph as pg
+        from PySide6.QtGui import QImage, QPixmap
+
+        lut = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+        strip = np.ascontiguousarray(np.repeat(lut[np.newaxis], 12, axis=0))
+        image = QImage(strip.data, 256, 12, 256 * 3, QImage.Format.Format_RGB888).copy()
+        self.setPixmap(QPixmap.fromImage(image).scaled(160, 12))
+        self.setText("")
+        self.name = name

@@ -40,9 +40,11 @@ HEADERS = {
     "study_uid": "Study UID",
     "sop_uid": "SOP Instance UID",
     "ms": "Time (ms)",
+    "call": "Call",
+    "confidence": "Confidence",
 }
 STATUS_TEXT = {"ok": "ok", "error": "error", "out_of_scope": "out of scope"}
-NUMERIC = {"p_covid", "p_pneumonia", "p_normal", "ood_score", "ms"}
+NUMERIC = {"p_covid", "p_pneumonia", "p_normal", "ood_score", "ms", "confidence"}
 SORT_ROLE = Qt.ItemDataRole.UserRole
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 1
 

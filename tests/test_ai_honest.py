@@ -1,0 +1,178 @@
+"""The AI, honest: calibrated probabilities and calls from the bundled model on real films, in the panel,
+`predict --json`, the report block; new films open without overlays; out-of-scope results shown on request."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cxviewer.model import available_models
+
+pytestmark = pytest.mark.skipif(not available_models(), reason="no bundled model in models/")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def clf():
+    from cxviewer.model import load_classifier
+
+    model = load_classifier()
+    if model.calibration is None:
+        pytest.skip("the default model's card has no calibration")
+    return model
+
+
+@pytest.fixture(scope="module")
+def films(shared_dir):
+    """Twelve held-out-source training films (3 labels x 4) as 8-bit grey images."""
+    import cv2
+
+    out = []
+    for label in ("covid", "pneumonia", "normal"):
+        for path in sorted((shared_dir / "data/cxr/images" / label).glob("*.jpg"))[:4]:
+            out.append((path, cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def predictions(clf, films):
+    return [clf.predict(img, gradcam=True, outline=True) for _, img in films]
+
+
+def test_probabilities_are_the_cards_temperature_applied_to_the_network_output(clf, films):
+    from cxviewer.model.calibration import temper
+
+    img = films[0][1]
+    calibrated = clf.predict(img, gradcam=False)
+    saved, clf.calibration = clf.calibration, None
+    try:
+        raw = clf.predict(img, gradcam=False)
+    finally:
+        clf.calibration = saved
+    assert calibrated.calibrated and not raw.calibrated
+    expected = temper(np.array(raw.probabilities)[None], clf.calibration.temperature)[0]
+    np.testing.assert_allclose(calibrated.probabilities, expected, atol=1e-6)
+    assert clf.calibration.temperature == pytest.approx(clf.card.data["calibration"]["temperature"])
+
+
+def test_every_film_gets_a_call_by_the_cards_thresholds(clf, predictions):
+    calls = set()
+    for pred in predictions:
+        top2 = sorted(pred.probabilities)[-2:]
+        sure = top2[1] >= clf.calibration.min_probability and top2[1] - top2[0] >= clf.calibration.min_margin
+        assert pred.call == (pred.label if sure else "uncertain")
+        calls.add(pred.call == "uncertain")
+        att = pred.attention_in_lungs
+        assert att is not None and 0 <= att["share"] <= 1 and 0 < att["expected_if_uniform"] <= 1
+    assert calls == {True, False}, "expected both called and uncertain films among twelve real films"
+
+
+def test_panel_shows_no_bold_class_for_an_uncertain_film_and_figures_beside_the_bars(qtbot, predictions):
+    from cxviewer.ui.ai_panel import AIPanel
+
+    panel = AIPanel()
+    qtbot.addWidget(panel)
+    uncertain = next(p for p in predictions if p.call == "uncertain")
+    called = next(p for p in predictions if p.call not in ("uncertain", None))
+
+    panel.show_prediction(uncertain)
+    text = panel.leading.text()
+    assert text.startswith("Uncertain: ") and not panel.leading.font().bold()
+    ranked = sorted(zip(uncertain.labels, uncertain.probabilities), key=lambda lp: -lp[1])
+    assert f"{ranked[0][1] * 100:.0f} %" in text and f"{ranked[2][1] * 100:.0f} %" in text
+    for label, p in zip(uncertain.labels, uncertain.probabilities):
+        assert not panel.bars[label].isTextVisible()  # no figure printed across the bar's edge
+        assert panel.figures[label].text() == f"{p * 100:.1f} %"
+    assert "falls on the lungs" in panel.attention.text() and "an even map would put" in panel.attention.text()
+    assert "cannot report nodules" in panel.scope.text()
+
+    panel.show_prediction(called)
+    assert panel.leading.font().bold()
+    assert panel.leading.text().endswith(f"{called.confidence * 100:.0f} %")
+    assert panel.legend.pixmap() is not None and not panel.legend.pixmap().isNull()
+
+
+def test_out_of_scope_film_can_be_shown_anyway_but_a_header_refusal_cannot(qtbot, clf, predictions):
+    from cxviewer.ui.ai_panel import AIPanel
+
+    panel = AIPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    refused = dataclasses.replace(predictions[0], scope_reason="this looks like an upside-down film (the film check)")
+    panel.show_out_of_scope(refused)
+    assert panel.anyway.isVisible() and panel.figures["covid"].text() == "—"
+    panel.anyway.click()
+    assert "shown at the reader's request" in panel.status.text()
+    assert panel.leading.text() == "Out of scope, shown anyway"
+    assert panel.figures[refused.labels[0]].text() == f"{refused.probabilities[0] * 100:.1f} %"
+
+    header = clf.refuse("a CT image, not a radiograph")
+    panel.show_out_of_scope(header)
+    assert not panel.anyway.isVisible()
+
+
+def test_report_block_carries_the_call_attention_and_scope(predictions):
+    from cxviewer.report.content import MODEL_SCOPE, AIBlock
+
+    pred = next(p for p in predictions if p.call == "uncertain")
+    block = AIBlock.from_prediction(pred)
+    data = block.to_dict()
+    assert data["call"] == "uncertain" and data["model_scope"] == MODEL_SCOPE
+    assert data["attention_in_lungs"] == pred.attention_in_lungs
+    assert "uncertain" in block.summary()
+    again = AIBlock.from_dict(json.loads(json.dumps(data)))
+    assert again.call == "uncertain" and again.attention_in_lungs == pred.attention_in_lungs
+
+
+def test_predict_json_has_call_confidence_and_attention(dicom_dir):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "cxviewer", "predict", str(dicom_dir / "CR-MONO1-10-chest.dcm"),
+                           "--json", "--gradcam"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["calibrated"] is True
+    assert out["call"] in (*out["probabilities"], "uncertain")
+    assert out["confidence"] == pytest.approx(max(out["probabilities"].values()), abs=1e-6)
+    assert 0 <= out["attention_in_lungs"]["share"] <= 1 and 0 < out["attention_in_lungs"]["expected_if_uniform"] <= 1
+
+
+def test_new_films_open_without_overlays_unless_the_reader_asks_for_it(qtbot, dicom_dir):
+    from cxviewer.ui.ai_controller import install_ai_panel
+    from cxviewer.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    ai = install_ai_panel(window)
+    window.show()
+    qtbot.waitExposed(window)
+    first, second = dicom_dir / "CR-MONO1-10-chest.dcm", dicom_dir / "RG1_UNCR.dcm"
+    try:
+        with qtbot.waitSignal(ai.service.result, timeout=600_000):
+            window.open_paths([str(first)])
+        assert not ai.panel.overlay_box.isChecked()
+        ai.panel.overlay_box.setChecked(True)  # the reader turns the map on for this film
+        assert ai.overlay.visible
+        ai.reanalyse()  # the same film again: the reader's choice stands
+        assert ai.panel.overlay_box.isChecked()
+        window.open_paths([str(second)])
+        qtbot.waitUntil(lambda: window.image_view.rad is not None and Path(window.image_view.rad.path) == second,
+                        timeout=60_000)
+        assert not ai.panel.overlay_box.isChecked() and not ai.overlay.visible  # the next film opens plain
+        assert ai.panel.overlay_box.isChecked() is False
+
+        ai.auto_action.setChecked(True)  # "Show overlays automatically on new films"
+        ai.panel.overlay_box.setChecked(True)
+        window.open_paths([str(first)])
+        qtbot.waitUntil(lambda: Path(window.image_view.rad.path) == first, timeout=60_000)
+        assert ai.panel.overlay_box.isChecked()
+        assert window.settings["overlay"]["auto_show"] is True
+    finally:
+        ai.service.shutdown()
