@@ -16,8 +16,9 @@ from cxviewer.model.prediction import Prediction
 from cxviewer.model.preprocess import prepare
 
 DEFAULT_LUNG_MODEL = "lung-unet"
-FILM_CHECK_REASON = ("this looks like an upside-down film or only part of a chest film (the model's film check); "
-                     "show it the whole frontal film, upright")
+FILM_CHECK_REASON = ("the model's film check fired: a rule trained to tell whole upright frontal films from "
+                     "upside-down films and central cuts scores this film on the wrong side (it measures how the "
+                     "film looks to the model, not what is on it); the model's output may not apply")
 
 
 class Classifier:

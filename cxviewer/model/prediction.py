@@ -38,8 +38,9 @@ class Prediction:
         if self.scope_reason:
             return self.scope_reason
         if self.ood_score is not None and self.ood_threshold is not None:
-            return (f"unlike the chest radiographs the model was trained on (out-of-distribution score "
-                    f"{self.ood_score:.1f}, limit {self.ood_threshold:.1f})")
+            return (f"the model's distance rule fired: in the model's feature space this film is farther from its "
+                    f"training films than its limit (distance {self.ood_score:.1f}, limit {self.ood_threshold:.1f}); "
+                    f"it measures how unlike the training films it looks, not what is on it")
         return ""
 
     @property

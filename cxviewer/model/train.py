@@ -32,6 +32,24 @@ def load_grey(path: Path) -> np.ndarray:
     return img
 
 
+def load_readable(samples: list, log=print) -> tuple[list, list[np.ndarray]]:
+    """The samples whose image can be read, and their images; each unreadable file is skipped with its reason
+    logged (a training run never dies on one bad file)."""
+    kept, images = [], []
+    for s in samples:
+        try:
+            img = load_grey(s.path)
+        except OSError as exc:
+            log(f"skipping unreadable training image {s.path}: {exc}")
+            continue
+        if img.ndim != 2 or min(img.shape) < 16:
+            log(f"skipping training image {s.path}: {img.shape[1]} x {img.shape[0]} px is too small to train on")
+            continue
+        kept.append(s)
+        images.append(img)
+    return kept, images
+
+
 def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str | None = None) -> np.ndarray:
     return np.stack([prepare(img, input_size, standardise=standardise)[0] for img in images])
 
@@ -146,8 +164,8 @@ def train(
     splits = split_by_patient(read_manifest(data_dir), seed=seed)
     train_s, val_s = splits["train"], splits["val"]
     log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
-    train_imgs = [load_grey(s.path) for s in train_s]
-    val_imgs = [load_grey(s.path) for s in val_s]
+    train_s, train_imgs = load_readable(train_s, log)
+    val_s, val_imgs = load_readable(val_s, log)
     crop_rate = None
     if lung_model:
         train_imgs, train_rate = lung_crops(train_imgs, lung_model)
@@ -156,8 +174,7 @@ def train(
         log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
     monitor = None
     if monitor_dir:
-        mon_s = read_manifest(monitor_dir)
-        mon_imgs = [load_grey(s.path) for s in mon_s]
+        mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
         if lung_model:
             mon_imgs, _ = lung_crops(mon_imgs, lung_model)
         monitor = (prepared_stack(mon_imgs, size, standardise), np.array([s.label_index for s in mon_s]))
