@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a classifier from a folder of labelled radiographs"),
     "train-lungs": ("train_lungs", "train the lung segmenter on the masked radiographs of a folder"),
     "evaluate": ("evaluate", "evaluate a trained model on its held-out patients"),
+    "soup": ("soup", "average fine-tuned checkpoints of one network (weights averaged, BatchNorm re-measured)"),
     "compare": ("compare", "compare two classifiers on the same held-out patients"),
     "scan": ("scan", "triage every radiograph under one or more folders"),
     "report": ("report", "write a PDF findings report for one radiograph"),
