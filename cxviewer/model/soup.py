@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-BN_BATCH = 16
-BN_BATCHES = 60
+BN_BATCH = 32
+BN_BATCHES = 30
 
 
 def average_weights(model, weight_files: list[str | Path]) -> None:
@@ -32,22 +32,29 @@ def average_weights(model, weight_files: list[str | Path]) -> None:
 def reestimate_batchnorm(model, tensors: np.ndarray, seed: int = 0, batches: int = BN_BATCHES) -> None:
     """Measure every BatchNorm layer's moving mean and variance again for the current weights.
 
-    The moving statistics are reset and the network runs forward in training mode over random batches of
-    ``tensors`` (prepared, unaugmented training inputs); with the layers' momentum the estimates converge
-    within a few dozen batches. Trainable weights are not touched (no gradient is taken).
+    The network runs forward in training mode over batches of ``tensors`` (prepared, unaugmented training
+    inputs) with each layer's momentum set to t / (t + 1) for the t-th batch, so the moving statistics end as
+    the plain average over all batches (what PyTorch's cumulative BatchNorm update does). Training's own
+    moving statistics (momentum 0.9, batches of 8) reflect only the last ~80 augmented films, whatever
+    classes they were, and move the validation figures from one epoch to the next. Trainable weights are not
+    touched (no gradient is taken).
     """
     import keras
 
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in bns]
     for layer in bns:
-        layer.momentum = 0.9
         layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, np.float32))
         layer.moving_variance.assign(np.ones(layer.moving_variance.shape, np.float32))
-    rng = np.random.default_rng(seed)
+    order = np.random.default_rng(seed).permutation(len(tensors))
+    size = min(BN_BATCH, len(tensors))
     try:
-        for _ in range(batches):
-            idx = rng.choice(len(tensors), size=min(BN_BATCH, len(tensors)), replace=False)
+        for t in range(batches):
+            for layer in bns:
+                layer.momentum = t / (t + 1.0)
+            idx = order[(t * size) % len(order):][:size]
+            if len(idx) < size:
+                idx = np.concatenate([idx, order[: size - len(idx)]])
             model(tensors[idx], training=True)
     finally:
         for layer, m in zip(bns, saved):
