@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from cxviewer.imaging.errors import UnreadableImageError
 from cxviewer.imaging.radiograph import Radiograph
 from cxviewer.imaging.sniff import DICOM, HEAD_BYTES, sniff
@@ -13,10 +15,44 @@ from cxviewer.imaging.sniff import DICOM, HEAD_BYTES, sniff
 def read_radiograph(path: str | os.PathLike[str]) -> Radiograph:
     """Read a DICOM file (found by content) or a PNG/JPEG/WebP/TIFF image.
 
-    Raises UnreadableImageError with a reason meant for the reader for anything it cannot show.
-    Never writes anything.
+    Raises UnreadableImageError with a reason meant for the reader for anything it cannot show,
+    and nothing else; what it returns is one 2-D frame of finite values. Never writes anything.
     """
     path = Path(path)
+    try:
+        return _checked(_read(path))
+    except UnreadableImageError:
+        raise
+    except MemoryError:
+        raise UnreadableImageError("The image needs more memory than this computer can give it.", path) from None
+    except RecursionError:
+        raise UnreadableImageError("The file's structure is nested too deeply to be read.", path) from None
+    except Exception as exc:  # noqa: BLE001 - the contract: a damaged file is a reason, never a crash
+        detail = " ".join(str(exc).split())[:300]
+        raise UnreadableImageError(
+            f"The file is damaged: it holds values CXViewer cannot interpret ({type(exc).__name__}: {detail}).", path
+        ) from exc
+
+
+def _checked(rad: Radiograph) -> Radiograph:
+    """The reader's promise to the display: one 2-D frame, at least 1 x 1, of finite values."""
+    pixels = rad.pixels
+    if pixels.ndim != 2 or min(pixels.shape) < 1:
+        raise UnreadableImageError(f"The decoded image has the shape {pixels.shape}, not one 2-D frame.", rad.path)
+    if pixels.dtype.kind not in "iuf" and pixels.dtype != np.bool_:
+        raise UnreadableImageError(f"The decoded image holds {pixels.dtype} values, not numbers.", rad.path)
+    if pixels.dtype.kind == "f":
+        lo, hi = rad.value_range()
+        if not np.isfinite(pixels).all() or not np.isfinite(hi - lo):
+            raise UnreadableImageError(
+                "The image values are not finite numbers after the modality transform "
+                "(Rescale Slope and Intercept, or the stored values, are out of range).",
+                rad.path,
+            )
+    return rad
+
+
+def _read(path: Path) -> Radiograph:
     try:
         with path.open("rb") as f:
             head = f.read(HEAD_BYTES)
