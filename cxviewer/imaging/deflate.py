@@ -97,3 +97,12 @@ def read_deflated(path: Path) -> FileDataset | None:
     buffer = DicomBytesIO(inflate(compressed))
     ds = read_dataset(buffer, is_implicit_VR=False, is_little_endian=True)
     return FileDataset(str(path), ds, preamble=preamble, file_meta=meta, is_implicit_VR=False, is_little_endian=True)
+
+
+def dcmread_bounded(path: str | Path, **kwargs) -> Dataset:
+    """``pydicom.dcmread(path, force=True, **kwargs)``, except that a deflated data set is inflated
+    with the bound above (raises InflationError past it). For every header read of untrusted files."""
+    import pydicom
+
+    path = Path(path)
+    return read_deflated(path) or pydicom.dcmread(path, force=True, **kwargs)

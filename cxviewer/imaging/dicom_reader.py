@@ -219,6 +219,21 @@ def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarr
     return luma, spread > 0.01 * full_scale
 
 
+def read_colour_frame(path: Path) -> np.ndarray:
+    """The first frame of a colour DICOM file as RGB, read and decoded as guardedly as ``read_dicom``."""
+    ds = _read_dataset(path)
+    if "PixelData" not in ds:
+        raise _no_pixel_data(ds, path)
+    uid = _settle_transfer_syntax(ds, path)
+    _rows, _cols, frames = _check_geometry(ds, uid, path)
+    frame = _decode_first_frame(ds, uid, frames, path)
+    if str(ds.get("PhotometricInterpretation", "")).strip().upper() == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        frame = apply_color_lut(frame, ds)
+    return frame
+
+
 def read_dicom(path: Path) -> Radiograph:
     ds = _read_dataset(path)
     if "PixelData" not in ds:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +53,36 @@ def _checked(rad: Radiograph) -> Radiograph:
     return rad
 
 
-def _read(path: Path) -> Radiograph:
+def not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` is not a regular file (a named pipe, socket, device, dangling link...), or None.
+
+    Looks with stat only: a named pipe opened for reading would wait for a writer forever.
+    """
     try:
-        with path.open("rb") as f:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "The file does not exist." if not os.path.islink(path) else "This is a symbolic link to a file that does not exist."
+    except OSError as exc:
+        return f"The file cannot be opened ({exc.strerror or exc})."
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "This is a folder, not an image file."
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    kind = next((name for test, name in kinds if test(mode)), "a special file")
+    return f"This is {kind}, not a regular file; it is not read."
+
+
+def _read(path: Path) -> Radiograph:
+    problem = not_a_regular_file(path)
+    if problem:
+        raise UnreadableImageError(problem, path)
+    try:
+        # O_NONBLOCK: should the path have become a named pipe since the check, do not wait on it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise UnreadableImageError("This is not a regular file; it is not read.", path)
             head = f.read(HEAD_BYTES)
     except IsADirectoryError:
         raise UnreadableImageError("This is a folder, not an image file.", path) from None
