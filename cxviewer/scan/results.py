@@ -126,8 +126,12 @@ class _DurableFile:
 
     SYNC_EVERY_S = 1.0
 
-    def _open(self, path: Path, mode: str, **kwargs):
+    def _open(self, path: Path, mode: str, private: bool = False, **kwargs):
+        if private:  # owner only (0600), also when the file already existed
+            kwargs["opener"] = lambda name, flags: os.open(name, flags, 0o600)
         self._fh = open(path, mode, encoding="utf-8", errors=ENCODING_ERRORS, **kwargs)
+        if private and hasattr(os, "fchmod"):
+            os.fchmod(self._fh.fileno(), 0o600)
         self._last_sync = time.monotonic()
 
     def _flush(self) -> None:
@@ -152,10 +156,10 @@ class _DurableFile:
 class CsvResultWriter(_DurableFile):
     """Appends rows to a CSV (header first when new), each flushed as soon as it is written."""
 
-    def __init__(self, path: Path, append: bool = False):
+    def __init__(self, path: Path, append: bool = False, private: bool = False):
         self.path = Path(path)
         new = not append or not self.path.exists() or self.path.stat().st_size == 0
-        self._open(self.path, "w" if new else "a", newline="")
+        self._open(self.path, "w" if new else "a", private, newline="")
         self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS, lineterminator="\n")
         if new:
             self._writer.writeheader()
