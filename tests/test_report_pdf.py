@@ -133,6 +133,9 @@ def test_anonymised_export_has_no_identifiers_anywhere(case, pdfs):
     # what the reader typed about the patient is redacted as well, the rest of the findings kept
     assert "Patchy consolidation in the right lower zone." in anon
     assert "[redacted]" in anon
+    # the Basic Profile by default: named in the PDF, and no study date or time in it
+    assert "BasicApplicationLevelConfidentialityProfile" in squash(anon)
+    assert "2024-01-31 10:15" in plain and "2024-01-31 10:15" not in anon and "20240131" not in anon
 
 
 def test_metadata_is_neutral(pdfs):
