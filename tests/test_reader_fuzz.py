@@ -21,8 +21,13 @@ def _fuzz(dicom_dir, cases: int) -> None:
     sources = sorted(dicom_dir.glob("*.dcm"))
     summary = run_cases(sources, SEED, range(cases))
     counts = collections.Counter(o.result for o in summary.outcomes)
+    contained = collections.Counter(
+        kind for o in summary.outcomes for kind in ("crashed", "did not finish", "memory", "do not match the header")
+        if o.result == "refused" and kind in o.detail
+    )
     print(
-        f"\n{cases} mutations in {summary.seconds:.0f} s: {dict(counts)}; peak memory runner "
+        f"\n{cases} mutations in {summary.seconds:.0f} s: {dict(counts)}; refused by the codestream check or "
+        f"contained in the decoder pool: {dict(contained)}; peak memory runner "
         f"{summary.peak_runner_rss / 2**20:.0f} MiB, decoder worker {summary.peak_worker_rss / 2**20:.0f} MiB"
     )
     failures = summary.failures()

@@ -178,11 +178,12 @@ def _decode_here(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
 
 
 def _pixel_module(ds: Dataset, uid: UID) -> Dataset:
-    """What a decoder needs: the Image Pixel elements (group 0028), the pixel data and the syntax."""
+    """What a decoder needs: the Image Pixel elements (group 0028), the pixel data with its
+    Extended Offset Table (group 7FE0) and the transfer syntax."""
     out = Dataset()
-    for element in ds.group_dataset(0x0028):
-        out.add(element)
-    out.add(ds.data_element("PixelData"))
+    for group in (0x0028, 0x7FE0):
+        for element in ds.group_dataset(group):
+            out.add(element)
     out.file_meta = pydicom.dataset.FileMetaDataset()
     out.file_meta.TransferSyntaxUID = uid
     return out
