@@ -64,6 +64,9 @@ def _serve(conn: Any, budget: int) -> None:
             request = conn.recv()
         except (EOFError, OSError):
             return
+        except MemoryError:  # the request alone does not fit within the limit
+            conn.send(("memory", "", "", _peak_rss()))
+            continue
         ds, index = request
         try:
             pixels = pixel_array(ds) if index is None else pixel_array(ds, index=index)
