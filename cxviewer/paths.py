@@ -50,6 +50,16 @@ def _user_dir(sub: str, platform_dir: str) -> Path:
     return path
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` created if needed and readable by the user only (0700): it holds patient data."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except OSError:  # not ours (a shared mount): leave it, the files in it are still 0600
+        pass
+    return path
+
+
 def resources_dir() -> Path:
     """Bundled read-only resources (sample study, icons...)."""
     return _bundled("cxviewer._resources", "resources")
@@ -66,7 +76,8 @@ def sample_study() -> Path:
 
 
 def user_data_dir() -> Path:
-    return _user_dir("data", appdirs.user_data_dir(APP_NAME, False))
+    """The user's data (scan journals, report drafts, models): 0700, files in it 0600."""
+    return private_dir(_user_dir("data", appdirs.user_data_dir(APP_NAME, False)))
 
 
 def user_config_dir() -> Path:
@@ -75,6 +86,4 @@ def user_config_dir() -> Path:
 
 def user_models_dir() -> Path:
     """Models the user trained or added; listed beside the bundled ones."""
-    path = user_data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(user_data_dir() / "models")

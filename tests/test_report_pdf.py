@@ -133,6 +133,9 @@ def test_anonymised_export_has_no_identifiers_anywhere(case, pdfs):
     # what the reader typed about the patient is redacted as well, the rest of the findings kept
     assert "Patchy consolidation in the right lower zone." in anon
     assert "[redacted]" in anon
+    # the Basic Profile by default: named in the PDF, and no study date or time in it
+    assert "BasicApplicationLevelConfidentialityProfile" in squash(anon)
+    assert "2024-01-31 10:15" in plain and "2024-01-31 10:15" not in anon and "20240131" not in anon
 
 
 def test_metadata_is_neutral(pdfs):
@@ -152,14 +155,19 @@ def test_japanese_and_accented_names_round_trip_with_embedded_fonts(pdfs):
     assert squash("Yamada, Tarou (山田 太郎 / やまだ たろう)") in squash(text)  # from the DICOM header
     assert READER in text and "Hôpital Saint-Éloi" in text
     assert not re.search("[\u2e80-\u2fdf]", text)  # no Kangxi radicals in place of ideographs
-    fonts = set()
+    # Every font is embedded, and an embedded font maps glyphs to the ideographs themselves (its
+    # ToUnicode table holds U+5C71 山 and U+7530 田): whichever CJK font is installed, its name
+    # does not matter, only that the ideographs are embedded and extract as written.
+    draws_ideographs = set()
     for page in PdfReader(str(pdfs[False])).pages:
         for ref in page["/Resources"]["/Font"].values():
             font = ref.get_object()
             desc = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
             assert "/FontFile2" in desc or "/FontFile3" in desc or "/FontFile" in desc  # embedded
-            fonts.add(str(font["/BaseFont"]))
-    assert any("CJK" in f or "Gothic" in f or "JP" in f for f in fonts), fonts
+            cmap = font["/ToUnicode"].get_object().get_data().upper() if "/ToUnicode" in font else b""
+            if b"5C71" in cmap and b"7530" in cmap:
+                draws_ideographs.add(str(font["/BaseFont"]))
+    assert draws_ideographs, "no embedded font maps glyphs to the ideographs"
 
 
 def test_every_glyph_has_a_font(case, qapp, tmp_path):

@@ -32,24 +32,25 @@ def test_thumbnail_matches_one_made_from_the_full_display(name):
     assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 8  # same picture; edges of steep windows differ
 
 
-def test_thumbnail_of_an_image_without_window_uses_the_full_range():
+def test_thumbnail_of_an_image_without_window_uses_the_full_range(tmp_path):
     from cxviewer.imaging import Radiograph
 
     pixels = np.zeros((1000, 800), np.uint16)
     pixels[:, 400:] = 4000
     pixels[0, 0] = 1  # a lone extreme pixel: the range is that of the full-resolution pixels
-    rad = Radiograph(path=real_dicom("RG1_UNCR.dcm"), pixels=pixels)
+    rad = Radiograph(path=tmp_path / "synthetic.dcm", pixels=pixels)  # pixels only: no file is read
     thumb = make_thumbnail(thumbnail_display(rad))
     assert thumb[:, : thumb.shape[1] // 2 - 2].max() == 0 and thumb[:, thumb.shape[1] // 2 + 2:].min() == 255
 
 
 def test_hidden_tag_browser_is_filled_when_shown_or_read(qtbot):
+    source = real_dicom("RG1_UNCR.dcm")  # skips before any window exists when ../shared is absent
     w = MainWindow(Settings.load())
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     try:
-        w.open_paths([real_dicom("RG1_UNCR.dcm")])
+        w.open_paths([source])
         qtbot.waitUntil(lambda: w.current_path is not None, timeout=60_000)
         tags = w.tag_browser
         assert tags.visibleRegion().isEmpty()  # a tab behind the study browser, parked off-screen
@@ -67,12 +68,13 @@ def test_hidden_tag_browser_is_filled_when_shown_or_read(qtbot):
 
 
 def test_search_in_a_hidden_tag_browser_sees_the_current_header(qtbot):
+    source = real_dicom("RG1_UNCR.dcm")
     w = MainWindow(Settings.load())
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     try:
-        w.open_paths([real_dicom("RG1_UNCR.dcm")])
+        w.open_paths([source])
         qtbot.waitUntil(lambda: w.current_path is not None, timeout=60_000)
         w.tag_browser.search.setText("(0028,0010)")
         rows = w.tag_browser.visible_rows()
@@ -81,7 +83,7 @@ def test_search_in_a_hidden_tag_browser_sees_the_current_header(qtbot):
         w.loader.shutdown()
 
 
-def test_display_goes_to_qt_as_grey_bytes_and_reaches_the_screen_unchanged(qtbot):
+def test_display_goes_to_qt_as_grey_bytes_and_reaches_the_screen_unchanged(qtbot, tmp_path):
     from PySide6.QtGui import QImage
     from test_ui_support import widget_gray
 
@@ -89,13 +91,14 @@ def test_display_goes_to_qt_as_grey_bytes_and_reaches_the_screen_unchanged(qtbot
     from cxviewer.ui.image_view import ImageView
 
     ramp = np.tile(np.arange(0, 4096, 16, dtype=np.uint16), (64, 1))  # 256 columns, every grey once
+    source = tmp_path / "ramp.dcm"  # pixels only: no file is read, so no shared data is needed
     view = ImageView()
     qtbot.addWidget(view)
     view.resize(600, 300)
     view.show()
     qtbot.waitExposed(view)
     view.set_annotations_visible(False)
-    view.set_radiograph(Radiograph(path=real_dicom("RG1_UNCR.dcm"), pixels=ramp))
+    view.set_radiograph(Radiograph(path=source, pixels=ramp))
     view.set_window(2048, 4096)
     view.zoom_1to1()
     QApplication.processEvents()

@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--indication", default="", help="text of the Clinical indication section")
     parser.add_argument("--reader", default="", help="reader's name")
     parser.add_argument("--anonymize", "--anonymise", dest="anonymise", action="store_true",
-                        help="leave out patient name, ID, birth date, accession and UIDs")
+                        help="de-identify per DICOM PS3.15 Annex E Basic Profile: no name, IDs, birth date, sex, "
+                             "accession, UIDs, descriptions, dates or times")
+    parser.add_argument("--keep-dates", action="store_true",
+                        help="with --anonymize: keep dates and times (the profile's Full Dates option)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the findings as JSON")
     parser.add_argument("--model", default=None, metavar="DIR", help="model folder (default: the bundled model)")
     parser.add_argument("--no-ai", action="store_true", help="do not run the model (no AI block, no overlay)")
@@ -107,11 +110,11 @@ def run(args: argparse.Namespace) -> int:
     ensure_gui_application()
     page_size, institution = _pdf_preferences(args)
     options = PdfOptions(page_size=page_size, institution=institution, anonymise=args.anonymise,
-                         image_caption=_window_caption(rad))
+                         keep_dates=args.keep_dates, image_caption=_window_caption(rad))
     try:
         render_report_pdf(out, report, image, heatmap, options=options)
         if args.json:
-            write_report_json(report, args.json, anonymise=args.anonymise)
+            write_report_json(report, args.json, anonymise=args.anonymise, keep_dates=args.keep_dates)
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}")
     for warning in options.warnings:

@@ -8,7 +8,17 @@ Exit status: 0 when the scan ran to the end (even if some files failed), 2 for b
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
+
+
+def _printable(stream):
+    """``stream``, writing the undecodable bytes of a file name as escapes instead of failing."""
+    try:
+        stream.reconfigure(errors="backslashreplace")
+    except (AttributeError, ValueError):
+        pass
+    return stream
 
 
 def _positive(text: str) -> int:
@@ -63,12 +73,23 @@ def _quiet_readers() -> None:
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
 
 
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def _disk_full(output) -> str:
+    return (
+        f"the disk is full: the results could not be written completely (rows written so far are in {output}). "
+        "Free some space and run the same command with --resume to continue."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     import threading
 
     from cxviewer.scan import ResultsFileError, ScanOptions, ScanSetupError, check_inputs, check_output, run_scan
     from cxviewer.scan.pipeline import DEFAULT_BATCH_SIZE, default_workers
     from cxviewer.scan.progress import TerminalProgress
+    from cxviewer.scan.guards import check_writable
     from cxviewer.scan.resume import open_results
 
     err = sys.stderr
@@ -81,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         roots = check_inputs(args.paths)
-        output = check_output(args.output, roots)
-        jsonl = check_output(args.jsonl, roots) if args.jsonl else None
+        output = check_writable(check_output(args.output, roots))
+        jsonl = check_writable(check_output(args.jsonl, roots)) if args.jsonl else None
     except ScanSetupError as exc:
         print(f"cxviewer scan: {exc}", file=err)
         return 2
@@ -94,7 +115,13 @@ def run(args: argparse.Namespace) -> int:
     tag = f"{classifier.card.name}@{classifier.card.version}" if classifier is not None else ""
     try:
         sink = open_results(output, jsonl, resume=args.resume, overwrite=args.overwrite, model_tag=tag)
-    except (ResultsFileError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            print(f"cxviewer scan: {_disk_full(output)}", file=err)
+            return 1
+        print(f"cxviewer scan: {exc}", file=err)
+        return 2
+    except ResultsFileError as exc:
         print(f"cxviewer scan: {exc}", file=err)
         return 2
     options = ScanOptions(
@@ -114,13 +141,23 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         print(f"cxviewer scan: interrupted; rows written so far are in {output} (continue with --resume)", file=err)
         return 130
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            raise
+        cancel.set()
+        progress.close()
+        print(f"cxviewer scan: {_disk_full(output)}", file=err)
+        return 1
     finally:
-        sink.close()
+        try:
+            sink.close()
+        except OSError:
+            pass  # disk full again: what was written stays, --resume repairs a torn last line
     progress.close()
     for line in summary.skipped_dirs:
         print(f"cxviewer scan: not scanned: {line}", file=err)
     print(summary.text())
-    print(f"results: {output}" + (f" and {jsonl}" if jsonl else ""))
+    print(f"results: {output}" + (f" and {jsonl}" if jsonl else ""), file=_printable(sys.stdout))
     if summary.scanned == 0 and not summary.already_done:
         print("cxviewer scan: nothing could be scanned (no images found)", file=err)
         return 1

@@ -1,13 +1,19 @@
 """Read a DICOM file (with or without preamble and file meta) into a Radiograph.
 
-Order of work: parse the header, settle the transfer syntax (inferred from the encoding when the
-file has no meta, as in old ACR-NEMA style files), check the image geometry against the bytes
-actually present (before any decoder allocates), decode the first frame with pydicom's decoders
-(GDCM / pylibjpeg plugins for compressed data), then apply the modality transform.
+Order of work: parse the header (a deflated data set inflated with a bound, ``deflate.py``),
+settle the transfer syntax (inferred from the encoding when the file has no meta, as in old
+ACR-NEMA style files), check the image geometry against the bytes actually present and a
+compressed frame's own header against the DICOM header (before any decoder allocates), decode
+the first frame (compressed data in a supervised worker process, ``decode_pool.py``), then apply
+the modality transform.
+
+The contract: every failure is an UnreadableImageError, and what comes back is a 2-D image of
+finite values that the display can show.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from pathlib import Path
@@ -18,10 +24,15 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder, pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from cxviewer.imaging.codestream import check_codestream, codec_name, first_fragment
+from cxviewer.imaging.decode_pool import DecodeFailure, WorkerUnavailable, pool
+from cxviewer.imaging.deflate import InflationError, read_deflated
 from cxviewer.imaging.dicom_header import metadata, pixel_spacing, voi_function, voi_presets
 from cxviewer.imaging.errors import UnreadableImageError
 from cxviewer.imaging.modality import modality_transform
 from cxviewer.imaging.radiograph import Radiograph
+
+log = logging.getLogger(__name__)
 
 # Largest frame accepted (pixels): far beyond any radiograph (a stitched long-leg CR is ~75 MP),
 # and small enough that a lying header cannot make a decoder allocate gigabytes.
@@ -48,7 +59,9 @@ def _fail(reason: str, path: Path) -> UnreadableImageError:
 
 def _read_dataset(path: Path) -> Dataset:
     try:
-        return pydicom.dcmread(path, force=True)
+        return read_deflated(path) or pydicom.dcmread(path, force=True)
+    except InflationError as exc:
+        raise _fail(str(exc), path) from None
     except Exception as exc:  # pydicom raises many types for damaged files
         raise _fail(f"The DICOM header is damaged and cannot be read ({type(exc).__name__}: {exc}).", path) from exc
 
@@ -123,6 +136,13 @@ def _check_geometry(ds: Dataset, uid: UID, path: Path) -> tuple[int, int, int]:
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if photometric not in _GREY + _COLOUR:
         raise _fail(f"Unsupported photometric interpretation '{photometric}'.", path)
+    expected_spp = 3 if photometric in _COLOUR and photometric != "PALETTE COLOR" else 1
+    if spp != expected_spp:
+        raise _fail(
+            f"The pixel format makes no sense: {photometric} images have {expected_spp} sample(s) per pixel, "
+            f"this header says {spp}.",
+            path,
+        )
     if not uid.is_encapsulated:
         samples = rows * cols * (2 if photometric == "YBR_FULL_422" else spp)  # 4:2:2 keeps 2 of 3 samples
         needed, present = math.ceil(samples * frames * bits / 8), len(ds.PixelData)
@@ -143,12 +163,46 @@ def _decode_first_frame(ds: Dataset, uid: UID, frames: int, path: Path) -> np.nd
         raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported (no decoder exists for it).", path) from None
     if not decoder.is_available:
         raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported: no decoder for it is installed.", path)
+    codec = codec_name(uid)
+    if codec is not None:
+        return _decode_supervised(ds, uid, codec, path)
+    return _decode_here(ds, uid, path)
+
+
+def _decode_here(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
     try:
-        # Single frame: exactly pydicom's own call; multi-frame: decode the first frame only.
-        return pixel_array(ds) if frames == 1 else pixel_array(ds, index=0)
+        return pixel_array(ds, index=0)  # the first frame only, even when the data hold more
     except Exception as exc:
         detail = " ".join(str(exc).split()).replace(_ALL_PLUGINS_FAILED, "").strip()
         raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, could not be decoded: {detail}", path) from exc
+
+
+def _pixel_module(ds: Dataset, uid: UID) -> Dataset:
+    """What a decoder needs: the Image Pixel elements (group 0028), the pixel data with its
+    Extended Offset Table (group 7FE0) and the transfer syntax."""
+    out = Dataset()
+    for group in (0x0028, 0x7FE0):
+        for element in ds.group_dataset(group):
+            out.add(element)
+    out.file_meta = pydicom.dataset.FileMetaDataset()
+    out.file_meta.TransferSyntaxUID = uid
+    return out
+
+
+def _decode_supervised(ds: Dataset, uid: UID, codec: str, path: Path) -> np.ndarray:
+    fragment = first_fragment(ds.PixelData)
+    if fragment is not None:
+        problem = check_codestream(fragment, uid, int(ds.Rows), int(ds.Columns), int(ds.get("SamplesPerPixel", 1) or 1), int(ds.BitsAllocated))
+        if problem:
+            raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, do not match the header: {problem}.", path)
+    try:
+        return pool().decode(_pixel_module(ds, uid), 0, codec)
+    except WorkerUnavailable as exc:
+        log.warning("%s: decoding in this process, no decoder process can be started here (%s)", path, exc)
+        return _decode_here(ds, uid, path)
+    except DecodeFailure as exc:
+        detail = " ".join(exc.reason.split()).replace(_ALL_PLUGINS_FAILED, "").strip()
+        raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, could not be decoded: {detail}", path) from None
 
 
 def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarray, bool]:
@@ -164,6 +218,21 @@ def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarr
         luma = np.rint(luma).astype(frame.dtype)
     full_scale = float(np.iinfo(frame.dtype).max) if frame.dtype.kind in "iu" else 1.0
     return luma, spread > 0.01 * full_scale
+
+
+def read_colour_frame(path: Path) -> np.ndarray:
+    """The first frame of a colour DICOM file as RGB, read and decoded as guardedly as ``read_dicom``."""
+    ds = _read_dataset(path)
+    if "PixelData" not in ds:
+        raise _no_pixel_data(ds, path)
+    uid = _settle_transfer_syntax(ds, path)
+    _rows, _cols, frames = _check_geometry(ds, uid, path)
+    frame = _decode_first_frame(ds, uid, frames, path)
+    if str(ds.get("PhotometricInterpretation", "")).strip().upper() == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        frame = apply_color_lut(frame, ds)
+    return frame
 
 
 def read_dicom(path: Path) -> Radiograph:

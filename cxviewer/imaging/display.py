@@ -26,6 +26,7 @@ FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
 Window = VoiPreset | tuple[float, float]
 
 _FAST_DTYPES = (np.uint16, np.int16, np.int32, np.float32, np.float64)
+_FAST_MIN_PIXELS = 64  # smaller images go through the lookup path (same result)
 
 
 def window_curve(x: np.ndarray, center: float, width: float, function: str = "LINEAR") -> np.ndarray:
@@ -64,6 +65,8 @@ def _linear_fast(pixels: np.ndarray, center: float, width: float, exact: bool, i
     import cv2  # here, not at module level: the viewer's window shows before OpenCV is loaded
 
     if pixels.dtype not in _FAST_DTYPES or pixels.ndim != 2 or (not exact and width <= 1):
+        return None
+    if pixels.size < _FAST_MIN_PIXELS:  # OpenCV takes an (n, 1) array with n <= 4 for a scalar
         return None
     pixels = np.ascontiguousarray(pixels)
     if exact:

@@ -67,6 +67,7 @@ def modality_transform(stored: np.ndarray, ds: Dataset) -> np.ndarray:
             out += dtype.type(intercept)
             return out
     out = stored.astype(np.float32)
-    out *= np.float32(slope)
-    out += np.float32(intercept)
+    with np.errstate(over="ignore"):  # out of float32 range: inf, which the reader refuses
+        out *= np.float32(slope)
+        out += np.float32(intercept)
     return out

@@ -37,6 +37,24 @@ RESEARCH_NOTICE = (
 )
 ANONYMISED = "anonymised"
 REDACTED = "[redacted]"
+# What an anonymised export follows (PS3.15 Annex E, Table E.1-1): the Basic Profile removes or
+# empties every identifier, date and time and free-text description; the option keeps the dates.
+BASIC_PROFILE = "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile"
+KEEP_DATES_OPTION = "Retain Longitudinal Temporal Information with Full Dates Option"
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def profile_name(keep_dates: bool = False) -> str:
+    return BASIC_PROFILE + (f" with the {KEEP_DATES_OPTION}" if keep_dates else "")
+
+
+def shown(text: str) -> str:
+    """An identifier as it may be drawn: bidirectional controls and other invisible format or
+    control characters written as escapes (U+202E would otherwise draw "1234" as "4321")."""
+    return "".join(
+        f"\\u{ord(ch):04X}" if unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs") else ch for ch in text or ""
+    )
 
 _SEX = {"M": "Male", "F": "Female", "O": "Other"}
 _MODALITY = {"CR": "Computed radiography", "DX": "Digital radiography", "RG": "Radiographic imaging"}
@@ -109,27 +127,33 @@ class ReportHeader:
         names = {f.name for f in fields(cls)}
         return cls(**{k: str(v) for k, v in (data or {}).items() if k in names and v is not None})
 
-    def anonymised(self) -> "ReportHeader":
+    # emptied as well by the Basic Profile (Table E.1-1 actions Z/X); dates only without keep_dates
+    PROFILE_EMPTIED = ("sex", "study_description", "series_description")
+    DATES = ("study_date", "study_time")
+
+    def anonymised(self, keep_dates: bool = False) -> "ReportHeader":
         out = copy.copy(self)
-        for name in self.IDENTIFYING:
+        for name in self.IDENTIFYING + self.PROFILE_EMPTIED + (() if keep_dates else self.DATES):
             setattr(out, name, "")
         return out
 
-    def display_rows(self, anonymise: bool = False) -> list[tuple[str, str]]:
-        """(label, value) pairs for the patient and study table, formatted for people."""
+    def display_rows(self, anonymise: bool = False, keep_dates: bool = False) -> list[tuple[str, str]]:
+        """(label, value) pairs for the patient and study table, formatted for people; identifiers
+        with invisible format characters escaped (``shown``)."""
         hidden = ANONYMISED if anonymise else None
+        hidden_date = None if keep_dates else hidden
         return [
-            ("Patient name", hidden or format_person_name(self.patient_name)),
-            ("Patient ID", hidden or self.patient_id),
-            ("Birth date", hidden or format_date(self.birth_date)),
-            ("Sex", format_sex(self.sex)),
-            ("Accession number", hidden or self.accession_number),
-            ("Study date", " ".join(x for x in (format_date(self.study_date),
-                                                format_time(self.study_time)) if x)),
-            ("Study description", self.study_description),
-            ("View position", self.view_position),
-            ("Modality", self.modality),
-            ("Body part", self.body_part),
+            ("Patient name", hidden or shown(format_person_name(self.patient_name))),
+            ("Patient ID", hidden or shown(self.patient_id)),
+            ("Birth date", hidden or shown(format_date(self.birth_date))),
+            ("Sex", hidden or shown(format_sex(self.sex))),
+            ("Accession number", hidden or shown(self.accession_number)),
+            ("Study date", hidden_date or shown(" ".join(x for x in (format_date(self.study_date),
+                                                                    format_time(self.study_time)) if x))),
+            ("Study description", hidden or shown(self.study_description)),
+            ("View position", shown(self.view_position)),
+            ("Modality", shown(self.modality)),
+            ("Body part", shown(self.body_part)),
         ]
 
     def identifiers(self) -> list[str]:
@@ -141,7 +165,7 @@ class ReportHeader:
             values.append(Path(self.source_name).stem)
         values += [self.patient_name, format_person_name(self.patient_name)]
         values += re.split(r"[\^=]", self.patient_name)
-        values += [self.birth_date, format_date(self.birth_date)]
+        values += date_spellings(self.birth_date)
         # a component of one character (an initial) would redact half the report
         out = {v.strip() for v in values if v and len(v.strip()) >= 2}
         return sorted(out, key=len, reverse=True)
@@ -178,6 +202,19 @@ def format_date(da: str) -> str:
     if re.fullmatch(r"\d{8}", da):
         return f"{da[:4]}-{da[4:6]}-{da[6:]}"
     return da
+
+
+def date_spellings(da: str) -> list[str]:
+    """How people write a DICOM date: 19340517, 1934-05-17, 17/05/1934, 05/17/1934, 17/5/1934,
+    17 May 1934, May 17 1934 (punctuation does not matter to ``redact``)."""
+    da = (da or "").strip()
+    if not re.fullmatch(r"\d{8}", da):
+        return [da] if da else []
+    y, m, d = da[:4], da[4:6], da[6:]
+    month = _MONTHS[int(m) - 1] if 1 <= int(m) <= 12 else m
+    out = [da, format_date(da), f"{d}{m}{y}", f"{m}{d}{y}", f"{int(d)}/{int(m)}/{y}", f"{int(m)}/{int(d)}/{y}",
+           f"{int(d)} {month} {y}", f"{month} {int(d)} {y}", f"{int(d)} {month[:3]} {y}", f"{month[:3]} {int(d)} {y}"]
+    return list(dict.fromkeys(out))
 
 
 def format_time(tm: str) -> str:
@@ -511,14 +548,22 @@ class Report:
         if self.is_final:
             raise PermissionError("this report is Final; reopen it as a draft to amend it")
 
-    def anonymised(self) -> "Report":
-        """A copy with no patient name, ID, birth date, accession, UIDs or file name anywhere.
+    def anonymised(self, keep_dates: bool = False) -> "Report":
+        """A copy following the Basic Profile (``BASIC_PROFILE``): no patient name, ID, birth date,
+        sex, accession, UIDs, file name or descriptions, and no dates or times unless ``keep_dates``.
 
-        Identifier values are also redacted from the free-text fields, where a reader may have typed them.
+        Identifier values (and, without ``keep_dates``, the study date) are also redacted from the
+        free-text fields, where a reader may have typed them, in any case or punctuation.
         """
         out = copy.deepcopy(self)
         secrets = self.header.identifiers()
-        out.header = self.header.anonymised()
+        if not keep_dates:
+            secrets = sorted({*secrets, *(v for v in date_spellings(self.header.study_date) if len(v) >= 2)},
+                             key=len, reverse=True)
+            out.created_at = out.updated_at = out.finalized_at = ""
+            if out.ai is not None:
+                out.ai.analysed_at = ""
+        out.header = self.header.anonymised(keep_dates)
         out.study_key = ""
         out.sections = {k: redact(v, secrets) for k, v in self.sections.items()}
         out.header.study_description = redact(out.header.study_description, secrets)
@@ -562,12 +607,26 @@ class Report:
         )
 
 
+def _loose_pattern(secret: str) -> str | None:
+    """A regex for ``secret`` that ignores case, punctuation and spaces between its letters and
+    digits ("PID-77341A" also finds "pid 77341a" and "PID77341A")."""
+    chars = [ch for ch in secret if ch.isalnum()]
+    if len(chars) < 2:
+        return None
+    return r"[\W_]*".join(re.escape(ch) for ch in chars)
+
+
 def redact(text: str, secrets: list[str]) -> str:
-    """Replace each secret (case-insensitive, also its NFKC form) in ``text`` with ``[redacted]``."""
+    """Replace each secret in ``text`` with ``[redacted]``: compared after NFKC normalisation,
+    ignoring case, punctuation and spacing (see ``_loose_pattern``)."""
     if not text:
         return text
+    text = unicodedata.normalize("NFKC", text)
     for secret in secrets:
         for variant in {secret, unicodedata.normalize("NFKC", secret)}:
-            if variant:
+            pattern = _loose_pattern(variant) if variant else None
+            if pattern:
+                text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
+            elif variant:
                 text = re.sub(re.escape(variant), REDACTED, text, flags=re.IGNORECASE)
     return text

@@ -36,7 +36,7 @@ class FinalReportExists(Exception):
 def default_root() -> Path:
     from cxviewer import paths
 
-    return paths.user_data_dir() / REPORTS_DIR
+    return paths.private_dir(paths.user_data_dir() / REPORTS_DIR)
 
 
 class DraftStore:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from cxviewer import __version__
 from cxviewer.report.atomic import atomic_write_text
-from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report, now_iso
+from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report, now_iso, profile_name
 
 EXPORT_SCHEMA = "cxviewer.report-export/1"
 
 
-def report_to_json(report: Report, anonymise: bool = False, generated_at: str | None = None) -> dict:
-    src = report.anonymised() if anonymise else report
+def report_to_json(report: Report, anonymise: bool = False, generated_at: str | None = None,
+                   keep_dates: bool = False) -> dict:
+    src = report.anonymised(keep_dates) if anonymise else report
     body = src.to_dict()
     if anonymise:
         body.pop("study_key", None)
@@ -26,8 +27,9 @@ def report_to_json(report: Report, anonymise: bool = False, generated_at: str | 
         "generator": f"CXViewer {__version__}",
         "generated_at": generated_at or now_iso(),
         "anonymised": bool(anonymise),
+        "deidentification": profile_name(keep_dates) if anonymise else "",
         "status": src.status,
-        "patient_and_study": {label: value for label, value in src.header.display_rows(anonymise)},
+        "patient_and_study": {label: value for label, value in src.header.display_rows(anonymise, keep_dates)},
         "header": body["header"],
         "sections": [{"key": k, "title": t, "text": src.sections.get(k, "")} for k, t in SECTIONS],
         "reader_name": src.reader_name,
@@ -37,6 +39,6 @@ def report_to_json(report: Report, anonymise: bool = False, generated_at: str | 
     }
 
 
-def write_report_json(report: Report, path: str | Path, anonymise: bool = False) -> Path:
-    data = report_to_json(report, anonymise=anonymise)
+def write_report_json(report: Report, path: str | Path, anonymise: bool = False, keep_dates: bool = False) -> Path:
+    data = report_to_json(report, anonymise=anonymise, keep_dates=keep_dates)
     return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n", private=False)

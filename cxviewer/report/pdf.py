@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
-from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, SECTIONS, Report,
+from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, SECTIONS, Report, profile_name,
                                      now_iso)
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class PdfOptions:
     page_size: str = "A4"  # "A4" or "Letter" (from the settings)
     institution: str = ""  # from the settings
     anonymise: bool = False
+    keep_dates: bool = False  # with anonymise: the profile's option that keeps dates and times
     image_caption: str = ""  # e.g. "Window C 550 / W 1024"
     colormap: str = "inferno"  # the viewer's default overlay look (cxviewer.ui.heatmap_overlay)
     overlay_opacity: float = 0.45
@@ -93,7 +94,7 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
 
     if prediction is not None or card is not None:
         report = _with_ai(report, prediction, card)
-    src = report.anonymised() if options.anonymise else report
+    src = report.anonymised(options.keep_dates) if options.anonymise else report
     generated = options.generated_at or now_iso()
 
     path = Path(path)
@@ -325,12 +326,13 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
         + (f"<p>{DOC_TITLE}</p>" if institution else "")
         + "</td>"
         f"<td align='right'><p><b>{status}</b> <span class='muted'>({status_note})</span></p>"
-        + ("<p class='muted'>Anonymised export: patient identifiers removed</p>" if options.anonymise else "")
+        + (f"<p class='muted'>Anonymised export: {html.escape(profile_name(options.keep_dates))}</p>"
+           if options.anonymise else "")
         + "</td></tr></table><hr>"
     )
 
     # patient and study table: two label/value pairs per row
-    rows = report.header.display_rows(options.anonymise)
+    rows = report.header.display_rows(options.anonymise, options.keep_dates)
     parts.append("<h2>Patient and study</h2><table width='100%' cellspacing='0' border='0'>")
     (name_label, name), rest = rows[0], rows[1:]
     parts.append(f"<tr><td width='18%' class='label' valign='middle'>{html.escape(name_label)}</td>"

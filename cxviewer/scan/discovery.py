@@ -8,7 +8,9 @@ Everything else is counted as "ignored" so the summary can say how many files we
 
 The walk is a generator (memory does not grow with the number of files), visits every real
 directory at most once (symlink loops and folders reached twice are skipped) and yields files
-in sorted name order: files of a folder first, then its subfolders.
+in sorted name order: files of a folder first, then its subfolders. Entries that are neither
+folders nor regular files (named pipes, sockets, devices, dangling links) are yielded too, so
+that the scan gives each an error row; nothing here opens them.
 """
 
 from __future__ import annotations
@@ -46,10 +48,10 @@ def sniff_format(path: str | os.PathLike) -> str | None:
 
 
 def _forced_read_is_plausible(path) -> bool:
-    import pydicom
+    from cxviewer.imaging.deflate import dcmread_bounded
 
     try:
-        ds = pydicom.dcmread(path, force=True, stop_before_pixels=True, defer_size=256)
+        ds = dcmread_bounded(path, stop_before_pixels=True, defer_size=256)
         return any(tag in ds for tag in _PLAUSIBLE_TAGS)
     except Exception:  # any parse failure means "not a data set we recognise"
         return False
@@ -106,14 +108,15 @@ class Discovery:
                 if entry.is_dir():  # follows links; loops are caught by seen_dirs
                     subdirs.append(entry)
                     continue
-                if not entry.is_file():
-                    continue  # sockets, fifos, dangling links
+                regular = entry.is_file()
             except OSError:
-                continue
+                regular = False
             path = Path(entry.path)
             if path in self._named_files:
                 continue
-            if self.is_candidate(path):
+            if not regular:
+                yield path  # a named pipe, socket, device or dangling link: an error row, never opened
+            elif self.is_candidate(path):
                 yield path
             else:
                 self.ignored += 1
@@ -158,8 +161,8 @@ def count_files(roots: list[Path], recursive: bool = True, should_stop=lambda: F
                         if entry.is_dir():
                             if recursive:
                                 stack.append(Path(entry.path))
-                        elif entry.is_file():
-                            total += 1
+                        else:
+                            total += 1  # regular or not: every file gets a row or is counted as ignored
                     except OSError:
                         pass
         except OSError:

@@ -51,3 +51,22 @@ def check_output(output: str | os.PathLike, roots: Iterable[str | os.PathLike]) 
     if real.is_dir():
         raise ScanSetupError(f"{out} is a folder; give the name of the results file to write")
     return out
+
+
+def check_writable(output: str | os.PathLike) -> Path:
+    """Refuse an output that cannot be written (checked before the model loads, so a read-only
+    folder is reported at once, not after a minute of loading)."""
+    out = Path(output)
+    real = Path(os.path.realpath(out))
+    if real.exists():
+        if not os.access(real, os.W_OK):
+            raise ScanSetupError(f"cannot write {out}: the file is read-only")
+        return out
+    ancestor = real.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ScanSetupError(f"cannot write {out}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ScanSetupError(f"cannot write {out}: the folder {ancestor} is not writable")
+    return out

@@ -147,11 +147,15 @@ class _ModelRunner:
 
 def _is_non_image_object(path: Path) -> bool:
     """A well-formed DICOM object of a class that has no pixels (SR, DICOMDIR, KOS...), not a damaged image."""
-    import pydicom
     from pydicom.uid import UID
 
+    from cxviewer.imaging.deflate import dcmread_bounded
+    from cxviewer.imaging.reader import not_a_regular_file
+
+    if not_a_regular_file(path):
+        return False
     try:
-        ds = pydicom.dcmread(path, force=True, defer_size=1024)
+        ds = dcmread_bounded(path, defer_size=1024)
         sop = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
     except Exception:
         return False

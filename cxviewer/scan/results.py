@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -33,6 +34,23 @@ COLUMNS = (
 )
 STATUSES = ("ok", "error", "out_of_scope")
 PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
+HEADER_LINE = ",".join(COLUMNS) + "\n"
+# Text a spreadsheet would take for a formula (OWASP "CSV injection"): prefixed with ' when written.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Non-UTF-8 bytes of a file name (os.fsdecode gives them as lone surrogates) are written back as
+# the same bytes: the name stays exact and --resume recognises it.
+ENCODING_ERRORS = "surrogateescape"
+
+
+def _clean(text: str) -> str:
+    """No control characters (NUL, escape sequences...): they corrupt terminals and parsers."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet shows as text: a leading = + - @ tab or CR gets a ' in front."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 @dataclass(slots=True)  # the GUI keeps every row of a large scan in memory
@@ -59,7 +77,8 @@ class ScanResult:
         if self.status not in STATUSES:
             raise ValueError(f"unknown scan status {self.status!r}")
         # one physical line per row, so a row torn by a kill is always the last line alone
-        self.error = " ".join(str(self.error).split())
+        for name in ("error", "label", "model", "patient_id", "study_uid", "sop_uid"):
+            setattr(self, name, _clean(str(getattr(self, name))))
 
     def as_row(self) -> dict[str, str]:
         """Text cells for the CSV: empty for unknown, probabilities with 6 decimals, time in ms with 1."""
@@ -73,14 +92,14 @@ class ScanResult:
             elif isinstance(value, float):
                 row[name] = f"{value:.6f}"
             else:
-                row[name] = str(value)
+                row[name] = neutralise(str(value))
         return row
 
     def as_json(self) -> dict:
         data = asdict(self)
         if data["ms"] is not None:
             data["ms"] = round(data["ms"], 1)
-        return {name: data[name] for name in COLUMNS}
+        return {name: neutralise(data[name]) if isinstance(data[name], str) else data[name] for name in COLUMNS}
 
     @classmethod
     def from_row(cls, row: dict[str, str]) -> ScanResult:
@@ -111,8 +130,12 @@ class _DurableFile:
 
     SYNC_EVERY_S = 1.0
 
-    def _open(self, path: Path, mode: str, **kwargs):
-        self._fh = open(path, mode, encoding="utf-8", **kwargs)
+    def _open(self, path: Path, mode: str, private: bool = False, **kwargs):
+        if private:  # owner only (0600), also when the file already existed
+            kwargs["opener"] = lambda name, flags: os.open(name, flags, 0o600)
+        self._fh = open(path, mode, encoding="utf-8", errors=ENCODING_ERRORS, **kwargs)
+        if private and hasattr(os, "fchmod"):
+            os.fchmod(self._fh.fileno(), 0o600)
         self._last_sync = time.monotonic()
 
     def _flush(self) -> None:
@@ -124,18 +147,23 @@ class _DurableFile:
 
     def close(self) -> None:
         if not self._fh.closed:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            finally:
+                try:
+                    self._fh.close()
+                except OSError:  # disk full: the rows that fitted are on disk; --resume cuts a torn tail
+                    pass
 
 
 class CsvResultWriter(_DurableFile):
     """Appends rows to a CSV (header first when new), each flushed as soon as it is written."""
 
-    def __init__(self, path: Path, append: bool = False):
+    def __init__(self, path: Path, append: bool = False, private: bool = False):
         self.path = Path(path)
         new = not append or not self.path.exists() or self.path.stat().st_size == 0
-        self._open(self.path, "w" if new else "a", newline="")
+        self._open(self.path, "w" if new else "a", private, newline="")
         self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS, lineterminator="\n")
         if new:
             self._writer.writeheader()
@@ -157,8 +185,41 @@ class JsonlResultWriter(_DurableFile):
     def write(self, result: ScanResult) -> None:
         if result.path in self.skip:
             return
-        self._fh.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        line = json.dumps(result.as_json(), ensure_ascii=False)
+        if _has_surrogates(line):  # a non-UTF-8 file name: \udcXX escapes keep the line valid UTF-8
+            line = json.dumps(result.as_json())
+        self._fh.write(line + "\n")
         self._flush()
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _check_ours_csv(path: Path) -> None:
+    """Refuse (before anything is changed) a file whose first line is not our CSV header."""
+    with open(path, "rb") as fh:
+        first = fh.read(len(HEADER_LINE))
+    if first != HEADER_LINE.encode("ascii"):
+        raise ResultsFileError(
+            f"{path} is not a CXViewer scan results file (its first line is not the results header); "
+            "--resume leaves it untouched: give the results CSV of the scan to continue"
+        )
+
+
+def _check_ours_jsonl(path: Path) -> None:
+    """Refuse (before anything is changed) a file whose first line is not one of our JSON rows."""
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    try:
+        row = json.loads(first.decode("utf-8", ENCODING_ERRORS))
+        ours = isinstance(row, dict) and tuple(row) == COLUMNS
+    except ValueError:
+        ours = False
+    if not ours:
+        raise ResultsFileError(
+            f"{path} is not a CXViewer JSON Lines results file; --resume leaves it untouched"
+        )
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -182,8 +243,11 @@ def read_existing_csv(path: Path) -> list[ScanResult]:
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return []
+    if not path.is_file():
+        raise ResultsFileError(f"{path} is not a regular file; --resume leaves it untouched")
+    _check_ours_csv(path)
     _drop_torn_tail(path)
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8", errors=ENCODING_ERRORS) as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None:
             return []
@@ -202,9 +266,12 @@ def read_existing_jsonl_paths(path: Path) -> set[str]:
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return set()
+    if not path.is_file():
+        raise ResultsFileError(f"{path} is not a regular file; --resume leaves it untouched")
+    _check_ours_jsonl(path)
     _drop_torn_tail(path)
     done: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors=ENCODING_ERRORS) as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue

@@ -120,22 +120,11 @@ def source_chroma(rad) -> float | None:
     path = str(rad.path)
     try:
         if rad.source_format == "DICOM":
-            import pydicom
+            from cxviewer.imaging.dicom_reader import read_colour_frame  # bounded, supervised decoding
 
-            ds = pydicom.dcmread(path, force=True)
-            arr = ds.pixel_array
-            if getattr(ds, "PhotometricInterpretation", "").startswith("YBR"):
-                from pydicom.pixels import convert_color_space
-
-                arr = convert_color_space(arr, ds.PhotometricInterpretation, "RGB")
-            if arr.ndim == 4:
-                arr = arr[0]
-            if getattr(ds, "PhotometricInterpretation", "") == "PALETTE COLOR":
-                from pydicom.pixels import apply_color_lut
-
-                arr = apply_color_lut(arr, ds)
+            arr = read_colour_frame(rad.path)
             if arr.dtype != "uint8":
-                bits = int(getattr(ds, "BitsStored", 8) or 8)
+                bits = int(getattr(rad.header, "BitsStored", 8) or 8)
                 arr = (arr.astype("float32") * (255.0 / max(1, (1 << bits) - 1))).astype("uint8")
             return chroma(arr)
         import cv2

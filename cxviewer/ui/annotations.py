@@ -29,13 +29,15 @@ def _number(value: float) -> str:
 def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
                  zoom: float, orientation_text: str, position: str) -> dict[str, str]:
     """Text of the four corners for the radiograph ``rad`` and the current view state."""
-    patient = [format_name(rad.patient_name) or "(no name)"]
+    from cxviewer.report.content import shown  # bidi controls escaped: "\u202E1234" never draws as "4321"
+
+    patient = [shown(format_name(rad.patient_name)) or "(no name)"]
     if rad.patient_id:
-        patient.append(f"ID {rad.patient_id}")
+        patient.append(f"ID {shown(rad.patient_id)}")
     born = " ".join(x for x in (format_date(rad.patient_birth_date), rad.patient_sex) if x)
     if born:
         patient.append(born)
-    study = [x for x in (format_date(rad.study_date), rad.study_description) if x]
+    study = [x for x in (format_date(rad.study_date), shown(rad.study_description)) if x]
     if rad.series_description or rad.series_number is not None:
         series = f"Se {rad.series_number}" if rad.series_number is not None else "Se"
         study.append(" ".join(x for x in (series, rad.series_description) if x))

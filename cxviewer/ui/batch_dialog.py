@@ -38,8 +38,7 @@ def new_journal_path() -> Path:
     ``KEEP_JOURNALS`` are removed."""
     from cxviewer import paths
 
-    folder = paths.user_data_dir() / "scans"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = paths.private_dir(paths.user_data_dir() / "scans")
     old = sorted(folder.glob("scan-*.csv"))
     for stale in old[: max(0, len(old) - (KEEP_JOURNALS - 1))]:
         stale.unlink(missing_ok=True)
@@ -120,7 +119,7 @@ class ScanWorker(QObject):
             if self.journal is not None:
                 from cxviewer.scan.results import CsvResultWriter
 
-                writer = CsvResultWriter(self.journal)
+                writer = CsvResultWriter(self.journal, private=True)  # patient IDs: owner only
 
                 def sink(result, _emit=self.resultReady.emit):
                     writer.write(result)  # on disk first: a crash after this loses nothing

@@ -90,13 +90,17 @@ class _ReadTask(QRunnable):
 
 
 class _PrewarmTask(QRunnable):
-    """Import the readers (pydicom, OpenCV) in the background, so that the first image a reader
-    opens after start-up does not wait ~0.5 s for them; the window itself never loads them."""
+    """Import the readers (pydicom, OpenCV) and start a decoder process in the background, so that
+    the first image a reader opens after start-up does not wait for them; the window itself never
+    loads them."""
 
     def run(self) -> None:
         try:
             import cxviewer.imaging.dicom_reader  # noqa: F401 - pydicom and its pixel handlers
             import cxviewer.imaging.image_reader  # noqa: F401 - OpenCV
+            from cxviewer.imaging.decode_pool import pool
+
+            pool().warm_up()  # one decoder process ready before the first compressed file
         except Exception:  # the real read reports any problem with a message
             log.debug("reader prewarm failed", exc_info=True)
 

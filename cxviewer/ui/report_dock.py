@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
                                QWidget)
 
 from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
-from cxviewer.report.content import SECTIONS, format_date, format_person_name, format_sex, format_time
+from cxviewer.report.content import SECTIONS, format_date, format_person_name, format_sex, format_time, shown
 
 log = logging.getLogger(__name__)
 
@@ -443,8 +443,8 @@ class ReportDock(QDockWidget):
         try:
             h = report.header if report else None
             values = {
-                "patient_name": format_person_name(h.patient_name) if h else "",
-                "patient_id": h.patient_id if h else "",
+                "patient_name": shown(format_person_name(h.patient_name)) if h else "",
+                "patient_id": shown(h.patient_id) if h else "",
                 "birth_date": format_date(h.birth_date) if h else "",
                 "sex": format_sex(h.sex) if h else "",
                 "accession_number": h.accession_number if h else "",

@@ -16,6 +16,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 
+from cxviewer.report.content import shown
 from cxviewer.ui.annotations import format_date, format_name
 from cxviewer.ui.image_entry import ImageEntry
 
@@ -89,9 +90,9 @@ class StudyModel(QStandardItemModel):
         pkey, skey, sekey = _keys(e)
         patient = self._patients.get(pkey)
         if patient is None:
-            label = format_name(e.patient_name) or "(no patient data)"
+            label = shown(format_name(e.patient_name)) or "(no patient data)"
             if e.patient_id:
-                label += f"  ({e.patient_id})"
+                label += f"  ({shown(e.patient_id)})"
             row = self._row(label, kind="patient")
             self._insert_before_errors(row)
             patient = self._patients[pkey] = row[0]

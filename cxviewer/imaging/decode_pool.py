@@ -1,0 +1,197 @@
+"""Compressed pixel data are decoded in supervised worker processes.
+
+The C decoders (GDCM, OpenJPEG) can abort, crash or spin on a hostile codestream; in the
+viewer's own process that would take the window, a report or a whole batch scan down. Each
+decode is therefore sent to a small persistent pool of worker processes (spawned, so no Qt or
+TensorFlow state is inherited), each with an address-space limit. A worker that dies, runs out
+of memory or out of time is replaced, and the decode fails with ``DecodeFailure`` whose
+``reason`` a person can read ("the JPEG-LS decoder crashed on this file").
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: one dead worker breaks that whole executor
+and fails every decode in flight, and it cannot stop a task that hangs. Here each worker has its
+own pipe, so a death or a timeout costs only the decode that caused it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from typing import Any
+
+# Workers: decodes run at the same time (the viewer's loader and prefetch, a scan's reader).
+POOL_SIZE = 2
+# Address space a worker may add to what it has after importing the decoders.
+MEMORY_LIMIT = 1 << 30
+# Seconds one decode may take: a 9-megapixel JPEG 2000 takes about 1 s on a loaded 2-core VM.
+TIMEOUT_S = 60.0
+
+
+class DecodeFailure(Exception):
+    """A decode that did not produce pixels; ``reason`` is for people."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _limit_memory(budget: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits; the timeout still applies
+        return
+    with open("/proc/self/statm") as f:
+        current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = current + budget
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _serve(conn: Any, budget: int) -> None:
+    """Worker main loop: (dataset, frame index) in, ("ok", pixels) or ("error", type, message) out."""
+    import numpy  # noqa: F401 - imported before the limit is set, like the decoders below
+    from pydicom.pixels import pixel_array
+
+    try:  # load the decoder plug-ins now, outside the memory limit
+        import gdcm  # noqa: F401
+        import openjpeg  # noqa: F401
+    except ImportError:
+        pass
+    _limit_memory(budget)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        except MemoryError:  # the request alone does not fit within the limit
+            conn.send(("memory", "", "", _peak_rss()))
+            continue
+        ds, index = request
+        try:
+            pixels = pixel_array(ds) if index is None else pixel_array(ds, index=index)
+            reply: tuple = ("ok", pixels)
+        except MemoryError:
+            reply = ("memory", "", "")
+        except Exception as exc:  # noqa: BLE001 - every decoder error goes back as data
+            reply = ("error", type(exc).__name__, str(exc))
+        del request, ds
+        reply = (*reply, _peak_rss())
+        try:
+            conn.send(reply)
+        except MemoryError:  # the pixels decoded but cannot be pickled within the limit
+            conn.send(("memory", "", "", _peak_rss()))
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class WorkerUnavailable(Exception):
+    """No worker process can be started here (e.g. inside a daemonic process, or while the main
+    module of an unguarded script is being imported by a child)."""
+
+
+class _Worker:
+    def __init__(self, context: Any, budget: int) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, budget), daemon=True, name="cxviewer-decoder")
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class DecodePool:
+    """Up to ``size`` worker processes, started on first use and replaced when they die."""
+
+    def __init__(self, size: int = POOL_SIZE, memory_limit: int = MEMORY_LIMIT, timeout_s: float = TIMEOUT_S) -> None:
+        self.size, self.memory_limit, self.timeout_s = size, memory_limit, timeout_s
+        self._context = multiprocessing.get_context("spawn")
+        self._slots = threading.Semaphore(size)
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self.deaths = 0  # workers lost to crashes, memory or timeouts (for tests and logs)
+        self.peak_worker_rss = 0  # largest peak resident memory a worker reported, in bytes
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                worker.kill()
+        try:
+            return _Worker(self._context, self.memory_limit)
+        except (AssertionError, RuntimeError, OSError) as exc:
+            raise WorkerUnavailable(str(exc)) from exc
+
+    def warm_up(self) -> None:
+        """Start one worker now so that the first decode does not wait for it."""
+        with self._slots:
+            worker = self._take()
+            with self._lock:
+                self._idle.append(worker)
+
+    def decode(self, ds: Any, index: int | None, codec: str, timeout_s: float | None = None) -> Any:
+        """Pixels of ``ds`` (frame ``index``, or all when None) decoded in a worker."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        with self._slots:
+            worker = self._take()
+            try:
+                worker.conn.send((ds, index))
+                if not worker.conn.poll(timeout_s):
+                    worker.kill()
+                    self.deaths += 1
+                    raise DecodeFailure(f"the {codec} decoder did not finish within {timeout_s:.0f} s on this file")
+                reply = worker.conn.recv()
+            except (EOFError, OSError, pickle.PicklingError) as exc:
+                worker.process.join(5)
+                code = worker.process.exitcode
+                worker.kill()
+                self.deaths += 1
+                raise DecodeFailure(self._death_reason(codec, code, exc)) from None
+            with self._lock:
+                self._idle.append(worker)
+                self.peak_worker_rss = max(self.peak_worker_rss, reply[-1])
+        if reply[0] == "ok":
+            return reply[1]
+        if reply[0] == "memory":
+            raise DecodeFailure(f"the {codec} decoder needed more than {self.memory_limit >> 20} MiB of memory for this file")
+        raise DecodeFailure(f"{reply[1]}: {reply[2]}")
+
+    @staticmethod
+    def _death_reason(codec: str, code: int | None, exc: Exception) -> str:
+        if code is not None and code < 0 and -code in (signal.SIGKILL,):
+            return f"the {codec} decoder ran out of memory on this file"
+        if code is None and not isinstance(exc, EOFError):
+            return f"the {codec} decoder could not be reached ({exc})"
+        return f"the {codec} decoder crashed on this file"
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+_pool: DecodePool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> DecodePool:
+    """The process-wide pool (created on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = DecodePool()
+        return _pool
