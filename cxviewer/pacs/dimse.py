@@ -18,6 +18,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_ASSOCIATE
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
@@ -88,7 +89,8 @@ class DimseClient:
     def _unreachable(self, connected: bool) -> Unreachable:
         where = f"{self.node.host}:{self.node.port}"
         if connected:
-            return Unreachable(f"{self.node.describe()}: no answer to the association request within {self.timeout:g} s")
+            return Unreachable(f"{self.node.describe()}: no DICOM answer to the association request "
+                               f"(connection closed, or nothing within {self.timeout:g} s)")
         try:
             socket.getaddrinfo(self.node.host, self.node.port)
         except socket.gaierror:
@@ -111,20 +113,24 @@ class DimseClient:
         ctx = self.node.ssl_context()
         if ctx is not None:
             tls = (ctx, self.node.host)
-        assoc = ae.associate(self.node.host, int(self.node.port), ae_title=self.node.ae_title,
-                             ext_neg=ext_neg, evt_handlers=all_handlers, tls_args=tls)
+        try:
+            assoc = ae.associate(self.node.host, int(self.node.port), ae_title=self.node.ae_title,
+                                 ext_neg=ext_neg, evt_handlers=all_handlers, tls_args=tls)
+        except OSError:  # the host name does not resolve
+            raise self._unreachable(False) from None
         if not assoc.is_established:
             rsp = seen.get("primitive")
-            if assoc.is_rejected and rsp is not None:
+            if assoc.is_rejected and rsp is not None and hasattr(rsp, "reason_str"):
                 raise PeerError(f"{self.node.describe()} rejected the association: {rsp.result_str}, "
                                 f"{rsp.source_str}: {rsp.reason_str}")
-            if rsp is None:
-                raise self._unreachable(bool(seen.get("connected")))
             if assoc.is_rejected:
                 raise PeerError(f"{self.node.describe()} rejected the association")
-            if getattr(rsp, "result", None) == 0x00 and not assoc.accepted_contexts:
+            if isinstance(rsp, A_ASSOCIATE) and rsp.result == 0x00:
                 raise PeerError(f"{self.node.describe()} accepted none of the proposed presentation contexts")
-            raise PeerError(f"{self.node.describe()} aborted the association")
+            if isinstance(rsp, A_ABORT):
+                raise PeerError(f"{self.node.describe()} aborted the association")
+            # No DICOM answer at all: no connection, a closed connection, or the ACSE timeout.
+            raise self._unreachable(bool(seen.get("connected")))
         self._current = assoc
         try:
             yield assoc
