@@ -38,6 +38,7 @@ class WebClient:
         if node.ca_file:
             session.verify = node.ca_file
         self._client = DICOMwebClient(node.url, session=session, timeout=(timeout, read_timeout))
+        self._client.set_http_retry_params(retry=False)  # a timeout must mean the timeout, not five of them
 
     @contextmanager
     def _errors(self, what: str):

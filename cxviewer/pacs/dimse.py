@@ -30,7 +30,7 @@ from pynetdicom.sop_class import (
 )
 
 from cxviewer.pacs import contexts
-from cxviewer.pacs.errors import Cancelled, PeerError, Unreachable
+from cxviewer.pacs.errors import Cancelled, PacsError, PeerError, Unreachable
 from cxviewer.pacs.nodes import DEFAULT_AE, Node, check_ae_title
 from cxviewer.pacs.query import StudyQuery, StudyResult, check_uid
 from cxviewer.pacs.storage import ObjectStore
@@ -76,6 +76,7 @@ class DimseClient:
         self.dimse_timeout = dimse_timeout
         self.model = model
         self._current: Association | None = None
+        self._seen: dict[str, object] = {}
 
     # -- association ----------------------------------------------------------------------------
     def _ae(self) -> AE:
@@ -101,6 +102,7 @@ class DimseClient:
     def association(self, ae: AE, ext_neg: list | None = None,
                     handlers: list | None = None) -> Iterator[Association]:
         seen: dict[str, object] = {}
+        self._seen = seen
 
         def on_open(event):
             seen["connected"] = True
@@ -108,7 +110,11 @@ class DimseClient:
         def on_acse(event):
             seen["primitive"] = event.primitive
 
-        all_handlers = [(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), *(handlers or [])]
+        def on_pdu(event):
+            if type(event.pdu).__name__ == "A_ABORT_RQ":  # the peer sent A-ABORT
+                seen["peer_abort"] = True
+
+        all_handlers = [(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), (evt.EVT_PDU_RECV, on_pdu), *(handlers or [])]
         tls = None
         ctx = self.node.ssl_context()
         if ctx is not None:
@@ -139,6 +145,13 @@ class DimseClient:
             if assoc.is_established:
                 assoc.release()
 
+    def _lost(self, what: str, status: Dataset | None) -> PacsError:
+        """No response to a request: the peer aborted (it refused), or the connection or the timeout went."""
+        if self._seen.get("peer_abort"):
+            return PeerError(f"{what}: {self.node.describe()} aborted the association (request refused; "
+                             f"is our AE title {self.calling_ae} known to it?)")
+        return Unreachable(f"{what}: {status_text(status)}")
+
     def abort(self) -> None:
         """Abort the association in progress (another thread's cancel)."""
         assoc = self._current
@@ -167,7 +180,7 @@ class DimseClient:
         with self.association(ae) as assoc:
             for status, identifier in assoc.send_c_find(query.identifier(), find_model):
                 if status is None or "Status" not in status:
-                    raise Unreachable(f"C-FIND: {status_text(status)}")
+                    raise self._lost("C-FIND", status)
                 code = int(status.Status)
                 if code in (0xFF00, 0xFF01) and identifier is not None:
                     results.append(StudyResult.from_dataset(identifier))
@@ -183,8 +196,7 @@ class DimseClient:
             ds.PatientID = patient_id
         return ds
 
-    @staticmethod
-    def _follow(responses: Iterable, what: str, progress: Progress | None,
+    def _follow(self, responses: Iterable, what: str, progress: Progress | None,
                 cancel: threading.Event | None, assoc: Association) -> TransferResult:
         result = TransferResult()
         final: Dataset | None = None
@@ -192,7 +204,7 @@ class DimseClient:
             if status is None or "Status" not in status:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(f"{what} cancelled")
-                raise Unreachable(f"{what}: {status_text(status)}")
+                raise self._lost(what, status)
             final = status
             code = int(status.Status)
             done = sum(int(status.get(k, 0) or 0) for k in ("NumberOfCompletedSuboperations",
@@ -292,7 +304,7 @@ class DimseClient:
                     result.failed += 1
                     result.messages.append(f"{path}: {note or status_text(status)}")
                     if not assoc.is_established:
-                        raise Unreachable(f"C-STORE: connection lost at {path}")
+                        raise self._lost(f"C-STORE of {path}", status)
                 if progress is not None:
                     progress(i + 1, len(files))
         return result
