@@ -7,7 +7,16 @@ the caller names (by default the app's data folder), owner-readable only.
 
 from cxviewer.pacs.errors import BadAddress, PacsError, PeerError, Unreachable
 from cxviewer.pacs.nodes import Node, parse_address
-from cxviewer.pacs.query import StudyQuery, StudyResult
+
+
+def __getattr__(name: str):
+    """The query types load pydicom: imported on first use, so the viewer's start-up stays light."""
+    if name in ("StudyQuery", "StudyResult"):
+        from cxviewer.pacs import query
+
+        return getattr(query, name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "BadAddress",

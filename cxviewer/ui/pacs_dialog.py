@@ -27,9 +27,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from cxviewer.pacs import PacsError, StudyQuery, StudyResult
+from typing import TYPE_CHECKING
+
+from cxviewer.pacs.errors import PacsError
 from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
 from cxviewer.ui.pacs_task import PacsTask
+
+if TYPE_CHECKING:
+    from cxviewer.pacs.query import StudyQuery, StudyResult
 
 COLUMNS = ("Patient name", "Patient ID", "Study date", "Description", "Modalities", "Images", "Accession")
 
@@ -80,6 +85,7 @@ class QueryRetrieveDialog(QDialog):
         self.modality.addItems(["", "CR", "DX", "SR"])
         self.accession = QLineEdit(self)
         self.search_button = QPushButton("Search", self)
+        self.search_button.setMinimumWidth(120)
         self.search_button.setObjectName("pacsSearch")
         self.search_button.setDefault(True)
         self.search_button.clicked.connect(self.search)
@@ -99,7 +105,10 @@ class QueryRetrieveDialog(QDialog):
         form2 = QFormLayout()
         form2.addRow("Modality", self.modality)
         form2.addRow("Accession", self.accession)
-        form2.addRow("", self.search_button)
+        search_line = QHBoxLayout()
+        search_line.addStretch(1)
+        search_line.addWidget(self.search_button)
+        form2.addRow("", search_line)
         search_row = QHBoxLayout()
         search_row.addLayout(form, 3)
         search_row.addSpacing(16)
@@ -132,8 +141,10 @@ class QueryRetrieveDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         close = QPushButton("Close", self)
         close.clicked.connect(self.close)
+        self.progress.setMinimumWidth(260)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.progress)
+        bottom.addStretch(1)
         bottom.addWidget(self.retrieve_button)
         bottom.addWidget(self.cancel_button)
         bottom.addWidget(close)
@@ -175,6 +186,8 @@ class QueryRetrieveDialog(QDialog):
 
     # -- search -------------------------------------------------------------------------------------
     def query(self) -> StudyQuery:
+        from cxviewer.pacs.query import StudyQuery
+
         start, end = self.date_from.text().strip(), self.date_to.text().strip()
         dates = f"{start}-{end}" if end else start
         return StudyQuery(patient_id=self.patient_id.text().strip(), patient_name=self.patient_name.text().strip(),
@@ -219,6 +232,7 @@ class QueryRetrieveDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
+        self.table.sortItems(2, Qt.SortOrder.DescendingOrder)  # newest study first, as PACS consoles list them
         self.table.resizeColumnsToContents()
         if self.results:
             self.table.selectRow(0)

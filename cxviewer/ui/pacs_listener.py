@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QToolButton
 
-from cxviewer.pacs import PacsError
+from cxviewer.pacs.errors import PacsError
 from cxviewer.ui.pacs_nodes import configured_nodes
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from cxviewer.pacs import Node, PacsError, parse_address
+from cxviewer.pacs.errors import PacsError
+from cxviewer.pacs.nodes import Node, parse_address
 from cxviewer.ui.pacs_task import PacsTask
 
 log = logging.getLogger(__name__)

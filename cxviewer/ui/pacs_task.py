@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from cxviewer.pacs import PacsError
+from cxviewer.pacs.errors import PacsError
 
 
 class PacsTask(QObject):
