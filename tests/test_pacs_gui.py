@@ -139,7 +139,7 @@ def test_listener_toggle_receives_a_c_move_and_opens_the_study(orthanc, qtbot, w
     w = window(_settings(orthanc, listener_ae=LISTENER_AET))
     toggle = w.pacs_listener
     toggle.action.trigger()
-    assert toggle.listener is not None and "Listening CXVLISTEN" in toggle.action.text()
+    assert toggle.listener is not None and "receiving as CXVLISTEN" in toggle.action.text()
     assert toggle.listener.allowed == {ORTHANC_AET}  # only the configured node may send
 
     def move(cancel, progress):
@@ -159,4 +159,40 @@ def test_listener_toggle_receives_a_c_move_and_opens_the_study(orthanc, qtbot, w
     qtbot.waitUntil(lambda: "CompressedSamples RG1" in _browser_text(w), timeout=30_000)
     assert toggle.listener.received >= 1
     toggle.action.trigger()
-    assert toggle.listener is None and toggle.action.text() == "Listener off"
+    assert toggle.listener is None and toggle.action.text() == "PACS listener off"
+
+
+def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, cxviewer_home):
+    """The result for the image on screen goes to the PACS as an SR in the image's study."""
+    import pydicom
+
+    from cxviewer.model.prediction import Prediction
+    from cxviewer.pacs.sr import read_sr
+    from cxviewer.ui.report_dock import install_report_dock
+
+    w = MainWindow(_settings(orthanc))
+    qtbot.addWidget(w)
+    install_report_dock(w)
+    install_pacs(w)
+    sender = w.pacs_sender
+    assert sender.panel.isVisibleTo(w.report_dock) and sender.send_button.isEnabled()
+    image = dicom_dir / "RG1_J2KR.dcm"
+    w.open_paths([image], remember=False)
+    qtbot.waitUntil(lambda: w.image_view.rad is not None and w.current_path == image, timeout=120_000)
+    sender.send_button.click()
+    assert "No AI result" in sender.message.text()
+    # A classification as the inference service delivers it (the model itself runs in test_pacs_orthanc).
+    sender.remember(str(image), Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.2, 0.3, 0.5),
+                                           model_name="cxnet-test", model_version="9.9", elapsed_ms=1.0, device="CPU"))
+    sender.send_button.click()
+    qtbot.waitUntil(lambda: sender._task is not None and not sender._task.running, timeout=60_000)
+    assert "stored on Test Orthanc" in sender.message.text(), sender.message.text()
+    (sr_path,) = (cxviewer_home / "data" / "pacs" / "outbox").glob("*.dcm")
+    assert stat.S_IMODE(sr_path.stat().st_mode) == 0o600
+    ds = pydicom.dcmread(sr_path)
+    back = read_sr(ds)
+    assert back.probabilities == pytest.approx({"covid": 0.2, "pneumonia": 0.3, "normal": 0.5})
+    assert back.call == "normal" and back.algorithm == ("cxnet-test", "9.9")
+    listed = {i["MainDicomTags"]["SOPInstanceUID"] for i in orthanc.study_instances(RG1_STUDY)}
+    assert str(ds.SOPInstanceUID) in listed
+    w.loader.shutdown()

@@ -325,7 +325,11 @@ def install_pacs(window) -> None:
     menu.addAction(qr)
     window.addAction(qr)
     nodes = QAction("PACS &nodes\N{HORIZONTAL ELLIPSIS}", window)
-    nodes.triggered.connect(lambda: PacsNodesDialog(window.settings, window).exec())
+    def edit_nodes():
+        if PacsNodesDialog(window.settings, window).exec() and getattr(window, "pacs_sender", None) is not None:
+            window.pacs_sender.reload_nodes()
+
+    nodes.triggered.connect(edit_nodes)
     menu.addAction(nodes)
     toggle = ListenerToggle(window)
     window.status.addPermanentWidget(toggle)
@@ -334,3 +338,6 @@ def install_pacs(window) -> None:
     window.pacs_listener = toggle
     if isinstance(getattr(window, "actions_by_name", None), dict):
         window.actions_by_name["query_retrieve"] = qr
+    from cxviewer.ui.pacs_send import install_send_ai_result
+
+    install_send_ai_result(window)  # "Send AI result to PACS" in the report pane (when there is one)

@@ -52,10 +52,10 @@ class ListenerToggle(QToolButton):
 
     def _show_state(self, note: str = "") -> None:
         if self.listener is not None:
-            text = f"Listening {self.listener.ae_title}:{self.listener.port}"
+            text = f"PACS: receiving as {self.listener.ae_title}:{self.listener.port}"
             tip = f"Receiving DICOM objects as {self.listener.ae_title} on port {self.listener.port}; click to stop."
         else:
-            text, tip = "Listener off", "Click to receive studies a PACS sends (C-STORE)."
+            text, tip = "PACS listener off", "Click to receive studies a PACS sends (C-STORE)."
         self.action.setText(text)
         self.setToolTip(tip + (f"\n{note}" if note else ""))
 
