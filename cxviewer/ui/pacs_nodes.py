@@ -64,6 +64,8 @@ class PacsNodesDialog(QDialog):
         self.list = QListWidget(self)
         self.list.setObjectName("pacsNodeList")
         self.list.currentRowChanged.connect(self._show_entry)
+        self.list.setMinimumWidth(180)
+        self.resize(640, 0)
         self.name = QLineEdit(self)
         self.address = QLineEdit(self)
         self.address.setPlaceholderText("AET@host:port  or  https://host:port/dicom-web")
@@ -125,7 +127,8 @@ class PacsNodesDialog(QDialog):
         row = self.list.currentRow()
         self.list.clear()
         for e in self.entries:
-            self.list.addItem(f"{e.get('name') or e.get('address')}  ({e.get('address')})")
+            self.list.addItem(e.get("name") or e.get("address"))
+            self.list.item(self.list.count() - 1).setToolTip(e.get("address", ""))
         if self.entries:
             self.list.setCurrentRow(min(max(row, 0), len(self.entries) - 1))
 
