@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare two classifiers on the same held-out patients"),
     "scan": ("scan", "triage every radiograph under one or more folders"),
     "report": ("report", "write a PDF findings report for one radiograph"),
+    "pacs": ("pacs", "query, retrieve, send and receive DICOM objects (DIMSE or DICOMweb)"),
 }
 
 

@@ -46,3 +46,24 @@ def cxviewer_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("cxviewer-home")
     monkeypatch.setenv("CXVIEWER_HOME", str(home))
     return home
+
+
+# Files loaded into the test PACS: RG1 (chest, patient 9RG1), RG2 (hip), two of the tiny C-spine CRs.
+PACS_FILES = ("RG1_J2KR.dcm", "RG2_J2KR.dcm", "CR_tiny_1.dcm", "CR_tiny_2.dcm")
+
+
+@pytest.fixture(scope="session")
+def orthanc(dicom_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real Orthanc (DIMSE + DICOMweb) on free localhost ports, loaded with PACS_FILES; skips without it."""
+    from tests.orthanc_server import Orthanc, dicomweb_plugin, free_port, orthanc_binary
+
+    if orthanc_binary() is None or dicomweb_plugin() is None:
+        pytest.skip("Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)")
+    server = Orthanc(tmp_path_factory.mktemp("orthanc"), free_port(), free_port(), free_port())
+    server.start(dicomweb_plugin())
+    try:
+        for name in PACS_FILES:
+            server.upload(dicom_dir / name)
+        yield server
+    finally:
+        server.stop()

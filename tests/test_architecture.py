@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = REPO_ROOT / "cxviewer"
 QT = ("PySide6", "pyqtgraph")
 QT_ALLOWED = ("cxviewer/ui/", "cxviewer/report/pdf.py")
-CORE = ("cxviewer/imaging/", "cxviewer/model/", "cxviewer/scan/", "cxviewer/report/", "cxviewer/paths.py")
+CORE = ("cxviewer/imaging/", "cxviewer/model/", "cxviewer/scan/", "cxviewer/report/", "cxviewer/pacs/", "cxviewer/paths.py")
 
 
 def _imported_modules(path: Path) -> set[str]:

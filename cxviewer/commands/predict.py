@@ -1,4 +1,8 @@
-"""``cxviewer predict FILE [--json]``: label, probabilities, model name and version, timing."""
+"""``cxviewer predict FILE [--json] [--sr OUT.dcm]``: label, probabilities, model name and version, timing.
+
+``--sr`` also writes the result as a DICOM Structured Report in the image's study
+(``cxviewer.pacs.sr``); it needs a DICOM input.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,18 +18,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     parser.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM (reports its share of the timing)")
+    parser.add_argument("--sr", default=None, metavar="OUT.dcm",
+                        help="also write the result as a DICOM Comprehensive SR (TID 1500) in the image's study")
+
+
+def _check_sr_target(args: argparse.Namespace) -> str | None:
+    """Why --sr cannot be written there, or None."""
+    if not args.sr:
+        return None
+    out, src = Path(args.sr).expanduser(), Path(args.file).expanduser()
+    if out.exists() and (out.is_dir() or (src.exists() and out.samefile(src))):
+        return f"--sr {args.sr}: refusing to write onto a folder or onto the input file"
+    if not out.parent.is_dir():
+        return f"--sr {args.sr}: the folder {out.parent} does not exist"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     from cxviewer.imaging import UnreadableImageError, read_radiograph
     from cxviewer.model import ModelCardError, load_classifier
 
+    problem = _check_sr_target(args)
+    if problem:
+        print(f"cxviewer predict: {problem}", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     try:
         rad = read_radiograph(args.file)
     except UnreadableImageError as exc:
         print(f"cxviewer predict: {args.file}: {exc}", file=sys.stderr)
         return 1
+    if args.sr and rad.header is None:
+        print(f"cxviewer predict: --sr needs a DICOM image ({args.file} is {rad.source_format})", file=sys.stderr)
+        return 2
     t_read = time.perf_counter()
     try:
         clf = load_classifier(args.model)
@@ -44,6 +70,14 @@ def run(args: argparse.Namespace) -> int:
     }
     att = pred.attention_in_lungs if pred.in_scope else None
     result["attention_in_lungs"] = att
+    if args.sr:
+        from cxviewer.pacs.sr import NotDicomSource, result_from_prediction, write_sr
+
+        try:
+            result["sr"] = str(write_sr(result_from_prediction(pred), rad.header, Path(args.sr).expanduser()))
+        except (NotDicomSource, OSError) as exc:
+            print(f"cxviewer predict: --sr: {exc}", file=sys.stderr)
+            return 1
     if args.json:
         print(json.dumps(result))
     elif not pred.in_scope:
@@ -62,4 +96,6 @@ def run(args: argparse.Namespace) -> int:
         if pred.lung_crop == "lungs not found":
             print("Lungs not found: the model saw the whole film instead of its usual lung crop. Read with extra care.")
         print("Research software, not a medical device: not a diagnosis.")
+    if args.sr and not args.json:
+        print(f"Structured report written: {result['sr']}")
     return 0

@@ -45,6 +45,9 @@ def run_gui(argv: list[str]) -> int:
     from cxviewer.ui.report_dock import install_report_dock
 
     install_report_dock(window)  # the report pane (right dock)
+    from cxviewer.ui.pacs_dialog import install_pacs
+
+    install_pacs(window)  # PACS menu (Query/Retrieve, nodes) and the listener toggle; no network until asked
     if os.environ.get("CXVIEWER_STARTUP_PROBE"):  # start-up benchmark: report the first paint, quit
         from cxviewer.ui.startup_probe import install as install_startup_probe
 

@@ -476,6 +476,9 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event) -> None:
+        listener = getattr(self, "pacs_listener", None)  # installed by cxviewer.ui.pacs_dialog.install_pacs
+        if listener is not None:
+            listener.shutdown()
         self.loader.shutdown()
         self.store_settings()
         super().closeEvent(event)

@@ -1,0 +1,95 @@
+"""Where retrieved and received objects go: ``FOLDER/<StudyInstanceUID>/<SOPInstanceUID>.dcm``.
+
+Each file is written to a hidden temp file in its final folder (owner-only, 0600) and renamed when
+complete, so no half-written file is ever visible. Folders are created owner-only (0700). A store
+counts objects and bytes and refuses what goes over its limits; ``discard`` removes everything a
+transfer wrote (after a cancel or a failure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from cxviewer.pacs.errors import LimitExceeded
+
+DEFAULT_MAX_OBJECT_BYTES = 1 << 30  # 1 GiB: larger than any radiograph, smaller than a disk
+DEFAULT_MAX_OBJECTS = 100_000
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def default_folder() -> Path:
+    """The app's own folder for PACS objects (under the user data folder)."""
+    from cxviewer.paths import user_data_dir
+
+    return private_dir(user_data_dir() / "pacs")
+
+
+def private_dir(path: Path) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _safe_name(uid: str) -> str:
+    """A UID as a file name; anything that is not a plain UID becomes a hash (no path tricks)."""
+    uid = str(uid or "").strip()
+    if _UID.match(uid) and len(uid) <= 64:
+        return uid
+    return "x" + hashlib.sha256(uid.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+class ObjectStore:
+    """Writes DICOM objects under one folder, with limits; thread-safe."""
+
+    def __init__(self, folder: Path, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+                 max_objects: int = DEFAULT_MAX_OBJECTS) -> None:
+        self.folder = private_dir(Path(folder))
+        self.max_object_bytes = max_object_bytes
+        self.max_objects = max_objects
+        self.written: list[Path] = []
+        self._lock = threading.Lock()
+
+    def path_for(self, study_uid: str, sop_uid: str) -> Path:
+        return self.folder / _safe_name(study_uid) / f"{_safe_name(sop_uid)}.dcm"
+
+    def check_size(self, size: int) -> None:
+        if size > self.max_object_bytes:
+            raise LimitExceeded(f"object of {size} bytes is over the limit of {self.max_object_bytes}")
+
+    def save(self, data: bytes, study_uid: str, sop_uid: str) -> Path:
+        """``data``: a complete DICOM file (preamble, file meta, data set)."""
+        self.check_size(len(data))
+        with self._lock:
+            if len(self.written) >= self.max_objects:
+                raise LimitExceeded(f"more than {self.max_objects} objects in one transfer")
+            path = self.path_for(study_uid, sop_uid)
+            private_dir(path.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            if path not in self.written:
+                self.written.append(path)
+            return path
+
+    def discard(self) -> None:
+        """Remove every file this store wrote, and the study folders left empty."""
+        with self._lock:
+            for path in self.written:
+                path.unlink(missing_ok=True)
+                try:
+                    path.parent.rmdir()
+                except OSError:
+                    pass
+            self.written.clear()
