@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import socket
 import stat
-import threading
 import time
 from pathlib import Path
 

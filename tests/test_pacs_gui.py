@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import stat
-from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.pacs_dialog import QueryRetrieveDialog, install_pacs
