@@ -97,11 +97,42 @@ class WorkerUnavailable(Exception):
     module of an unguarded script is being imported by a child)."""
 
 
+_start_lock = threading.Lock()
+
+
+def _import_roots(paths: list[str]) -> list[str]:
+    """``sys.path`` without folders inside site-packages: those are some package's own folders,
+    put there for a moment by its loader (OpenCV's does so while it is imported), and a child
+    started in that moment would import ``typing`` from ``cv2/typing``."""
+    sites = [p for p in paths if os.path.basename(os.path.normpath(p)) in ("site-packages", "dist-packages")]
+    return [p for p in paths if not any(p != s and os.path.normpath(p).startswith(os.path.normpath(s) + os.sep) for s in sites)]
+
+
+def _start(process: Any) -> None:
+    """``process.start()`` with a child ``sys.path`` of import roots only (see ``_import_roots``)."""
+    from multiprocessing import spawn
+
+    original = spawn.get_preparation_data
+
+    def prepared(name: str) -> dict:
+        data = original(name)
+        if "sys_path" in data:
+            data["sys_path"] = _import_roots(list(data["sys_path"]))
+        return data
+
+    with _start_lock:
+        spawn.get_preparation_data = prepared
+        try:
+            process.start()
+        finally:
+            spawn.get_preparation_data = original
+
+
 class _Worker:
     def __init__(self, context: Any, budget: int) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, budget), daemon=True, name="cxviewer-decoder")
-        self.process.start()
+        _start(self.process)
         child.close()
 
     def kill(self) -> None:

@@ -96,11 +96,11 @@ class _PrewarmTask(QRunnable):
 
     def run(self) -> None:
         try:
-            import cxviewer.imaging.dicom_reader  # noqa: F401 - pydicom and its pixel handlers
-            import cxviewer.imaging.image_reader  # noqa: F401 - OpenCV
             from cxviewer.imaging.decode_pool import pool
 
             pool().warm_up()  # one decoder process ready before the first compressed file
+            import cxviewer.imaging.dicom_reader  # noqa: F401 - pydicom and its pixel handlers
+            import cxviewer.imaging.image_reader  # noqa: F401 - OpenCV
         except Exception:  # the real read reports any problem with a message
             log.debug("reader prewarm failed", exc_info=True)
 

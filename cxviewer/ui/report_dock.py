@@ -154,7 +154,8 @@ class ReportDock(QDockWidget):
 
         options_row = QHBoxLayout()
         self.anonymise_box = QCheckBox("Anonymise export")
-        self.anonymise_box.setToolTip("No patient name, ID, birth date, accession or UIDs in the exported file")
+        self.anonymise_box.setToolTip("DICOM Basic Confidentiality Profile: no patient name, ID, birth date, sex, "
+                                      "accession, UIDs, descriptions, dates or times in the exported file")
         options_row.addWidget(self.anonymise_box)
         options_row.addStretch(1)
         layout.addLayout(options_row)
