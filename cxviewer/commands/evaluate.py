@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     summary = json.loads((Path(args.model) / "train_summary.json").read_text())
     evaluate_and_write_card(args.data, args.model, summary, name=args.name, version=args.version, dicom_dir=args.dicom,
-                            log=lambda m: print(m, flush=True))
+                            log=lambda m: print(m, flush=True), held_out=False)
     from cxviewer.model.evaluate import update_card
 
     update_card(args.data, args.model, args.cross_source, log=lambda m: print(m, flush=True))

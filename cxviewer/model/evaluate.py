@@ -341,7 +341,9 @@ def write_markdown(card: dict, path: Path) -> None:
 
 
 def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None = None, version: str = "1.0.0",
-                            dicom_dir=None, log=print) -> dict:
+                            dicom_dir=None, log=print, held_out: bool = True) -> dict:
+    """Write the card of a trained model: its description, the out-of-scope rules fitted and measured and, with
+    ``held_out``, the held-out figures (:func:`update_card` measures them instead when it calibrates first)."""
     model_dir = Path(model_dir)
     name = name or model_dir.name
     lung_model = summary.get("lung_model")
@@ -375,16 +377,18 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     from cxviewer.model.ood_fit import fit_and_measure
 
     clf = load_classifier(model_dir)
-    t0 = time.monotonic()
-    held_out = evaluate(clf, data_dir, summary["seed"], log=log, predictions_path=model_dir / PREDICTIONS_FILE)
-    card["metrics"] = {"test": held_out, "validation_best_macro_auc": summary["best_val_macro_auc"],
-                       "predictions_file": PREDICTIONS_FILE}
-    card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
-    card["failure_modes"] = failure_modes(bool(lung_model), held_out.get("attention"), summary.get("init_note"))
+    card["metrics"] = {"validation_best_macro_auc": summary["best_val_macro_auc"], "predictions_file": PREDICTIONS_FILE}
+    if held_out:
+        t0 = time.monotonic()
+        test = evaluate(clf, data_dir, summary["seed"], log=log, predictions_path=model_dir / PREDICTIONS_FILE)
+        card["metrics"]["test"] = test
+        card["metrics"]["evaluation_seconds"] = round(time.monotonic() - t0, 1)
+        card["failure_modes"] = failure_modes(bool(lung_model), test.get("attention"), summary.get("init_note"))
     card["ood"] = fit_and_measure(clf, data_dir, summary["seed"], dicom_dir=dicom_dir, log=log)
     save_card(model_dir, card)
-    write_markdown(card, model_dir / "card.md")
-    log(json.dumps(card["metrics"]["test"], indent=1))
+    if held_out:
+        write_markdown(card, model_dir / "card.md")
+        log(json.dumps(card["metrics"]["test"], indent=1))
     return card
 
 
