@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare two classifiers on the same held-out patients"),
     "scan": ("scan", "triage every radiograph under one or more folders"),
     "report": ("report", "write a PDF findings report for one radiograph"),
+    "export-model": ("export_model", "convert a model folder's Keras weights to LiteRT (model.tflite)"),
 }
 
 

@@ -7,12 +7,15 @@ import json
 import sys
 import time
 
+from cxviewer.commands.runtime_option import add_runtime_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a DICOM file or a PNG/JPEG/WebP/TIFF image")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     parser.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM (reports its share of the timing)")
+    add_runtime_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     t_read = time.perf_counter()
     try:
-        clf = load_classifier(args.model)
+        clf = load_classifier(args.model, args.runtime)
     except ModelCardError as exc:
         print(f"cxviewer predict: {exc}", file=sys.stderr)
         return 1
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         probs = "  ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
         print(f"{args.file}: {pred.label}  ({probs})")
-        print(f"model {pred.model_name} {pred.model_version} on {pred.device}; read {result['timing_ms']['read']} ms, "
+        print(f"model {pred.model_name} {pred.model_version} on {pred.device} ({pred.runtime}); read {result['timing_ms']['read']} ms, "
               f"model load {result['timing_ms']['load_model']} ms, inference {result['timing_ms']['predict']} ms")
         if pred.lung_crop == "lungs not found":
             print("Lungs not found: the model saw the whole film instead of its usual lung crop. Read with extra care.")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cxviewer.commands.runtime_option import add_runtime_argument
+
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -34,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only check the files (readable, in scope, header); leave the probabilities empty",
     )
     parser.add_argument("--max-files", type=_positive, metavar="N", help="stop after N new files (a trial run)")
+    add_runtime_argument(parser)
 
 
 def _load_classifier(args):
@@ -48,7 +51,7 @@ def _load_classifier(args):
             "or use --no-model to only check the files"
         )
     try:
-        return load_classifier(args.model)
+        return load_classifier(args.model, args.runtime)
     except Exception as exc:
         raise RuntimeError(f"cannot load the model: {exc}") from exc
 

@@ -22,6 +22,7 @@ class Prediction:
     input_box: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) the classifier saw; None: whole film
     lung_crop: str | None = None  # "applied" / "lungs not found" for a model that crops; None otherwise
     scope_reason: str | None = None  # set when the header or pixels say this is no chest radiograph (no model run)
+    runtime: str = ""  # "litert" or "tensorflow": what ran the network (device says where)
 
     @property
     def in_scope(self) -> bool:
@@ -62,6 +63,7 @@ class Prediction:
             "model_version": self.model_version,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "device": self.device,
+            "runtime": self.runtime,
             "ood_score": None if self.ood_score is None else round(float(self.ood_score), 3),
             "in_scope": self.in_scope,
             "lung_crop": self.lung_crop,

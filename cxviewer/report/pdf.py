@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
-from cxviewer.report.content import (AIBlock, RESEARCH_NOTICE, SECTIONS, Report,
+from cxviewer.report.content import (AIBlock, RESEARCH_NOTICE, RUNTIME_NAMES, SECTIONS, Report,
                                      now_iso)
 
 log = logging.getLogger(__name__)
@@ -391,6 +391,8 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
                 f"<td width='{bar}%' bgcolor='#457b9d' height='7'></td>{rest}</tr></table></td></tr>")
         parts.append("</table>")
         meta = [f"Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}".strip()]
+        if ai.runtime:
+            meta.append(f"runtime {html.escape(RUNTIME_NAMES.get(ai.runtime, ai.runtime))}")
         if ai.device:
             meta.append(f"device {html.escape(ai.device)}")
         if ai.elapsed_ms:

@@ -28,7 +28,10 @@ COLUMNS = (
     "study_uid",
     "sop_uid",
     "ms",
+    "runtime",  # appended: "litert" / "tensorflow", what ran the network ("" when no model ran)
+    "device",  # appended: where it ran ("CPU (XNNPACK, 2 threads)", "GPU:0 ...")
 )
+LEGACY_COLUMNS = COLUMNS[:13]  # results files written before the runtime and device columns
 STATUSES = ("ok", "error", "out_of_scope")
 PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
 
@@ -50,6 +53,8 @@ class ScanResult:
     study_uid: str = ""
     sop_uid: str = ""
     ms: float | None = None
+    runtime: str = ""
+    device: str = ""
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -183,6 +188,11 @@ def read_existing_csv(path: Path) -> list[ScanResult]:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None:
             return []
+        if tuple(reader.fieldnames) == LEGACY_COLUMNS:
+            raise ResultsFileError(
+                f"{path} was written by an older CXViewer (without the runtime and device columns); "
+                "it cannot be continued: scan into a new results file"
+            )
         if tuple(reader.fieldnames) != COLUMNS:
             raise ResultsFileError(
                 f"{path} is not a CXViewer scan results file (its columns are {', '.join(reader.fieldnames)})"

@@ -20,6 +20,14 @@ DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": 
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
 
+def _where(prediction) -> str:
+    """Device and runtime, e.g. "CPU (XNNPACK, 2 threads) · LiteRT"."""
+    from cxviewer.report.content import RUNTIME_NAMES
+
+    runtime = RUNTIME_NAMES.get(prediction.runtime, prediction.runtime)
+    return f"{prediction.device} · {runtime}" if runtime else prediction.device
+
+
 class AIPanel(QWidget):
     overlayToggled = Signal(bool)
     outlineToggled = Signal(bool)
@@ -111,7 +119,7 @@ class AIPanel(QWidget):
         self._reset_bars()
         self.status.setText(f"Outside the model's scope: {prediction.scope_text.rstrip('.')}. No opinion is given.")
         self.leading.setText("Outside the model's scope")
-        self.details.setText(f"{prediction.model_name} {prediction.model_version}")
+        self.details.setText(f"{prediction.model_name} {prediction.model_version} · {_where(prediction)}")
 
     def show_prediction(self, prediction) -> None:
         for label, p in zip(prediction.labels, prediction.probabilities):
@@ -121,7 +129,8 @@ class AIPanel(QWidget):
                 bar.setFormat(f"{p * 100:.1f} %")
         self.status.setText("Model opinion")
         self.leading.setText(f"{DISPLAY_NAMES.get(prediction.label, prediction.label)}  {prediction.confidence * 100:.0f} %")
-        details = f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on {prediction.device}"
+        details = (f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on "
+                   f"{_where(prediction)}")
         if prediction.lung_crop == "applied":
             details += "\nThe model saw the lung fields only (crop from the lung segmenter)."
         elif prediction.lung_crop == "lungs not found":

@@ -30,6 +30,8 @@ from cxviewer.ui.status_bar import ViewerStatusBar
 from cxviewer.ui.study_browser import StudyBrowser
 from cxviewer.ui.tag_browser import TagBrowser
 
+QUIT_WAIT_MS = 150  # at quit, the longest wait for reads in flight (nobody will look at them)
+
 log = logging.getLogger(__name__)
 
 _BUILTIN_KEYS = {"Lung": "L", "Mediastinum": "M", "Bone": "B", "Auto": "A"}
@@ -476,7 +478,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event) -> None:
-        self.loader.shutdown()
+        self.loader.shutdown(QUIT_WAIT_MS)  # reads nobody will look at are cancelled, not waited for
         self.store_settings()
         super().closeEvent(event)
 

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "last_dir": "",
     "cache_mb": 1024,  # decoded pixels kept in memory for images not on screen
     "report": {"page_size": "A4", "institution": ""},  # PDF reports (cxviewer.ui.report_dock)
+    "runtime": "auto",  # what runs the model: auto, litert or tensorflow (AI > Runtime; cxviewer.model.runtime)
 }
 
 
