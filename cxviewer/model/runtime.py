@@ -26,6 +26,14 @@ def litert_importable() -> bool:
         return False
 
 
+def tensorflow_importable() -> bool:
+    """TensorFlow is installed (the CPU desktop bundle leaves it out)."""
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def cuda_gpu_usable() -> bool:
     """An NVIDIA GPU behind a loaded driver, and TensorFlow's CUDA libraries (``pip install ".[gpu]"``)."""
     gpus = Path("/proc/driver/nvidia/gpus")
@@ -45,18 +53,22 @@ def resolve_runtime(card, requested: str | None = None) -> str:
     requested = (requested or os.environ.get(RUNTIME_ENV) or "auto").lower()
     if requested not in RUNTIMES:
         raise ModelCardError(f"unknown runtime {requested!r} (choose {', '.join(RUNTIMES)})")
-    if requested == "tensorflow":
-        return "tensorflow"
     converted = tflite_path(card) is not None
+    if requested == "tensorflow" or (requested == "auto" and not (converted and litert_importable())):
+        if not tensorflow_importable():
+            raise ModelCardError(
+                "TensorFlow is not installed here (a CPU-only build); run on LiteRT"
+                + ("" if converted else f" after converting the model: cxviewer export-model {card.directory}"))
+        return "tensorflow"
     if requested == "litert":
         if not litert_importable():
             raise ModelCardError("LiteRT (ai-edge-litert) is not installed here; use the tensorflow runtime")
         if not converted:
             raise ModelCardError(f"{card.title} has no LiteRT model; convert it with: cxviewer export-model {card.directory}")
         return "litert"
-    if cuda_gpu_usable():
+    if cuda_gpu_usable() and tensorflow_importable():
         return "tensorflow"
-    return "litert" if converted and litert_importable() else "tensorflow"
+    return "litert"
 
 
 def import_tensorflow():
