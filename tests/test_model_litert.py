@@ -49,11 +49,11 @@ def test_card_records_the_converted_files_with_their_checksums(card):
 
 
 def test_export_is_deterministic_and_records_itself_in_the_card(tmp_path):
-    """Converting the lung segmenter twice (a copy of its folder) gives byte-identical files, and the card
-    names them with their checksum; with the TensorFlow that made the bundled file, the same bytes again."""
+    """Converting the lung segmenter (a copy of its folder) gives the bytes its card records when the same
+    TensorFlow made them (else: the same bytes twice), and the card names the file with its checksum."""
     if not SEGMENTERS:
         pytest.skip("no lung segmenter is installed")
-    pytest.importorskip("tensorflow")
+    tf = pytest.importorskip("tensorflow")
     from cxviewer.model.litert_export import TFLITE_FILE, export_model, sha256
 
     src = SEGMENTERS[0]
@@ -64,14 +64,14 @@ def test_export_is_deterministic_and_records_itself_in_the_card(tmp_path):
     (folder / "card.json").write_text(json.dumps(data), encoding="utf-8")
     first = export_model(folder)
     digest = sha256(folder / TFLITE_FILE)
-    second = export_model(folder)
-    assert first["sha256"] == second["sha256"] == digest
     card = load_card(folder)
-    assert card.data["litert"]["sha256"] == digest and card.data["litert"]["file"] == TFLITE_FILE
+    assert card.data["litert"]["sha256"] == digest == first["sha256"] and card.data["litert"]["file"] == TFLITE_FILE
     assert card.data["name"] == src.name and card.data["metrics"] == src.data["metrics"]  # the rest is kept
     bundled = src.data.get("litert")
-    if bundled and bundled["converted_with"] == first["converted_with"]:
-        assert bundled["sha256"] == digest
+    if bundled and bundled["converted_with"].endswith(f"TensorFlow {tf.__version__}"):
+        assert bundled["sha256"] == digest  # the bundled file, made by export-model with this TensorFlow
+    else:  # nothing to compare with: convert again
+        assert export_model(folder)["sha256"] == digest
 
 
 # ------------------------------------------------------------------------------------- runtime choice

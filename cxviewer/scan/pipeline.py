@@ -27,6 +27,7 @@ from cxviewer.scan.results import PROBABILITY_COLUMNS, ScanResult
 from cxviewer.scan.scope import scope_problem
 
 DEFAULT_BATCH_SIZE = 16
+SCAN_EXCLUSIVE = os.environ.get("CXVIEWER_SCAN_OVERLAP") != "1"  # benchmarks compare both ways
 
 
 def default_workers() -> int:
@@ -135,6 +136,9 @@ class _ModelRunner:
         self.tag = f"{card.name}@{card.version}"
         self.labels = tuple(card.labels)
         self.crops = bool(getattr(classifier, "crops", False))
+        # LiteRT keeps every core busy during a forward pass: decoding at the same time only makes both wait
+        # for the CPU (XNNPACK's threads wait for each other), so the workers pause while the network runs.
+        self.exclusive = getattr(classifier, "runtime", "") == "litert" and SCAN_EXCLUSIVE
         self._workers = max(1, workers)
         self._prep_pool: ThreadPoolExecutor | None = None
 
@@ -304,7 +308,7 @@ def run_scan(
             if path is None:
                 exhausted = True
                 break
-            pending.append(pool.submit(examine, path, runner))
+            pending.append(pool.submit(examine_when_free, path))
 
     def wait(fut: Future) -> _Examined | None:
         while True:
@@ -317,10 +321,23 @@ def run_scan(
             except CancelledError:
                 return None
 
+    free = threading.Event()  # cleared while a CPU-bound network runs (see _ModelRunner.exclusive)
+    free.set()
+
+    def examine_when_free(path):
+        while not free.wait(0.1) and not cancel.is_set():
+            pass
+        return examine(path, runner)
+
     def run_batch():
         inputs = [item.model_input for item in batch]
         try:
-            preds, share = runner.classify(inputs)
+            if runner.exclusive:
+                free.clear()
+            try:
+                preds, share = runner.classify(inputs)
+            finally:
+                free.set()
         except Exception as exc:  # e.g. out of memory on the device: report, keep scanning
             for item in batch:
                 r = item.result
