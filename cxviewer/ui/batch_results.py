@@ -40,6 +40,8 @@ HEADERS = {
     "study_uid": "Study UID",
     "sop_uid": "SOP Instance UID",
     "ms": "Time (ms)",
+    "runtime": "Runtime",
+    "device": "Device",
 }
 STATUS_TEXT = {"ok": "ok", "error": "error", "out_of_scope": "out of scope"}
 NUMERIC = {"p_covid", "p_pneumonia", "p_normal", "ood_score", "ms"}
