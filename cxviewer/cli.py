@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("scan", "triage every radiograph under one or more folders"),
     "report": ("report", "write a PDF findings report for one radiograph"),
     "pacs": ("pacs", "query, retrieve, send and receive DICOM objects (DIMSE or DICOMweb)"),
+    "export-model": ("export_model", "convert a model folder's Keras weights to LiteRT (model.tflite)"),
 }
 
 

@@ -15,7 +15,7 @@ def classifier():
         pytest.skip("no classifier is installed yet (models/ is empty)")
     from cxviewer.model import load_classifier
 
-    return load_classifier()
+    return load_classifier(runtime="tensorflow")  # the tracing check is TensorFlow's (LiteRT: tests/test_model_litert.py)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_batches_of_any_size_share_one_trace_and_agree_with_single_images(classi
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
     np.testing.assert_allclose(three, together[:3], atol=1e-5)
     np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-5)
-    assert classifier._forward.experimental_get_tracing_count() == 1
+    assert classifier._net._forward.experimental_get_tracing_count() == 1
 
 
 def test_unchunked_pass_gives_the_same_predictions(classifier, inputs):

@@ -58,19 +58,24 @@ def test_two_equal_models_get_an_interval_around_zero(tmp_path):
 
 
 def test_readme_table_matches_the_bundled_cards():
-    """The v1 / control / v2 table in the README is the one the cards and the control's saved figures give."""
+    """The v2 / v3 table in the README is the one `cxviewer compare` makes from the two cards, held-out and
+    cross-source rows alike, and the card the app runs by default is the one README names."""
     from pathlib import Path
 
-    from cxviewer.model import available_models
+    from cxviewer.model import available_models, default_model_dir
+    from cxviewer.model.compare import comparison_rows
 
     cards = {c.name: c for c in available_models()}
-    if not {"cxnet-densenet121", "cxnet-densenet121-lungcrop"} <= set(cards):
-        pytest.skip("the two bundled classifiers are not installed")
-    v1, v2 = cards["cxnet-densenet121"], cards["cxnet-densenet121-lungcrop"]
-    control = json.loads((v2.directory / "control" / "metrics.json").read_text())
+    if not {"cxnet-densenet121-lungcrop", "cxnet-densenet121-v3"} <= set(cards):
+        pytest.skip("the bundled classifiers are not installed")
+    v2, v3 = cards["cxnet-densenet121-lungcrop"], cards["cxnet-densenet121-v3"]
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    row = next(line for line in readme.splitlines() if line.strip().startswith("| Macro ROC AUC |"))
-    expected = [f"{v1.metrics['test']['macro_auc']:.3f}", f"{control['test']['macro_auc']:.3f}", f"{v2.metrics['test']['macro_auc']:.3f}"]
-    assert [c.strip() for c in row.strip().strip("|").split("|")[1:]] == expected
-    assert v2.data["default"] is True and v1.data["default"] is False
-    assert "control" in v2.data["release_note"] and v2.data["comparison_md"] == v1.data["comparison_md"]
+    lines = [line.strip() for line in readme.splitlines()]
+    at = 0
+    for name, values in comparison_rows([v2, v3]):  # in the table's order (two rows share a name)
+        found = next((i for i in range(at, len(lines)) if lines[i].startswith(f"| {name.strip()} |")), None)
+        assert found is not None, f"README lacks the row {name!r}"
+        assert [c.strip() for c in lines[found].strip("|").split("|")[1:]] == values, name
+        at = found + 1
+    default = Path(default_model_dir()).name
+    assert f"`models/{default}/`" in readme and "**default**" in next(l for l in lines if f"`models/{default}/`" in l)

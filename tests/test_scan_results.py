@@ -28,10 +28,17 @@ def _ok(path: str) -> ScanResult:
 def test_column_contract_is_exact():
     assert COLUMNS == (
         "path", "status", "error", "label", "p_covid", "p_pneumonia", "p_normal", "ood_score", "model",
-        "patient_id", "study_uid", "sop_uid", "ms", "call", "confidence",
+        "patient_id", "study_uid", "sop_uid", "ms", "call", "confidence", "runtime", "device",
     )
     with pytest.raises(ValueError):
         ScanResult(path="x", status="maybe")
+
+
+def test_a_file_from_before_the_runtime_columns_is_not_resumed_but_explained(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(COLUMNS[:13]) + "\n/a/1.dcm,ok,,normal,0.1,0.2,0.7,,m@1,,,,12.3\n", encoding="utf-8")
+    with pytest.raises(ResultsFileError, match="older CXViewer"):
+        read_existing_csv(old)
 
 
 def test_rows_are_on_disk_as_soon_as_written(tmp_path):

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from cxviewer.commands.runtime_option import add_runtime_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a DICOM file or a PNG/JPEG/WebP/TIFF image")
@@ -20,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM (reports its share of the timing)")
     parser.add_argument("--sr", default=None, metavar="OUT.dcm",
                         help="also write the result as a DICOM Comprehensive SR (TID 1500) in the image's study")
+    add_runtime_argument(parser)
 
 
 def _check_sr_target(args: argparse.Namespace) -> str | None:
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t_read = time.perf_counter()
     try:
-        clf = load_classifier(args.model)
+        clf = load_classifier(args.model, args.runtime)
     except ModelCardError as exc:
         print(f"cxviewer predict: {exc}", file=sys.stderr)
         return 1
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         if att is not None:
             print(f"Grad-CAM: {att['share']:.0%} of the map falls on the lungs; an even map would put "
                   f"{att['expected_if_uniform']:.0%} there.")
-        print(f"model {pred.model_name} {pred.model_version} on {pred.device}; read {result['timing_ms']['read']} ms, "
+        print(f"model {pred.model_name} {pred.model_version} on {pred.device} ({pred.runtime}); read {result['timing_ms']['read']} ms, "
               f"model load {result['timing_ms']['load_model']} ms, inference {result['timing_ms']['predict']} ms")
         if pred.lung_crop == "lungs not found":
             print("Lungs not found: the model saw the whole film instead of its usual lung crop. Read with extra care.")

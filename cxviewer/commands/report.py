@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from cxviewer.commands.runtime_option import add_runtime_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a DICOM file or a PNG/JPEG/WebP/TIFF image")
@@ -26,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --anonymize: keep dates and times (the profile's Full Dates option)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the findings as JSON")
     parser.add_argument("--model", default=None, metavar="DIR", help="model folder (default: the bundled model)")
+    add_runtime_argument(parser)
     parser.add_argument("--no-ai", action="store_true", help="do not run the model (no AI block, no overlay)")
     parser.add_argument("--page-size", choices=("A4", "Letter"), help="default: from the settings (A4)")
     parser.add_argument("--institution", help="default: from the settings")
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         from cxviewer.model import ModelCardError, load_classifier
 
         try:
-            clf = load_classifier(args.model)
+            clf = load_classifier(args.model, args.runtime)
         except ModelCardError as exc:
             return _fail(f"{exc} (use --no-ai to write the report without the model)")
         prediction = clf.predict_radiograph(rad, gradcam=True, outline=False)
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             heatmap = prediction.heatmap
             probs = "  ".join(f"{k} {v:.3f}" for k, v in zip(prediction.labels, prediction.probabilities))
             print(f"{src.name}: AI leading class {prediction.label} ({probs}); "
-                  f"{prediction.model_name} {prediction.model_version} on {prediction.device}, "
+                  f"{prediction.model_name} {prediction.model_version} on {prediction.device} ({prediction.runtime}), "
                   f"{prediction.elapsed_ms:.0f} ms. Research use only, not a diagnosis.")
 
     from cxviewer.report.pdf import PdfOptions, ensure_gui_application, render_report_pdf

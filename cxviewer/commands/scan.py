@@ -11,6 +11,8 @@ import argparse
 import errno
 import sys
 
+from cxviewer.commands.runtime_option import add_runtime_argument
+
 
 def _printable(stream):
     """``stream``, writing the undecodable bytes of a file name as escapes instead of failing."""
@@ -44,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only check the files (readable, in scope, header); leave the probabilities empty",
     )
     parser.add_argument("--max-files", type=_positive, metavar="N", help="stop after N new files (a trial run)")
+    add_runtime_argument(parser)
 
 
 def _load_classifier(args):
@@ -58,7 +61,7 @@ def _load_classifier(args):
             "or use --no-model to only check the files"
         )
     try:
-        return load_classifier(args.model)
+        return load_classifier(args.model, args.runtime)
     except Exception as exc:
         raise RuntimeError(f"cannot load the model: {exc}") from exc
 

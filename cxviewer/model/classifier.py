@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -22,29 +21,20 @@ FILM_CHECK_REASON = ("the model's film check fired: a rule trained to tell whole
 
 
 class Classifier:
-    """A model described by its card. Build with :func:`load_classifier` (slow: imports TensorFlow)."""
+    """A model described by its card, run by LiteRT or TensorFlow (``runtime``). Build with :func:`load_classifier`."""
 
-    def __init__(self, card: ModelCard):
-        from cxviewer.model.gradcam import make_explainer
-        from cxviewer.model.network import BUILDERS
-        from cxviewer.model.runtime import compute_device, import_tensorflow
+    def __init__(self, card: ModelCard, runtime: str | None = None):
+        from cxviewer.model.runtime import resolve_runtime
 
-        tf = import_tensorflow()
-        if card.architecture not in BUILDERS:
-            raise ModelCardError(f"{card.title}: unknown architecture {card.architecture!r}")
         self.card = card
-        self.device = compute_device()
-        self._model = BUILDERS[card.architecture](card.input_size, len(card.labels))
-        self._model.load_weights(str(card.weights_path))
-        self._explain = make_explainer(self._model, card.gradcam_layer)
-        import keras
-
-        both = keras.Model(self._model.inputs, [self._model.outputs[0], self._model.get_layer("gap").output])
-        # One trace for every batch size: tracing this network costs 6-10 s on a 2-core CPU, and
-        # reduce_retracing traced again for the first batch of another size (a scan's last one).
-        size = card.input_size
-        spec = tf.TensorSpec((None, size, size, 3), tf.float32)
-        self._forward = tf.function(lambda x: both(x, training=False), input_signature=[spec])
+        self.runtime = resolve_runtime(card, runtime)
+        if self.runtime == "litert":
+            from cxviewer.model.litert_network import LiteRTClassifierNetwork as Network
+        else:
+            from cxviewer.model.tf_network import TFClassifierNetwork as Network
+        self._net = Network(card)
+        self.device = self._net.device
+        # TensorFlow on the CPU runs best in chunks of about one image per core; LiteRT's threads share one image
         self.chunk = cpu_chunk() if self.device == "CPU" else None
         self.gate = None
         ood = card.data.get("ood")
@@ -60,9 +50,9 @@ class Classifier:
         from cxviewer.model.calibration import Calibration
 
         self.calibration = Calibration.from_card(card.data.get("calibration"))
-        self.crops, self._segmenter = _lung_segmenter(card)
+        self._runtime_asked = runtime
+        self.crops, self._segmenter = _lung_segmenter(card, runtime)
         self._outline_tried = self.crops  # a cropping model's segmenter is loaded (and required) up front
-        self._lock = threading.Lock()  # one caller at a time keeps TF's thread pool for one request
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -74,7 +64,7 @@ class Classifier:
         time an outline is asked for (the CLI, the scan and evaluation never pay for it); None without one."""
         if not self._outline_tried:
             self._outline_tried = True
-            self._segmenter = _outline_segmenter()
+            self._segmenter = _outline_segmenter(self._runtime_asked)
         return self._segmenter
 
     def prepare(self, image_u8: np.ndarray):
@@ -86,11 +76,17 @@ class Classifier:
         """(model input, geometry, LungResult or None). ``segment`` runs the lung segmenter when there is one."""
         seg = self.segmenter if segment else None
         lungs = seg.segment(image_u8) if seg is not None else None
+        tensor, geometry = self.prepare_segmented(image_u8, lungs)
+        return tensor, geometry, lungs
+
+    def prepare_segmented(self, image_u8: np.ndarray, lungs):
+        """(model input, geometry) for an image whose lungs were already found (``lungs`` may be None:
+        a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only."""
         box = lungs.box if (self.crops and lungs is not None) else None
         tensor, geometry = prepare(image_u8, self.card.input_size, crop=box, standardise=self.card.standardise)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
             geometry = dataclasses.replace(geometry, lungs_found=box is not None)
-        return tensor, geometry, lungs
+        return tensor, geometry
 
     def _crop_state(self, geometry) -> tuple[tuple | None, str | None]:
         if not self.crops or geometry.lungs_found is None:
@@ -116,6 +112,7 @@ class Classifier:
             model_version=self.card.version,
             elapsed_ms=elapsed_ms,
             device=self.device,
+            runtime=self.runtime,
             heatmap=heatmap,
             ood_score=score,
             ood_threshold=None if self.gate is None else self.gate.threshold,
@@ -128,12 +125,11 @@ class Classifier:
         start = time.perf_counter()
         tensor, geometry, lungs = self.prepare_with_lungs(image_u8, segment=outline or self.crops)
         batch = tensor[np.newaxis]
-        with self._lock:
-            if gradcam:
-                probs, cam, feats = (t.numpy()[0] for t in self._explain(batch))
-            else:
-                probs, feats = (t.numpy()[0] for t in self._forward(batch))
-                cam = None
+        if gradcam:
+            probs, cam, feats = (None if t is None else t[0] for t in self._net.explain(batch))
+        else:
+            probs, feats = (t[0] for t in self._net.forward(batch))
+            cam = None
         heatmap = geometry.to_source(normalise(cam)) if cam is not None else None
         if heatmap is not None:
             np.clip(heatmap, 0.0, 1.0, out=heatmap)
@@ -149,6 +145,7 @@ class Classifier:
         return Prediction(
             labels=self.labels, probabilities=tuple(float("nan") for _ in self.labels), model_name=self.card.name,
             model_version=self.card.version, elapsed_ms=0.0, device=self.device, scope_reason=reason,
+            runtime=self.runtime,
         )
 
     def predict_radiograph(self, rad, gradcam: bool = True, outline: bool = True) -> Prediction:
@@ -163,12 +160,10 @@ class Classifier:
         """The network on (N, S, S, 3) inputs; on the CPU in chunks of ``self.chunk`` images."""
         x = np.ascontiguousarray(tensors, dtype=np.float32)
         step = self.chunk or len(x)
-        with self._lock:
-            if len(x) <= step:
-                probs, feats = self._forward(x)
-                return probs.numpy(), feats.numpy()
-            parts = [self._forward(x[i:i + step]) for i in range(0, len(x), step)]
-        return np.concatenate([p.numpy() for p, _ in parts]), np.concatenate([f.numpy() for _, f in parts])
+        if len(x) <= step:
+            return self._net.forward(x)
+        parts = [self._net.forward(x[i:i + step]) for i in range(0, len(x), step)]
+        return np.concatenate([p for p, _ in parts]), np.concatenate([f for _, f in parts])
 
     def predict_tensors(self, tensors: np.ndarray) -> np.ndarray:
         """Forward pass on prepared inputs (N, S, S, 3) -> probabilities (N, classes)."""
@@ -188,14 +183,16 @@ class Classifier:
         return out
 
     def predict_batch(self, images: list[np.ndarray]) -> list[Prediction]:
-        """Batched classification without Grad-CAM (batch scan); ``elapsed_ms`` is the per-image share."""
+        """Batched classification without Grad-CAM (batch scan); ``elapsed_ms`` is the per-image share.
+        A cropping model segments the whole batch in one run of the segmenter."""
         if not images:
             return []
-        prepared = [self.prepare(img) for img in images]
+        lungs = self._segmenter.segment_many(images) if self.crops else [None] * len(images)
+        prepared = [self.prepare_segmented(img, seg) for img, seg in zip(images, lungs)]
         return self.predict_prepared(np.stack([t for t, _ in prepared]), [g for _, g in prepared])
 
 
-def _lung_segmenter(card: ModelCard):
+def _lung_segmenter(card: ModelCard, runtime: str | None = None):
     """(crops, segmenter). A model whose card asks for the lung crop needs its segmenter (an error if it is
     missing); any other model gets None here and borrows the bundled one later, for the lung outline."""
     from cxviewer.model.registry import find_model
@@ -203,15 +200,15 @@ def _lung_segmenter(card: ModelCard):
 
     crop = card.data.get("input", {}).get("crop")
     name = crop.get("segmentation_model") if isinstance(crop, dict) else None
-    return (True, LungSegmenter(find_model(name, "segmentation"))) if name else (False, None)
+    return (True, LungSegmenter(find_model(name, "segmentation"), runtime)) if name else (False, None)
 
 
-def _outline_segmenter():
+def _outline_segmenter(runtime: str | None = None):
     from cxviewer.model.registry import find_model
     from cxviewer.model.segmenter import LungSegmenter
 
     try:
-        return LungSegmenter(find_model(DEFAULT_LUNG_MODEL, "segmentation"))
+        return LungSegmenter(find_model(DEFAULT_LUNG_MODEL, "segmentation"), runtime)
     except ModelCardError:
         return None
 
@@ -224,8 +221,9 @@ def cpu_chunk() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def load_classifier(model_dir: str | Path | None = None) -> Classifier:
-    """Load the model a card describes (``None``: the bundled default). Imports TensorFlow."""
+def load_classifier(model_dir: str | Path | None = None, runtime: str | None = None) -> Classifier:
+    """Load the model a card describes (``None``: the bundled default) on ``runtime`` (auto, litert or
+    tensorflow; None: $CXVIEWER_RUNTIME, else auto). Only the TensorFlow runtime imports TensorFlow."""
     from cxviewer.model.registry import default_model_dir
 
-    return Classifier(load_card(model_dir if model_dir is not None else default_model_dir()))
+    return Classifier(load_card(model_dir if model_dir is not None else default_model_dir()), runtime)

@@ -24,6 +24,7 @@ class Prediction:
     scope_reason: str | None = None  # set when the header or pixels say this is no chest radiograph (no model run)
     call: str | None = None  # the called class or "uncertain" (calibration.py); None: the card has no call rule
     calibrated: bool = False  # probabilities went through the card's temperature scaling
+    runtime: str = ""  # "litert" or "tensorflow": what ran the network (device says where)
 
     @property
     def in_scope(self) -> bool:
@@ -79,6 +80,7 @@ class Prediction:
             "model_version": self.model_version,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "device": self.device,
+            "runtime": self.runtime,
             "ood_score": None if self.ood_score is None else round(float(self.ood_score), 3),
             "in_scope": self.in_scope,
             "lung_crop": self.lung_crop,

@@ -1,8 +1,8 @@
-"""The lung segmenter behind one small interface, like the classifier: loaded from its card, imports TensorFlow."""
+"""The lung segmenter behind one small interface, like the classifier: loaded from its card, run by LiteRT
+(no TensorFlow import) or TensorFlow, chosen as for the classifier (:func:`cxviewer.model.runtime.resolve_runtime`)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +10,8 @@ import numpy as np
 
 from cxviewer.model.card import ModelCard, ModelCardError, load_card
 from cxviewer.model.lung_mask import clean_mask, crop_box, segmenter_input, to_source
+
+ARCHITECTURE = "unet-compact"  # cxviewer.model.lung_unet's (which imports Keras)
 
 
 @dataclass(frozen=True)
@@ -25,31 +27,35 @@ class LungResult:
 
 
 class LungSegmenter:
-    def __init__(self, card: ModelCard):
-        from cxviewer.model.lung_unet import ARCHITECTURE, build_lung_unet
-        from cxviewer.model.runtime import import_tensorflow
+    def __init__(self, card: ModelCard, runtime: str | None = None):
+        from cxviewer.model.runtime import resolve_runtime
 
-        tf = import_tensorflow()
         if card.architecture != ARCHITECTURE:
             raise ModelCardError(f"{card.title}: not a lung segmenter ({card.architecture!r})")
         self.card = card
         self.size = card.input_size
-        self._model = build_lung_unet(self.size)
-        self._model.load_weights(str(card.weights_path))
-        spec = tf.TensorSpec((None, self.size, self.size, 1), tf.float32)
-        self._forward = tf.function(lambda x: self._model(x, training=False), input_signature=[spec])
-        self._lock = threading.Lock()
+        self.runtime = resolve_runtime(card, runtime)
+        if self.runtime == "litert":
+            from cxviewer.model.litert_network import LiteRTSegmenterNetwork as Network
+        else:
+            from cxviewer.model.tf_network import TFSegmenterNetwork as Network
+        self._forward = Network(card)
+        self.device = self._forward.device
 
-    def probabilities(self, images: list[np.ndarray], batch: int = 8) -> np.ndarray:
-        """(N, S, S) lung probabilities for 8-bit display images."""
-        x = np.stack([segmenter_input(img, self.size) for img in images])
-        with self._lock:
-            parts = [self._forward(x[i : i + batch]).numpy() for i in range(0, len(x), batch)]
+    def inputs(self, images: list[np.ndarray]) -> np.ndarray:
+        """(N, S, S, 1) network inputs for 8-bit display images (thread-safe: the scan's decode workers make them)."""
+        return np.stack([segmenter_input(img, self.size) for img in images])
+
+    def probabilities(self, images: list[np.ndarray], batch: int = 8, inputs: np.ndarray | None = None) -> np.ndarray:
+        """(N, S, S) lung probabilities for 8-bit display images (``inputs``: their :meth:`inputs`, if made already)."""
+        x = self.inputs(images) if inputs is None else inputs
+        parts = [self._forward(x[i : i + batch]) for i in range(0, len(x), batch)]
         return np.concatenate(parts)[..., 0]
 
-    def segment_many(self, images: list[np.ndarray]) -> list[LungResult]:
+    def segment_many(self, images: list[np.ndarray], inputs: np.ndarray | None = None) -> list[LungResult]:
+        """One batched run of the network for all ``images``, then each mask cleaned and boxed."""
         out = []
-        for img, prob in zip(images, self.probabilities(images)):
+        for img, prob in zip(images, self.probabilities(images, inputs=inputs)):
             small = clean_mask(prob)
             out.append(LungResult(small, crop_box(small, img.shape[:2]), tuple(img.shape[:2])))
         return out
@@ -58,5 +64,5 @@ class LungSegmenter:
         return self.segment_many([image_u8])[0]
 
 
-def load_segmenter(model_dir: str | Path) -> LungSegmenter:
-    return LungSegmenter(load_card(model_dir))
+def load_segmenter(model_dir: str | Path, runtime: str | None = None) -> LungSegmenter:
+    return LungSegmenter(load_card(model_dir), runtime)

@@ -262,6 +262,8 @@ def study_key_for(rad: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # AI block
 
+RUNTIME_NAMES = {"litert": "LiteRT", "tensorflow": "TensorFlow"}
+
 
 @dataclass
 class AIBlock:
@@ -274,6 +276,7 @@ class AIBlock:
     elapsed_ms: float = 0.0
     device: str = ""
     analysed_at: str = ""
+    runtime: str = ""  # "litert" / "tensorflow": what ran the network
     card_summary: list[tuple[str, str]] = field(default_factory=list)  # held-out figures
     out_of_scope: str = ""  # why the model gave no opinion (a CT slice, unlike its training films...); "" = it did
     call: str = ""  # the model's call: a class or "uncertain" ("" for a model without a call rule)
@@ -304,6 +307,7 @@ class AIBlock:
             return cls(labels=(), probabilities=(), model_name=str(get("model", None) or get("model_name", "") or ""),
                        model_version=str(get("model_version", "") or ""), elapsed_ms=0.0,
                        device=str(get("device", "") or ""), analysed_at=when or now_iso(),
+                       runtime=str(get("runtime", "") or ""),
                        card_summary=card_summary(card) if card is not None else [], out_of_scope=refused)
         call, attention = "", None
         if isinstance(prediction, dict):
@@ -319,6 +323,7 @@ class AIBlock:
             version = prediction.get("model_version", "")
             elapsed = float(prediction.get("elapsed_ms", 0.0) or 0.0)
             device = prediction.get("device", "")
+            runtime = prediction.get("runtime", "")
         else:
             labels = tuple(prediction.labels)
             values = tuple(float(v) for v in prediction.probabilities)
@@ -326,11 +331,12 @@ class AIBlock:
             elapsed, device = float(prediction.elapsed_ms), prediction.device
             call = str(getattr(prediction, "call", "") or "")
             attention = getattr(prediction, "attention_in_lungs", None)
+            runtime = getattr(prediction, "runtime", "")
         if len(labels) != len(values) or not labels:
             raise ValueError("prediction has no probabilities, or labels and probabilities differ in length")
         return cls(labels=labels, probabilities=values, model_name=str(name), model_version=str(version),
                    elapsed_ms=elapsed, device=str(device or ""), analysed_at=when or now_iso(),
-                   card_summary=card_summary(card) if card is not None else [], call=call,
+                   runtime=str(runtime or ""), card_summary=card_summary(card) if card is not None else [], call=call,
                    attention_in_lungs=attention)
 
     def to_dict(self) -> dict:
@@ -341,6 +347,7 @@ class AIBlock:
             "model_version": self.model_version,
             "elapsed_ms": round(float(self.elapsed_ms), 1),
             "device": self.device,
+            "runtime": self.runtime,
             "analysed_at": self.analysed_at,
             "model_card_summary": [list(row) for row in self.card_summary],
             "status": "out_of_scope" if self.out_of_scope else "ok",

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
-from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, SECTIONS, Report, profile_name,
+from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, RUNTIME_NAMES, SECTIONS, Report, profile_name,
                                      now_iso)
 
 log = logging.getLogger(__name__)
@@ -400,6 +400,8 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
             parts.append(f"<p>{html.escape(ai.attention_text)}</p>")
         parts.append(f"<p class='muted'>{html.escape(MODEL_SCOPE)}</p>")
         meta = [f"Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}".strip()]
+        if ai.runtime:
+            meta.append(f"runtime {html.escape(RUNTIME_NAMES.get(ai.runtime, ai.runtime))}")
         if ai.device:
             meta.append(f"device {html.escape(ai.device)}")
         if ai.elapsed_ms:

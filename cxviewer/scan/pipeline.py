@@ -27,6 +27,7 @@ from cxviewer.scan.results import PROBABILITY_COLUMNS, ScanResult
 from cxviewer.scan.scope import scope_problem
 
 DEFAULT_BATCH_SIZE = 16
+SCAN_EXCLUSIVE = os.environ.get("CXVIEWER_SCAN_OVERLAP") != "1"  # benchmarks compare both ways
 
 
 def default_workers() -> int:
@@ -122,27 +123,59 @@ class _Examined:
 
 
 class _ModelRunner:
-    """Adapts the classifier: inputs are prepared in the decode workers, the batch runs in one call."""
+    """Adapts the classifier: inputs are prepared in the decode workers, the batch runs in one call.
 
-    def __init__(self, classifier):
+    A model that crops to the lungs cannot be prepared before its segmenter has run: its workers make
+    the display image and the segmenter's input, the batch is segmented in one run of the segmenter,
+    then each film is cut and prepared on a small pool of threads (OpenCV releases the GIL), then classified.
+    """
+
+    def __init__(self, classifier, workers: int = 1):
         self.clf = classifier
         card = classifier.card
         self.tag = f"{card.name}@{card.version}"
         self.labels = tuple(card.labels)
+        self.crops = bool(getattr(classifier, "crops", False))
+        # LiteRT keeps every core busy during a forward pass: decoding at the same time only makes both wait
+        # for the CPU (XNNPACK's threads wait for each other), so the workers pause while the network runs.
+        self.exclusive = getattr(classifier, "runtime", "") == "litert" and SCAN_EXCLUSIVE
+        self._workers = max(1, workers)
+        self._prep_pool: ThreadPoolExecutor | None = None
 
     def model_input(self, rad):
         from cxviewer.model.inputs import model_image
 
-        return self.clf.prepare(model_image(rad))[0]
+        image = model_image(rad)
+        if self.crops:
+            return image, self.clf.segmenter.inputs([image])[0]
+        return self.clf.prepare(image)[0]
+
+    def _prepare_cropped(self, inputs: list):
+        import numpy as np
+
+        images = [image for image, _ in inputs]
+        lungs = self.clf.segmenter.segment_many(images, inputs=np.stack([s for _, s in inputs]))
+        if self._prep_pool is None:
+            self._prep_pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="scan-prepare")
+        prepared = list(self._prep_pool.map(self.clf.prepare_segmented, images, lungs))
+        return np.stack([t for t, _ in prepared]), [g for _, g in prepared]
 
     def classify(self, inputs: list) -> tuple[list, float]:
         """One Prediction per input (with the model's own OOD verdict), and the ms per image."""
         import numpy as np
 
         start = time.perf_counter()
-        preds = self.clf.predict_prepared(np.stack(inputs))
+        if self.crops:
+            tensors, geometries = self._prepare_cropped(inputs)
+            preds = self.clf.predict_prepared(tensors, geometries)
+        else:
+            preds = self.clf.predict_prepared(np.stack(inputs))
         share = (time.perf_counter() - start) * 1000.0 / max(1, len(inputs))
         return preds, share
+
+    def close(self) -> None:
+        if self._prep_pool is not None:
+            self._prep_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _is_non_image_object(path: Path) -> bool:
@@ -234,9 +267,9 @@ def run_scan(
     progress = ScanProgress()
     stop_count = threading.Event()
     _count_in_background(roots_abs, options.recursive, progress, stop_count)
-    runner = _ModelRunner(classifier) if classifier is not None else None
     batch_size = max(1, int(options.batch_size))
     workers = max(1, int(options.workers))
+    runner = _ModelRunner(classifier, workers) if classifier is not None else None
     window = workers + 2 * batch_size  # decode jobs in flight: keeps workers busy through one inference
     skip = options.skip if isinstance(options.skip, (set, frozenset)) else set(options.skip)
 
@@ -279,7 +312,7 @@ def run_scan(
             if path is None:
                 exhausted = True
                 break
-            pending.append(pool.submit(examine, path, runner))
+            pending.append(pool.submit(examine_when_free, path))
 
     def wait(fut: Future) -> _Examined | None:
         while True:
@@ -292,10 +325,23 @@ def run_scan(
             except CancelledError:
                 return None
 
+    free = threading.Event()  # cleared while a CPU-bound network runs (see _ModelRunner.exclusive)
+    free.set()
+
+    def examine_when_free(path):
+        while not free.wait(0.1) and not cancel.is_set():
+            pass
+        return examine(path, runner)
+
     def run_batch():
         inputs = [item.model_input for item in batch]
         try:
-            preds, share = runner.classify(inputs)
+            if runner.exclusive:
+                free.clear()
+            try:
+                preds, share = runner.classify(inputs)
+            finally:
+                free.set()
         except Exception as exc:  # e.g. out of memory on the device: report, keep scanning
             for item in batch:
                 r = item.result
@@ -308,6 +354,7 @@ def run_scan(
             item.model_input = None
             r.ms = (r.ms or 0.0) + share
             r.model = runner.tag
+            r.runtime, r.device = pred.runtime, pred.device
             r.ood_score = pred.ood_score
             if not pred.in_scope:
                 r.status = "out_of_scope"
@@ -345,6 +392,8 @@ def run_scan(
         for fut in pending:
             fut.cancel()
         pool.shutdown(wait=not cancelled, cancel_futures=True)
+        if runner is not None:
+            runner.close()
     report()
     return ScanSummary(
         ok=progress.ok,

@@ -31,7 +31,10 @@ COLUMNS = (
     "ms",
     "call",
     "confidence",
+    "runtime",  # appended: "litert" / "tensorflow", what ran the network ("" when no model ran)
+    "device",  # appended: where it ran ("CPU (XNNPACK, 2 threads)", "GPU:0 ...")
 )
+LEGACY_COLUMNS = COLUMNS[:13]  # results files written before the runtime and device columns
 STATUSES = ("ok", "error", "out_of_scope")
 PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
 HEADER_LINE = ",".join(COLUMNS) + "\n"
@@ -72,6 +75,8 @@ class ScanResult:
     ms: float | None = None
     call: str = ""  # the called class or "uncertain" (the card's call rule); empty when not classified
     confidence: float | None = None  # calibrated top probability
+    runtime: str = ""
+    device: str = ""
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -251,6 +256,11 @@ def read_existing_csv(path: Path) -> list[ScanResult]:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None:
             return []
+        if tuple(reader.fieldnames) == LEGACY_COLUMNS:
+            raise ResultsFileError(
+                f"{path} was written by an older CXViewer (without the runtime and device columns); "
+                "it cannot be continued: scan into a new results file"
+            )
         if tuple(reader.fieldnames) != COLUMNS:
             raise ResultsFileError(
                 f"{path} is not a CXViewer scan results file (its columns are {', '.join(reader.fieldnames)})"

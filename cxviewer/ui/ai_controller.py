@@ -18,6 +18,14 @@ from cxviewer.ui.inference import InferenceService
 from cxviewer.ui.lung_outline import LungOutline
 
 
+# AI > Runtime: what runs the model (cxviewer.model.runtime.RUNTIMES, kept here so the menu imports no model code)
+RUNTIME_CHOICES = {
+    "auto": "Automatic (TensorFlow on a CUDA GPU, else LiteRT)",
+    "litert": "LiteRT on the CPU",
+    "tensorflow": "TensorFlow",
+}
+
+
 def image_key(rad) -> str:
     return str(rad.path)
 
@@ -27,7 +35,8 @@ class AIController(QObject):
         super().__init__(window)
         self.window = window
         self.view = window.image_view
-        self.service = InferenceService(parent=self)
+        runtime = window.settings["runtime"]
+        self.service = InferenceService(parent=self, runtime=runtime if runtime in RUNTIME_CHOICES else "auto")
         self.panel = AIPanel()
         self.overlay = HeatmapOverlay(self.view.overlay_parent())
         self.outline = LungOutline(self.view.overlay_parent())
@@ -53,7 +62,7 @@ class AIController(QObject):
         window.set_compute_device("model: not loaded yet")
         from PySide6.QtWidgets import QApplication
 
-        QApplication.instance().aboutToQuit.connect(self.service.shutdown)
+        QApplication.instance().aboutToQuit.connect(self.service.quit)
 
     # ------------------------------------------------------------------ menu
     def _build_menu(self) -> None:
@@ -76,6 +85,16 @@ class AIController(QObject):
         menu.addAction(again)
         self.model_menu = menu.addMenu("Model")
         self._fill_model_menu()
+        self.runtime_menu = menu.addMenu("Runtime")
+        group = QActionGroup(self.runtime_menu)
+        self.runtime_actions = {}
+        for name, text in RUNTIME_CHOICES.items():
+            action = QAction(text, self.runtime_menu, checkable=True)
+            action.setChecked(name == self.service.runtime)
+            action.triggered.connect(lambda _=False, n=name: self.choose_runtime(n))
+            group.addAction(action)
+            self.runtime_menu.addAction(action)
+            self.runtime_actions[name] = action
         self.window.addAction(self.overlay_action)
         self.window.addAction(self.outline_action)
 
@@ -101,6 +120,14 @@ class AIController(QObject):
 
     def choose_model(self, directory) -> None:
         self.service.set_model(directory)
+        self.window.set_compute_device("model: not loaded yet")
+        self.reanalyse()
+
+    def choose_runtime(self, runtime: str) -> None:
+        """Run the model on ``runtime`` from now on (kept in the settings); the image on screen is analysed again."""
+        self.runtime_actions[runtime].setChecked(True)
+        self.window.settings["runtime"] = runtime
+        self.service.set_model(self.service.model_dir, runtime)
         self.window.set_compute_device("model: not loaded yet")
         self.reanalyse()
 

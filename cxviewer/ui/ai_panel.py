@@ -25,6 +25,14 @@ DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": 
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
 
+def _where(prediction) -> str:
+    """Device and runtime, e.g. "CPU (XNNPACK, 2 threads) · LiteRT"."""
+    from cxviewer.report.content import RUNTIME_NAMES
+
+    runtime = RUNTIME_NAMES.get(prediction.runtime, prediction.runtime)
+    return f"{prediction.device} · {runtime}" if runtime else prediction.device
+
+
 class AIPanel(QWidget):
     overlayToggled = Signal(bool)
     outlineToggled = Signal(bool)
@@ -163,7 +171,7 @@ class AIPanel(QWidget):
         self.anyway.setVisible(ran)
         self.status.setText(f"Outside the model's scope: {prediction.scope_text.rstrip('.')}. No opinion is given.")
         self._set_leading("Outside the model's scope", bold=False)
-        self.details.setText(f"{prediction.model_name} {prediction.model_version}")
+        self.details.setText(f"{prediction.model_name} {prediction.model_version} · {_where(prediction)}")
 
     def _show_anyway(self) -> None:
         prediction = self._refused
@@ -191,7 +199,8 @@ class AIPanel(QWidget):
             called = prediction.call or prediction.label
             self._set_leading(f"{DISPLAY_NAMES.get(called, called)}  {prediction.confidence * 100:.0f} %", bold=True)
         self.attention.setText(attention_sentence(prediction))
-        details = f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on {prediction.device}"
+        details = (f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on "
+                   f"{_where(prediction)}")
         if prediction.lung_crop == "applied":
             details += "\nThe model saw the lung fields only (crop from the lung segmenter)."
         elif prediction.lung_crop == "lungs not found":

@@ -61,4 +61,11 @@ def run_gui(argv: list[str]) -> int:
         window.open_sample()
     if args.paths:
         window.open_paths(args.paths)
-    return int(app.exec())
+    code = int(app.exec())
+    # Everything a reader waits for is done by now (settings and report drafts are saved on the way out,
+    # scan rows are on disk as written). What is left is work nobody waits for: a network call or a
+    # file read in flight, thread pools, Python's and the libraries' own teardown. Leave without it.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

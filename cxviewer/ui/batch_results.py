@@ -42,6 +42,8 @@ HEADERS = {
     "ms": "Time (ms)",
     "call": "Call",
     "confidence": "Confidence",
+    "runtime": "Runtime",
+    "device": "Device",
 }
 STATUS_TEXT = {"ok": "ok", "error": "error", "out_of_scope": "out of scope"}
 NUMERIC = {"p_covid", "p_pneumonia", "p_normal", "ood_score", "ms", "confidence"}

@@ -2,8 +2,9 @@
 
 The GUI thread calls :meth:`InferenceService.submit`. The worker keeps a one-slot mailbox: a new
 request replaces one that has not started yet, so when the reader moves on quickly only the
-image on screen is analysed. The model (and TensorFlow) load lazily on the worker thread at the
-first request, so the window never waits for them. Results are cached per image key.
+image on screen is analysed. The model loads lazily on the worker thread at the first request, so
+the window never waits for it; with LiteRT (the default on the CPU) that takes a few tens of ms and
+TensorFlow is never imported. Results are cached per image key.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 32
+QUIT_WAIT_MS = 150  # at quit, the longest wait for a job in flight (the process then exits without it)
 
 
 class _Worker(QThread):
     started_job = Signal(str)
     finished_job = Signal(str, object)  # key, Prediction
     failed_job = Signal(str, str)  # key, message
-    model_loaded = Signal(str, str)  # model title, device
+    model_loaded = Signal(str, str)  # model title, "device (runtime)"
 
-    def __init__(self, model_dir: str | Path | None):
+    def __init__(self, model_dir: str | Path | None, runtime: str | None = None):
         super().__init__()
         self.setObjectName("cxviewer-inference")
         self._model_dir = model_dir
+        self._runtime = runtime
         self._classifier = None
         self._cond = threading.Condition()
         self._pending: tuple[str, object] | None = None
@@ -72,8 +75,8 @@ class _Worker(QThread):
                 if self._classifier is None:
                     from cxviewer.model import load_classifier
 
-                    self._classifier = load_classifier(self._model_dir)
-                    self.model_loaded.emit(self._classifier.card.title, self._classifier.device)
+                    self._classifier = load_classifier(self._model_dir, self._runtime)
+                    self.model_loaded.emit(self._classifier.card.title, _where(self._classifier))
                 if rad is None:
                     prediction = self._classifier.predict(source, gradcam=True)
                 else:  # the header and pixel scope checks first (a CT slice gets no opinion), then the model
@@ -83,6 +86,12 @@ class _Worker(QThread):
                 self.failed_job.emit(key, _message(exc))
                 continue
             self.finished_job.emit(key, prediction)
+
+
+def _where(classifier) -> str:
+    from cxviewer.report.content import RUNTIME_NAMES
+
+    return f"{classifier.device}, {RUNTIME_NAMES.get(classifier.runtime, classifier.runtime)}"
 
 
 def _message(exc: Exception) -> str:
@@ -102,16 +111,17 @@ class InferenceService(QObject):
     failed = Signal(str, str)  # key, message
     modelLoaded = Signal(str, str)  # model title, device
 
-    def __init__(self, model_dir: str | Path | None = None, parent: QObject | None = None):
+    def __init__(self, model_dir: str | Path | None = None, parent: QObject | None = None, runtime: str | None = None):
         super().__init__(parent)
         self._cache: OrderedDict[str, object] = OrderedDict()
         self.model_dir = model_dir
+        self.runtime = runtime
         self.device: str | None = None
         self.model_title: str | None = None
         self._worker = self._start(model_dir)
 
     def _start(self, model_dir) -> _Worker:
-        worker = _Worker(model_dir)
+        worker = _Worker(model_dir, self.runtime)
         worker.started_job.connect(self.busy)
         worker.finished_job.connect(self._on_result)
         worker.failed_job.connect(self.failed)
@@ -142,16 +152,24 @@ class InferenceService(QObject):
         self._worker.put(key, source)
         return False
 
-    def set_model(self, model_dir: str | Path | None) -> None:
-        """Switch models: a fresh worker loads the new one lazily; cached results are dropped."""
-        if model_dir == self.model_dir:
+    def set_model(self, model_dir: str | Path | None, runtime: str | None = None) -> None:
+        """Switch models (or runtimes): a fresh worker loads the new one lazily; cached results are dropped."""
+        runtime = self.runtime if runtime is None else runtime
+        if model_dir == self.model_dir and runtime == self.runtime:
             return
         self.shutdown()
         self._cache.clear()
-        self.model_dir, self.device, self.model_title = model_dir, None, None
+        self.model_dir, self.runtime, self.device, self.model_title = model_dir, runtime, None, None
         self._worker = self._start(model_dir)
 
-    def shutdown(self) -> None:
-        """Stop after the job in flight (if any); TensorFlow cannot be interrupted mid-call."""
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Stop after the job in flight (if any): a network cannot be interrupted mid-call. With
+        ``timeout_ms`` (quitting) wait at most that long; True when the worker has stopped."""
         self._worker.stop()
-        self._worker.wait()
+        if timeout_ms is None:
+            return self._worker.wait()
+        return self._worker.wait(timeout_ms)
+
+    def quit(self) -> None:
+        """At quit: ask the worker to stop; nobody waits for its answer, so neither does the quit."""
+        self.shutdown(QUIT_WAIT_MS)

@@ -30,6 +30,8 @@ from cxviewer.ui.status_bar import ViewerStatusBar
 from cxviewer.ui.study_browser import StudyBrowser
 from cxviewer.ui.tag_browser import TagBrowser
 
+QUIT_WAIT_MS = 150  # at quit, the longest wait for reads in flight (nobody will look at them)
+
 log = logging.getLogger(__name__)
 
 _BUILTIN_KEYS = {"Lung": "L", "Mediastinum": "M", "Bone": "B", "Auto": "A"}
@@ -479,7 +481,7 @@ class MainWindow(QMainWindow):
         listener = getattr(self, "pacs_listener", None)  # installed by cxviewer.ui.pacs_dialog.install_pacs
         if listener is not None:
             listener.shutdown()
-        self.loader.shutdown()
+        self.loader.shutdown(QUIT_WAIT_MS)  # reads nobody will look at are cancelled, not waited for
         self.store_settings()
         super().closeEvent(event)
 

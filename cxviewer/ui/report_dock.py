@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
                                QWidget)
 
 from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
-from cxviewer.report.content import SECTIONS, format_date, format_person_name, format_sex, format_time, shown
+from cxviewer.report.content import (RUNTIME_NAMES, SECTIONS, format_date, format_person_name, format_sex,
+                                     format_time, shown)
 
 log = logging.getLogger(__name__)
 
@@ -502,7 +503,8 @@ class ReportDock(QDockWidget):
         self.ai_label.setText(
             f"<table>{rows}</table>Leading class: <b>{lead}</b><br>"
             f"{ai.model_name} {ai.model_version} · {ai.elapsed_ms:.0f} ms"
-            + (f" on {ai.device}" if ai.device else "") + f" · {when}")
+            + (f" on {ai.device}" if ai.device else "")
+            + (f" ({RUNTIME_NAMES.get(ai.runtime, ai.runtime)})" if ai.runtime else "") + f" · {when}")
 
     def closeEvent(self, event) -> None:
         self.save_now()

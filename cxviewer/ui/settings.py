@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     # this file is owner-only (0600) and passwords are never logged. No node, no network.
     "pacs": {"calling_ae": "CXVIEWER", "nodes": [], "listener_ae": "CXVIEWER", "listener_port": 11112,
              "listener_accept_any": False, "timeout": 10},
+    "runtime": "auto",  # what runs the model: auto, litert or tensorflow (AI > Runtime; cxviewer.model.runtime)
 }
 
 

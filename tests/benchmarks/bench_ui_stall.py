@@ -87,7 +87,7 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
     gaps, load_s = _analyse(window, ticker, DICOM_DIR / "RG1_UNCR.dcm", timeout_s=900)
     assert controller.overlay.heatmap is not None
     emit(result("ui_stall_during_inference", float(gaps.max()), "ms", floor, target, case="first_request",
-                includes="TensorFlow import + model load + inference + Grad-CAM + drawing",
+                includes="runtime import (LiteRT or TensorFlow) + model load + inference + Grad-CAM + drawing",
                 seconds_to_result=load_s, gaps_over_50ms=int((gaps > 50).sum()), model=window.inference.model_title,
                 baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
 

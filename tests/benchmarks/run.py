@@ -32,6 +32,10 @@ BENCHMARKS = {
     "ui_stall_during_inference": ("bench_ui_stall", "ui_stall_during_inference"),
     "startup_to_window": ("bench_startup", "startup_to_window"),
     "memory_50_images": ("bench_viewer", "memory_50_images"),
+    "cold_predict": ("bench_litert", "cold_predict"),
+    "inference_litert": ("bench_litert", "inference_litert"),
+    "scan_litert": ("bench_litert", "scan_litert"),
+    "first_ai_result_and_quit": ("bench_litert", "first_ai_result_and_quit"),
 }
 
 
