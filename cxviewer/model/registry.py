@@ -8,7 +8,7 @@ from pathlib import Path
 from cxviewer.model.card import ModelCard, ModelCardError, load_card
 
 log = logging.getLogger(__name__)
-DEFAULT_MODEL = "cxnet-densenet121-lungcrop"  # v2: better held-out figures than v1 (see both cards)
+DEFAULT_MODEL = "cxnet-densenet121-v3"  # v3: better on other hospitals' films and on held-out patients than v2 (see the cards)
 
 
 def model_roots() -> list[Path]:
