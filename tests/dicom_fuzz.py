@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+
+from cxviewer.imaging.decode_pool import _peak_rss
 import random
 import tempfile
 import time
@@ -220,7 +222,7 @@ def _runner(conn, sources: list[str], seed: int) -> None:
             path.write_bytes(data)
             result, detail = _check_case(path)
             path.unlink()
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            rss = _peak_rss()  # this process image's own peak (ru_maxrss would carry the pytest parent's over exec)
             conn.send(("done", result, detail, rss, pool().peak_worker_rss))
 
 

@@ -71,11 +71,12 @@ def test_readme_table_matches_the_bundled_cards():
     v2, v3 = cards["cxnet-densenet121-lungcrop"], cards["cxnet-densenet121-v3"]
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     lines = [line.strip() for line in readme.splitlines()]
+    cells = [[c.strip() for c in line.strip("|").split("|")] if line.startswith("|") else [] for line in lines]
     at = 0
     for name, values in comparison_rows([v2, v3]):  # in the table's order (two rows share a name)
-        found = next((i for i in range(at, len(lines)) if lines[i].startswith(f"| {name.strip()} |")), None)
+        found = next((i for i in range(at, len(lines)) if cells[i] and cells[i][0] == name.strip()), None)
         assert found is not None, f"README lacks the row {name!r}"
-        assert [c.strip() for c in lines[found].strip("|").split("|")[1:]] == values, name
+        assert cells[found][1:] == values, name
         at = found + 1
     default = Path(default_model_dir()).name
     assert f"`models/{default}/`" in readme and "**default**" in next(l for l in lines if f"`models/{default}/`" in l)

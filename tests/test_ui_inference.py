@@ -28,8 +28,10 @@ def test_worker_delivers_result_while_event_loop_ticks(qtbot, service, shared_di
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start()
     path = shared_dir / "data/dicom/CR-MONO1-10-chest.dcm"
+    started = time.perf_counter()
     with qtbot.waitSignal(service.result, timeout=600_000) as blocker:
         service.submit("chest", str(path))
+    waited = time.perf_counter() - started
     timer.stop()
     key, prediction = blocker.args
     assert key == "chest"
@@ -38,8 +40,9 @@ def test_worker_delivers_result_while_event_loop_ticks(qtbot, service, shared_di
     assert prediction.heatmap.shape == (440, 440)
     assert 0.0 <= prediction.heatmap.min() and prediction.heatmap.max() <= 1.0
     assert service.device and service.model_title
-    # the GUI thread kept running its event loop the whole time
-    assert len(ticks) > 20
+    # the GUI thread kept running its event loop the whole time (LiteRT may answer in a fraction of a second:
+    # the number of 5 ms ticks is judged against the time waited, at least one per 100 ms)
+    assert len(ticks) >= max(2, int(waited / 0.1)), (len(ticks), waited)
     gaps = np.diff(ticks)
     assert gaps.max() < 2.0, f"event loop stalled {gaps.max():.2f} s"
     # the second request for the same image is served from the cache, at once

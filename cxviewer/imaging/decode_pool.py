@@ -84,7 +84,17 @@ def _serve(conn: Any, budget: int) -> None:
 
 
 def _peak_rss() -> int:
-    """This process's peak resident memory in bytes (0 where unknown)."""
+    """This process's peak resident memory in bytes (0 where unknown).
+
+    On Linux the high-water mark of this process image (VmHWM): ``ru_maxrss`` survives exec, so a worker
+    spawned from a large parent would report the parent's size at the fork."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:

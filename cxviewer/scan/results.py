@@ -34,7 +34,7 @@ COLUMNS = (
     "runtime",  # appended: "litert" / "tensorflow", what ran the network ("" when no model ran)
     "device",  # appended: where it ran ("CPU (XNNPACK, 2 threads)", "GPU:0 ...")
 )
-LEGACY_COLUMNS = COLUMNS[:13]  # results files written before the runtime and device columns
+LEGACY_COLUMNS = COLUMNS[:13]  # results files written before the call, confidence, runtime and device columns
 STATUSES = ("ok", "error", "out_of_scope")
 PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
 HEADER_LINE = ",".join(COLUMNS) + "\n"
@@ -204,8 +204,13 @@ def _has_surrogates(text: str) -> bool:
 def _check_ours_csv(path: Path) -> None:
     """Refuse (before anything is changed) a file whose first line is not our CSV header."""
     with open(path, "rb") as fh:
-        first = fh.read(len(HEADER_LINE))
-    if first != HEADER_LINE.encode("ascii"):
+        first = fh.readline(len(HEADER_LINE) + 2)
+    if first == (",".join(LEGACY_COLUMNS) + "\n").encode("ascii"):
+        raise ResultsFileError(
+            f"{path} was written by an older CXViewer (without the call, confidence, runtime and device columns); "
+            "it cannot be continued: scan into a new results file"
+        )
+    if first[: len(HEADER_LINE)] != HEADER_LINE.encode("ascii"):
         raise ResultsFileError(
             f"{path} is not a CXViewer scan results file (its first line is not the results header); "
             "--resume leaves it untouched: give the results CSV of the scan to continue"
@@ -258,7 +263,7 @@ def read_existing_csv(path: Path) -> list[ScanResult]:
             return []
         if tuple(reader.fieldnames) == LEGACY_COLUMNS:
             raise ResultsFileError(
-                f"{path} was written by an older CXViewer (without the runtime and device columns); "
+                f"{path} was written by an older CXViewer (without the call, confidence, runtime and device columns); "
                 "it cannot be continued: scan into a new results file"
             )
         if tuple(reader.fieldnames) != COLUMNS:
