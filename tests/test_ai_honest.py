@@ -176,3 +176,21 @@ def test_new_films_open_without_overlays_unless_the_reader_asks_for_it(qtbot, di
         assert window.settings["overlay"]["auto_show"] is True
     finally:
         ai.service.shutdown()
+
+
+def test_report_pane_agrees_with_the_panel_on_an_uncertain_film(qtbot, predictions, dicom_dir):
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.report.drafts import DraftStore
+    from cxviewer.ui.report_dock import ReportDock
+
+    uncertain = next(p for p in predictions if p.call == "uncertain")
+    called = next(p for p in predictions if p.call not in ("uncertain", None))
+    dock = ReportDock(store=DraftStore(), autosave_ms=50)
+    qtbot.addWidget(dock)
+    dock.set_radiograph(read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm"))
+    dock.set_prediction(uncertain)
+    text = dock.ai_label.text()
+    assert "Uncertain: no class is likely enough" in text and "<b>" not in text.split("</table>")[0]
+    dock.set_prediction(called)
+    text = dock.ai_label.text()
+    assert f"Call: <b>{called.call}</b>" in text

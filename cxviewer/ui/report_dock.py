@@ -494,15 +494,18 @@ class ReportDock(QDockWidget):
             self.ai_label.setText(f"Outside the model's scope: {escape(ai.out_of_scope)}<br>"
                                   f"{escape(ai.model_name)} {escape(ai.model_version)}")
             return
-        lead = ai.label
+        uncertain = ai.call == "uncertain"
+        lead = None if uncertain else (ai.call or ai.label)  # an uncertain film gets no bold class here either
         rows = "".join(
             f"<tr><td>{'<b>' if k == lead else ''}{k}{'</b>' if k == lead else ''}</td>"
             f"<td align='right'>{p * 100:.1f} %</td></tr>"
             for k, p in zip(ai.labels, ai.probabilities))
         when = ai.analysed_at[:16].replace("T", " ")
         self.ai_label.setText(
-            f"<table>{rows}</table>Leading class: <b>{lead}</b><br>"
-            f"{ai.model_name} {ai.model_version} · {ai.elapsed_ms:.0f} ms"
+            f"<table>{rows}</table>"
+            + ("Uncertain: no class is likely enough for the model to make a call<br>" if uncertain
+               else f"{'Call' if ai.call else 'Leading class'}: <b>{lead}</b><br>")
+            + f"{ai.model_name} {ai.model_version} · {ai.elapsed_ms:.0f} ms"
             + (f" on {ai.device}" if ai.device else "")
             + (f" ({RUNTIME_NAMES.get(ai.runtime, ai.runtime)})" if ai.runtime else "") + f" · {when}")
 
