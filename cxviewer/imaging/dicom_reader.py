@@ -220,14 +220,20 @@ def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarr
     return luma, spread > 0.01 * full_scale
 
 
-def read_colour_frame(path: Path) -> np.ndarray:
-    """The first frame of a colour DICOM file as RGB, read and decoded as guardedly as ``read_dicom``."""
+def _read_first_frame(path: Path):
+    """(data set, transfer syntax UID, frame count, first frame decoded): read, checked (pixel data present, geometry against the bytes) and
+    decoded under supervision; what every DICOM read here starts with."""
     ds = _read_dataset(path)
     if "PixelData" not in ds:
         raise _no_pixel_data(ds, path)
     uid = _settle_transfer_syntax(ds, path)
     _rows, _cols, frames = _check_geometry(ds, uid, path)
-    frame = _decode_first_frame(ds, uid, frames, path)
+    return ds, uid, frames, _decode_first_frame(ds, uid, frames, path)
+
+
+def read_colour_frame(path: Path) -> np.ndarray:
+    """The first frame of a colour DICOM file as RGB, read and decoded as guardedly as ``read_dicom``."""
+    ds, _uid, _frames, frame = _read_first_frame(path)
     if str(ds.get("PhotometricInterpretation", "")).strip().upper() == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 
@@ -236,12 +242,7 @@ def read_colour_frame(path: Path) -> np.ndarray:
 
 
 def read_dicom(path: Path) -> Radiograph:
-    ds = _read_dataset(path)
-    if "PixelData" not in ds:
-        raise _no_pixel_data(ds, path)
-    uid = _settle_transfer_syntax(ds, path)
-    _rows, _cols, frames = _check_geometry(ds, uid, path)
-    frame = _decode_first_frame(ds, uid, frames, path)
+    ds, uid, frames, frame = _read_first_frame(path)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     was_color = False
     if photometric in _GREY:

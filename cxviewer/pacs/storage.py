@@ -9,13 +9,12 @@ transfer wrote (after a cancel or a failure).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 
 from cxviewer.pacs.errors import LimitExceeded
+from cxviewer.report.atomic import atomic_write_bytes
 
 DEFAULT_MAX_OBJECT_BYTES = 1 << 30  # 1 GiB: larger than any radiograph, smaller than a disk
 DEFAULT_MAX_OBJECTS = 100_000
@@ -69,16 +68,7 @@ class ObjectStore:
                 raise LimitExceeded(f"more than {self.max_objects} objects in one transfer")
             path = self.path_for(study_uid, sop_uid)
             private_dir(path.parent)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_bytes(path, data, private=True)  # 0600, never half a file
             if path not in self.written:
                 self.written.append(path)
             return path
