@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cxviewer.model.attention import lung_attention  # noqa: F401  (re-exported for evaluation)
+from cxviewer.model.attention import lung_attention
 from cxviewer.model.dataset import read_manifest
 from cxviewer.model.metrics import classification_report
 
@@ -87,6 +87,10 @@ def evaluate_folder(clf, folder: str | Path, log=print, predictions_path: Path |
         for src in sorted({r[2] for r in rows})
     }
     report["ece"] = expected_calibration_error(y_a, probs_a)
+    if clf.calibration is not None:
+        from cxviewer.model.calibration import call_figures
+
+        report["calls"] = call_figures(y_a, probs_a, clf.calibration.min_probability, clf.calibration.min_margin)
     report["pass_rate_out_of_scope_rules"] = float(np.mean(scoped))
     report["attention"] = attention_summary(attention)
     report["folder"] = Path(folder).name

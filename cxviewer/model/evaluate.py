@@ -427,7 +427,7 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
                 target_accuracy: float = CALL_TARGET_ACCURACY, log=print) -> dict:
     """Refit the calibration (validation patients), re-measure the held-out patients and the cross-source folder
     through the calibrated model, and rewrite the card; the out-of-scope rules and training record are kept."""
-    from cxviewer.model.calibration import Calibration, call_figures, fit_calibration
+    from cxviewer.model.calibration import Calibration, fit_calibration
     from cxviewer.model.card import load_card
     from cxviewer.model.classifier import Classifier
     from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE, evaluate_folder
@@ -450,15 +450,7 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
         data["failure_modes"] = failure_modes(bool(data["input"].get("crop")), test.get("attention"),
                                               data["training"].get("init_note"))
     if cross_source_dir:
-        cs = evaluate_folder(clf, cross_source_dir, log=log, predictions_path=model_dir / CS_FILE)
-        if clf.calibration is not None:
-            from cxviewer.model.compare import read_prediction_file
-
-            rows = read_prediction_file(model_dir / CS_FILE, clf.labels)
-            y = np.array([list(clf.labels).index(lab) for lab, _ in rows.values()])
-            p = np.stack([v for _, v in rows.values()])
-            cs["calls"] = call_figures(y, p, clf.calibration.min_probability, clf.calibration.min_margin)
-        metrics["cross_source"] = cs
+        metrics["cross_source"] = evaluate_folder(clf, cross_source_dir, log=log, predictions_path=model_dir / CS_FILE)
     data["metrics"] = metrics
     save_card(model_dir, data)
     write_markdown(data, model_dir / "card.md")
