@@ -92,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{args.file}: {pred.call or pred.label}  ({probs})")
         if att is not None:
-            print(f"Grad-CAM: {att['share']:.0%} of the map falls on the lungs; an even map would put "
-                  f"{att['expected_if_uniform']:.0%} there.")
+            from cxviewer.report.content import attention_text
+
+            print(f"Grad-CAM: {attention_text(att)}")
         print(f"model {pred.model_name} {pred.model_version} on {pred.device} ({pred.runtime}); read {result['timing_ms']['read']} ms, "
               f"model load {result['timing_ms']['load_model']} ms, inference {result['timing_ms']['predict']} ms")
         if pred.lung_crop == "lungs not found":

@@ -381,11 +381,16 @@ class AIBlock:
 
     @property
     def attention_text(self) -> str:
-        a = self.attention_in_lungs
-        if not a or a.get("share") is None:
-            return ""
-        return (f"{a['share']:.0%} of the Grad-CAM map falls on the lungs; an even map would put "
-                f"{a['expected_if_uniform']:.0%} there.")
+        return attention_text(self.attention_in_lungs)
+
+
+def attention_text(attention: dict | None) -> str:
+    """Where the model looked, in one sentence for the reader (the panel, the report and ``predict`` say it
+    alike); "" without a Grad-CAM map or a lung mask."""
+    if not attention or attention.get("share") is None:
+        return ""
+    return (f"{attention['share'] * 100:.0f} % of the Grad-CAM map falls on the lungs; an even map would put "
+            f"{attention['expected_if_uniform'] * 100:.0f} % there.")
 
 
 MODEL_SCOPE = ("The model knows only COVID-19, other pneumonia and normal. It cannot report nodules, masses, "

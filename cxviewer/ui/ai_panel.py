@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cxviewer.report.content import MODEL_SCOPE, attention_text
+
 NOTICE = "Research software, not a medical device. A second look, not a diagnosis."
-SCOPE = ("It knows only COVID-19, other pneumonia and normal. It cannot report nodules, masses, effusion, "
-         "pneumothorax, lines and tubes or fractures: an abnormal film can still be called \"normal\".")
 DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": "Normal"}
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
@@ -76,7 +76,7 @@ class AIPanel(QWidget):
         self.attention.setObjectName("aiAttention")
         self.attention.setWordWrap(True)
         layout.addWidget(self.attention)
-        self.scope = QLabel(SCOPE)
+        self.scope = QLabel(MODEL_SCOPE)
         self.scope.setObjectName("aiScope")
         self.scope.setWordWrap(True)
         layout.addWidget(self.scope)
@@ -198,7 +198,7 @@ class AIPanel(QWidget):
         else:
             called = prediction.call or prediction.label
             self._set_leading(f"{DISPLAY_NAMES.get(called, called)}  {prediction.confidence * 100:.0f} %", bold=True)
-        self.attention.setText(attention_sentence(prediction))
+        self.attention.setText(attention_text(getattr(prediction, "attention_in_lungs", None)))
         details = (f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on "
                    f"{_where(prediction)}")
         if prediction.lung_crop == "applied":
@@ -206,15 +206,6 @@ class AIPanel(QWidget):
         elif prediction.lung_crop == "lungs not found":
             details += "\nLungs not found: the model saw the whole film, not its usual lung crop. Read with extra care."
         self.details.setText(details)
-
-
-def attention_sentence(prediction) -> str:
-    """"41 % of the map falls on the lungs; an even map would put 43 % there." (empty without map or mask)."""
-    att = getattr(prediction, "attention_in_lungs", None)
-    if not att:
-        return ""
-    return (f"{att['share'] * 100:.0f} % of the Grad-CAM map falls on the lungs; an even map would put "
-            f"{att['expected_if_uniform'] * 100:.0f} % there.")
 
 
 class ColourLegend(QLabel):
