@@ -2,9 +2,12 @@
 
 The GUI thread calls :meth:`InferenceService.submit`. The worker keeps a one-slot mailbox: a new
 request replaces one that has not started yet, so when the reader moves on quickly only the
-image on screen is analysed. The model loads lazily on the worker thread at the first request, so
-the window never waits for it; with LiteRT (the default on the CPU) that takes a few tens of ms and
-TensorFlow is never imported. Results are cached per image key.
+image on screen is analysed. The worker loads the model as soon as it starts (at the window's start-up,
+not at the first request) and runs it once on a made-up film, so that the interpreters have allocated
+and packed their weights, and every module the analysis needs is imported, before the reader opens
+a film: the first film is then answered as fast as any other, and the GUI thread never waits on an
+import that holds the interpreter lock. With LiteRT (the default on the CPU) TensorFlow is never
+imported. Results are cached per image key.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ class _Worker(QThread):
     finished_job = Signal(str, object)  # key, Prediction
     failed_job = Signal(str, str)  # key, message
     model_loaded = Signal(str, str)  # model title, "device (runtime)"
+    preloaded = Signal(bool)  # the start-up preload is over: True when the model is loaded and has run once
 
-    def __init__(self, model_dir: str | Path | None, runtime: str | None = None):
+    def __init__(self, model_dir: str | Path | None, runtime: str | None = None, preload: bool = True):
         super().__init__()
+        self._preload_at_start = preload
         self.setObjectName("cxviewer-inference")
         self._model_dir = model_dir
         self._runtime = runtime
@@ -60,7 +65,34 @@ class _Worker(QThread):
 
         return read_radiograph(source)
 
+    def _load(self) -> None:
+        if self._classifier is None:
+            from cxviewer.model import load_classifier
+
+            self._classifier = load_classifier(self._model_dir, self._runtime)
+            self.model_loaded.emit(self._classifier.card.title, _where(self._classifier))
+
+    def _preload(self) -> None:
+        """Import what an analysis needs, load the model and run it once on a made-up film (its answer is
+        dropped). A failure here is only logged: the first request loads again and reports it."""
+        try:
+            import cxviewer.imaging  # noqa: F401 - the display pipeline (what the model is shown)
+            import cxviewer.model.inputs  # noqa: F401
+            import cxviewer.report.content  # noqa: F401 - names of runtimes, for the panel
+            import cxviewer.scan.scope  # noqa: F401 - the header/pixel scope check
+
+            self._load()
+            if not self._stopping:
+                self._classifier.predict(warm_up_film(), gradcam=True, outline=True)
+        except Exception:  # noqa: BLE001 - reported, with its message, at the first request
+            log.info("model preload failed (the first request will say why): %s", traceback.format_exc())
+            self.preloaded.emit(False)
+            return
+        self.preloaded.emit(True)
+
     def run(self) -> None:  # noqa: D401 - QThread entry point
+        if self._preload_at_start:
+            self._preload()
         while True:
             with self._cond:
                 while self._pending is None and not self._stopping:
@@ -72,20 +104,26 @@ class _Worker(QThread):
             self.started_job.emit(key)
             try:
                 rad = self._radiograph(source)
-                if self._classifier is None:
-                    from cxviewer.model import load_classifier
-
-                    self._classifier = load_classifier(self._model_dir, self._runtime)
-                    self.model_loaded.emit(self._classifier.card.title, _where(self._classifier))
+                self._load()
                 if rad is None:
                     prediction = self._classifier.predict(source, gradcam=True)
                 else:  # the header and pixel scope checks first (a CT slice gets no opinion), then the model
                     prediction = self._classifier.predict_radiograph(rad, gradcam=True)
+                prediction.attention_in_lungs  # noqa: B018 - computed here (full-size sums), not on the GUI thread
             except Exception as exc:  # any failure is a message for the panel, never a crash
                 log.warning("inference failed for %s: %s", key, traceback.format_exc())
                 self.failed_job.emit(key, _message(exc))
                 continue
             self.finished_job.emit(key, prediction)
+
+
+def warm_up_film(size: int = 512) -> np.ndarray:
+    """A made-up 8-bit film (a smooth ramp with two darker ovals) to run the networks once before a real one."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    film = 60.0 + 140.0 * yy
+    for cx in (0.3, 0.7):
+        film[((xx - cx) / 0.15) ** 2 + ((yy - 0.5) / 0.3) ** 2 < 1.0] -= 40.0
+    return np.clip(film, 0, 255).astype(np.uint8)
 
 
 def _where(classifier) -> str:
@@ -110,9 +148,13 @@ class InferenceService(QObject):
     result = Signal(str, object)  # key, Prediction (with heatmap on the image's pixel grid)
     failed = Signal(str, str)  # key, message
     modelLoaded = Signal(str, str)  # model title, device
+    ready = Signal(bool)  # the start-up preload is over (True: loaded and run once; False: the first request says why)
 
-    def __init__(self, model_dir: str | Path | None = None, parent: QObject | None = None, runtime: str | None = None):
+    def __init__(self, model_dir: str | Path | None = None, parent: QObject | None = None, runtime: str | None = None,
+                 preload: bool = True):
+        """``preload``: load and warm the model as soon as the worker starts (the viewer); False: at the first request."""
         super().__init__(parent)
+        self.preload = preload
         self._cache: OrderedDict[str, object] = OrderedDict()
         self.model_dir = model_dir
         self.runtime = runtime
@@ -121,11 +163,12 @@ class InferenceService(QObject):
         self._worker = self._start(model_dir)
 
     def _start(self, model_dir) -> _Worker:
-        worker = _Worker(model_dir, self.runtime)
+        worker = _Worker(model_dir, self.runtime, self.preload)
         worker.started_job.connect(self.busy)
         worker.finished_job.connect(self._on_result)
         worker.failed_job.connect(self.failed)
         worker.model_loaded.connect(self._on_loaded)
+        worker.preloaded.connect(self.ready)
         worker.start(QThread.Priority.LowPriority)
         return worker
 
