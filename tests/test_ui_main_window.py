@@ -15,7 +15,7 @@ from test_ui_support import quadrant_image, real_dicom, write_dicom
 
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.settings import Settings
-from cxviewer.ui.study_model import ERROR_ROLE, KIND_ROLE, PATH_ROLE
+from cxviewer.ui.study_model import COLUMNS, ERROR_ROLE, KIND_ROLE, PATH_ROLE
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +122,7 @@ def test_drop_of_a_folder_fills_the_browser_with_hierarchy_and_error_marks(qtbot
         assert message and len(message) > 10, item.text()  # a sentence for the reader, not empty
         assert message in item.toolTip()
         assert not item.icon().isNull()  # the error mark
-        assert root_errors.child(r, 3).text() == message  # description column shows it too
+        assert root_errors.child(r, COLUMNS.index("Description")).text() == message  # description column shows it too
     assert "README.txt" not in str(tree)
 
     # readable images carry a thumbnail, and the study row its date and modality

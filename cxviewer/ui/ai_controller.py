@@ -223,4 +223,7 @@ def install_ai_panel(window) -> AIController:
     window.ai = controller
     window.inference = controller.service
     window.ai_panel = controller.panel
+    from cxviewer.ui.study_ai import install_study_ai
+
+    install_study_ai(window, controller.service)  # the study browser's AI column, filled in the background
     return controller

@@ -8,10 +8,15 @@ and packed their weights, and every module the analysis needs is imported, befor
 a film: the first film is then answered as fast as any other, and the GUI thread never waits on an
 import that holds the interpreter lock. With LiteRT (the default on the CPU) TensorFlow is never
 imported. Results are cached per image key.
+
+Besides the image on screen, the worker analyses queued films in the background (the study browser's AI
+column: every film of an opened folder), only while no on-screen request waits. A background answer has
+no Grad-CAM map and no lung mask (nothing draws them), is not cached, and comes back on its own signals.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import traceback
@@ -32,6 +37,8 @@ class _Worker(QThread):
     failed_job = Signal(str, str)  # key, message
     model_loaded = Signal(str, str)  # model title, "device (runtime)"
     preloaded = Signal(bool)  # the start-up preload is over: True when the model is loaded and has run once
+    background_done = Signal(str, object)  # key, Prediction without map or mask
+    background_failed = Signal(str, str)  # key, message
 
     def __init__(self, model_dir: str | Path | None, runtime: str | None = None, preload: bool = True):
         super().__init__()
@@ -42,6 +49,7 @@ class _Worker(QThread):
         self._classifier = None
         self._cond = threading.Condition()
         self._pending: tuple[str, object] | None = None
+        self._background: OrderedDict[str, object] = OrderedDict()  # key -> source, oldest first
         self._stopping = False
 
     def put(self, key: str, source) -> None:
@@ -49,10 +57,26 @@ class _Worker(QThread):
             self._pending = (key, source)  # replaces a stale request that has not started
             self._cond.notify()
 
+    def put_background(self, key: str, source) -> None:
+        with self._cond:
+            self._background.setdefault(key, source)
+            self._cond.notify()
+
+    def background_queued(self) -> int:
+        with self._cond:
+            return len(self._background)
+
+    def drop_background(self, keys=None) -> None:
+        """Forget queued background films (``keys``; None: all)."""
+        with self._cond:
+            for key in list(self._background) if keys is None else keys:
+                self._background.pop(key, None)
+
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
             self._pending = None
+            self._background.clear()
             self._cond.notify()
 
     def _radiograph(self, source):
@@ -95,12 +119,20 @@ class _Worker(QThread):
             self._preload()
         while True:
             with self._cond:
-                while self._pending is None and not self._stopping:
+                while self._pending is None and not self._background and not self._stopping:
                     self._cond.wait()
                 if self._stopping:
                     return
-                key, source = self._pending
-                self._pending = None
+                background = self._pending is None  # nothing on screen waits: one background film
+                if background:
+                    key, source = self._background.popitem(last=False)
+                else:
+                    key, source = self._pending
+                    self._pending = None
+                    self._background.pop(key, None)  # answered in full now
+            if background:
+                self._run_background(key, source)
+                continue
             self.started_job.emit(key)
             try:
                 rad = self._radiograph(source)
@@ -115,6 +147,21 @@ class _Worker(QThread):
                 self.failed_job.emit(key, _message(exc))
                 continue
             self.finished_job.emit(key, prediction)
+
+    def _run_background(self, key: str, source) -> None:
+        try:
+            rad = self._radiograph(source)
+            self._load()
+            if rad is None:
+                prediction = self._classifier.predict(source, gradcam=False, outline=False)
+            else:
+                prediction = self._classifier.predict_radiograph(rad, gradcam=False, outline=False)
+            prediction = dataclasses.replace(prediction, lung_mask=None)  # a cropping model's: nobody draws it
+        except Exception as exc:  # noqa: BLE001 - a message for the browser, never a crash
+            log.info("background analysis failed for %s: %s", key, exc)
+            self.background_failed.emit(key, _message(exc))
+            return
+        self.background_done.emit(key, prediction)
 
 
 def warm_up_film(size: int = 512) -> np.ndarray:
@@ -149,6 +196,9 @@ class InferenceService(QObject):
     failed = Signal(str, str)  # key, message
     modelLoaded = Signal(str, str)  # model title, device
     ready = Signal(bool)  # the start-up preload is over (True: loaded and run once; False: the first request says why)
+    backgroundResult = Signal(str, object)  # key, Prediction without map or mask (see queue_background)
+    backgroundFailed = Signal(str, str)  # key, message
+    reset = Signal()  # the model or runtime changed: earlier answers are void
 
     def __init__(self, model_dir: str | Path | None = None, parent: QObject | None = None, runtime: str | None = None,
                  preload: bool = True):
@@ -160,6 +210,7 @@ class InferenceService(QObject):
         self.runtime = runtime
         self.device: str | None = None
         self.model_title: str | None = None
+        self.preloaded: bool | None = None  # None until the start-up preload is over (see ``ready``)
         self._worker = self._start(model_dir)
 
     def _start(self, model_dir) -> _Worker:
@@ -168,9 +219,15 @@ class InferenceService(QObject):
         worker.finished_job.connect(self._on_result)
         worker.failed_job.connect(self.failed)
         worker.model_loaded.connect(self._on_loaded)
-        worker.preloaded.connect(self.ready)
+        worker.preloaded.connect(self._on_preloaded)
+        worker.background_done.connect(self.backgroundResult)
+        worker.background_failed.connect(self.backgroundFailed)
         worker.start(QThread.Priority.LowPriority)
         return worker
+
+    def _on_preloaded(self, ok: bool) -> None:
+        self.preloaded = ok
+        self.ready.emit(ok)
 
     def _on_loaded(self, title: str, device: str) -> None:
         self.model_title, self.device = title, device
@@ -195,6 +252,25 @@ class InferenceService(QObject):
         self._worker.put(key, source)
         return False
 
+    def queue_background(self, key: str, source) -> bool:
+        """Analyse ``key`` (a Radiograph or a file path) when nothing on screen waits; the answer comes on
+        ``backgroundResult``/``backgroundFailed`` (a cached full answer comes on ``backgroundResult`` at once).
+        False when it was answered from the cache."""
+        hit = self._cache.get(key)
+        if hit is not None:
+            self.backgroundResult.emit(key, hit)
+            return False
+        self._worker.put_background(key, source)
+        return True
+
+    def background_queued(self) -> int:
+        """Films waiting in the background queue."""
+        return self._worker.background_queued()
+
+    def drop_background(self, keys=None) -> None:
+        """Forget background films not yet analysed (``keys``; None: all), e.g. when the browser is cleared."""
+        self._worker.drop_background(keys)
+
     def set_model(self, model_dir: str | Path | None, runtime: str | None = None) -> None:
         """Switch models (or runtimes): a fresh worker loads the new one lazily; cached results are dropped."""
         runtime = self.runtime if runtime is None else runtime
@@ -203,7 +279,9 @@ class InferenceService(QObject):
         self.shutdown()
         self._cache.clear()
         self.model_dir, self.runtime, self.device, self.model_title = model_dir, runtime, None, None
+        self.preloaded = None
         self._worker = self._start(model_dir)
+        self.reset.emit()
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
         """Stop after the job in flight (if any): a network cannot be interrupted mid-call. With
