@@ -24,7 +24,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 32
@@ -72,6 +72,10 @@ class _Worker(QThread):
             for key in list(self._background) if keys is None else keys:
                 self._background.pop(key, None)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
@@ -115,7 +119,7 @@ class _Worker(QThread):
         self.preloaded.emit(True)
 
     def run(self) -> None:  # noqa: D401 - QThread entry point
-        if self._preload_at_start:
+        if self._preload_at_start and not self._stopping:
             self._preload()
         while True:
             with self._cond:
@@ -222,7 +226,10 @@ class InferenceService(QObject):
         worker.preloaded.connect(self._on_preloaded)
         worker.background_done.connect(self.backgroundResult)
         worker.background_failed.connect(self.backgroundFailed)
-        worker.start(QThread.Priority.LowPriority)
+        if self.preload:  # from the event loop's first turn: the window's first paint does not share the CPU
+            QTimer.singleShot(0, self, lambda: worker.stopping or worker.start(QThread.Priority.LowPriority))
+        else:
+            worker.start(QThread.Priority.LowPriority)
         return worker
 
     def _on_preloaded(self, ok: bool) -> None:
