@@ -50,6 +50,7 @@ class _Worker(QThread):
         self._cond = threading.Condition()
         self._pending: tuple[str, object] | None = None
         self._background: OrderedDict[str, object] = OrderedDict()  # key -> source, oldest first
+        self._foreground_key: str | None = None  # the on-screen film being analysed now
         self._stopping = False
 
     def put(self, key: str, source) -> None:
@@ -59,6 +60,8 @@ class _Worker(QThread):
 
     def put_background(self, key: str, source) -> None:
         with self._cond:
+            if key == self._foreground_key or (self._pending is not None and self._pending[0] == key):
+                return  # answered in full already, and cached
             self._background.setdefault(key, source)
             self._cond.notify()
 
@@ -134,6 +137,7 @@ class _Worker(QThread):
                     key, source = self._pending
                     self._pending = None
                     self._background.pop(key, None)  # answered in full now
+                self._foreground_key = None if background else key
             if background:
                 self._run_background(key, source)
                 continue
