@@ -283,7 +283,8 @@ class InferenceService(QObject):
         self._worker.drop_background(keys)
 
     def set_model(self, model_dir: str | Path | None, runtime: str | None = None) -> None:
-        """Switch models (or runtimes): a fresh worker loads the new one lazily; cached results are dropped."""
+        """Switch models (or runtimes): a fresh worker loads the new one (at once, with ``preload``); cached results
+        are dropped and ``reset`` tells whoever showed them."""
         runtime = self.runtime if runtime is None else runtime
         if model_dir == self.model_dir and runtime == self.runtime:
             return
