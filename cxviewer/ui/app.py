@@ -25,9 +25,9 @@ def run_gui(argv: list[str]) -> int:
     logging.basicConfig(level=os.environ.get("CXVIEWER_LOGLEVEL", "INFO"),
                         format="%(levelname)s %(name)s: %(message)s")
     if args.paths or args.sample or args.smoke_test:  # a film opens at once: its decoder process starts
-        from cxviewer.imaging.decode_pool import pool  # importing now, beside the window's own start-up
+        from cxviewer.imaging.decode_pool import pool
 
-        pool().warm_up()
+        pool().warm_up()  # (importing the decoders now, beside the window's own start-up)
     from PySide6.QtWidgets import QApplication
 
     from cxviewer.ui.main_window import MainWindow

@@ -29,6 +29,9 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 log = logging.getLogger(__name__)
 CACHE_SIZE = 32
 QUIT_WAIT_MS = 150  # at quit, the longest wait for a job in flight (the process then exits without it)
+# After the service is made (in the window's construction), when its worker starts and preloads the model: after
+# the window's first paint, and well before a film opened at launch has been decoded (about 1 s for the sample).
+PRELOAD_DELAY_MS = 250
 
 
 class _Worker(QThread):
@@ -107,10 +110,10 @@ class _Worker(QThread):
         """Import what an analysis needs, load the model and run it once on a made-up film (its answer is
         dropped). A failure here is only logged: the first request loads again and reports it."""
         try:
-            import cxviewer.imaging  # noqa: F401 - the display pipeline (what the model is shown)
-            import cxviewer.model.inputs  # noqa: F401
-            import cxviewer.report.content  # noqa: F401 - names of runtimes, for the panel
-            import cxviewer.scan.scope  # noqa: F401 - the header/pixel scope check
+            import cxviewer.imaging  # the display pipeline (what the model is shown)
+            import cxviewer.model.inputs
+            import cxviewer.report.content  # names of runtimes, for the panel
+            import cxviewer.scan.scope  # the header/pixel scope check
 
             self._load()
             if not self._stopping:
@@ -230,8 +233,8 @@ class InferenceService(QObject):
         worker.preloaded.connect(self._on_preloaded)
         worker.background_done.connect(self.backgroundResult)
         worker.background_failed.connect(self.backgroundFailed)
-        if self.preload:  # from the event loop's first turn: the window's first paint does not share the CPU
-            QTimer.singleShot(0, self, lambda: worker.stopping or worker.start(QThread.Priority.LowPriority))
+        if self.preload:  # once the window has painted: its first paint does not share the CPU with the preload
+            QTimer.singleShot(PRELOAD_DELAY_MS, self, lambda: worker.stopping or worker.start(QThread.Priority.LowPriority))
         else:
             worker.start(QThread.Priority.LowPriority)
         return worker

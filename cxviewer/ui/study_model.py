@@ -234,7 +234,7 @@ class StudyModel(QStandardItemModel):
             return (kind == "errors", rank(item) if by_ai else 0, natural if natural is not None else ())
 
         def reorder(parent: QStandardItem) -> None:
-            ranked = sorted(((key(parent.child(i)), i) for i in range(parent.rowCount())))
+            ranked = sorted((key(parent.child(i)), i) for i in range(parent.rowCount()))
             rows = [parent.takeRow(0) for _ in range(parent.rowCount())]
             for _key, i in ranked:
                 parent.appendRow(rows[i])
