@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
 
         v = self.image_view
         v.windowChanged.connect(self.status.set_window)
-        v.zoomChanged.connect(self.status.set_zoom)
+        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
+        v.zoomChanged.connect(lambda z: self.status.set_zoom(z if v.rad is not None else 0.0))
         v.cursorMoved.connect(self.status.set_cursor)
         v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
@@ -338,7 +339,7 @@ class MainWindow(QMainWindow):
                 self.show_image(path)
         elif path == self._pending_path:
             self._pending_path = None
-            self.status.showMessage(f"Cannot read {path.name} again: {error}", 15000)
+            self._show_failure(path, f"Cannot read {path.name} again", error or "")
 
     # ---------------------------------------------------------- showing
     def show_image(self, path: Path) -> None:
@@ -351,6 +352,7 @@ class MainWindow(QMainWindow):
             self.loader.reread(path)
             return
         self.current_path = path
+        self.status.clear_image_fields()  # the last film's x/y and value do not belong to this one
         self.image_view.hide_message()
         self.image_view.set_radiograph(rad)
         self.tag_browser.set_dataset(rad.header)
@@ -363,11 +365,20 @@ class MainWindow(QMainWindow):
         self.currentImageChanged.emit(rad)
 
     def _show_error_entry(self, entry: ImageEntry) -> None:
+        self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")
+
+    def _show_failure(self, path: Path, title: str, error: str) -> None:
+        """A film that cannot be shown: nothing of the previous film stays (image, corners, tags, readouts)."""
         self.current_path = None
         self.image_view.set_radiograph(None)
+        self.image_view.set_position_text("")
         self.tag_browser.set_dataset(None)
-        self.image_view.show_message(f"Cannot display {entry.path.name}\n\n{entry.error}")
-        self.status.showMessage(f"{entry.path.name}: {entry.error}", 15000)
+        self.status.clear_image_fields()
+        self.setWindowTitle("CXViewer")
+        detail = error[len(path.name) + 2:] if error.startswith(f"{path.name}: ") else error
+        self.image_view.show_message(f"{title}\n\n{detail}")
+        # the reader's message often names the file already: say the name once
+        self.status.showMessage(error if path.name in error else f"{path.name}: {error}", 15000)
         self.currentImageChanged.emit(None)
 
     def step_image(self, step: int) -> None:
