@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         a = self._act
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        self.file_menu = file_menu  # other modules add their entries (report export, finalise...)
         file_menu.addAction(a("open_files", "&Open files\N{HORIZONTAL ELLIPSIS}", self.open_files_dialog, "Ctrl+O"))
         file_menu.addAction(a("open_folder", "Open &folder\N{HORIZONTAL ELLIPSIS}", self.open_folder_dialog,
                               "Ctrl+Shift+O"))
@@ -207,6 +208,8 @@ class MainWindow(QMainWindow):
                 menu.addAction(action)
             else:
                 action.setEnabled(False)
+            # a window the file does not have is neither in the menu nor in Help > Shortcuts
+            action.setVisible(i < len(presets))
         if not presets:
             none = menu.addAction("(no window in the file header)")
             none.setEnabled(False)
@@ -427,9 +430,19 @@ class MainWindow(QMainWindow):
         self.showFullScreen() if on else self.showNormal()
 
     def shortcut_actions(self) -> list[QAction]:
-        """Every action with a key: the window's own plus the panel toggles (for Help)."""
-        actions = list(self.actions_by_name.values()) + self.panels_menu.actions()
-        return [a for a in actions if a.shortcuts()]
+        """Every visible action with a key, for Help > Shortcuts: read from the actions themselves (the
+        window's, the panel toggles, and those other modules added: AI overlay, report, batch scan...),
+        so a key added anywhere is listed without a list kept by hand."""
+        seen: set[int] = set()
+        out = []
+        candidates = list(self.actions_by_name.values()) + self.panels_menu.actions() + list(self.actions())
+        candidates += self.findChildren(QAction)
+        for action in candidates:
+            if id(action) in seen or not action.shortcuts() or not action.isVisible():
+                continue
+            seen.add(id(action))
+            out.append(action)
+        return out
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_actions(), self).exec()

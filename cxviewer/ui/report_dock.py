@@ -467,6 +467,7 @@ class ReportDock(QDockWidget):
         enabled = report is not None
         for w in (self.final_button, self.pdf_button, self.json_button, self.anonymise_box):
             w.setEnabled(enabled)
+        self._sync_actions()
         if report is None:
             self.status_label.setText("No study open")
             self.saved_label.setText("")
@@ -479,6 +480,16 @@ class ReportDock(QDockWidget):
             self.saved_label.setText(f"Draft restored (saved {report.updated_at[:19].replace('T', ' ')})"
                                      if report.updated_at else "")
         self._show_ai()
+
+    def _sync_actions(self) -> None:
+        """The File-menu entries (when installed) follow the buttons: enabled with a report, Amend when final."""
+        report = self.report
+        for action in (getattr(self, "export_pdf_action", None), getattr(self, "finalise_action", None)):
+            if action is not None:
+                action.setEnabled(report is not None)
+        if getattr(self, "finalise_action", None) is not None:
+            self.finalise_action.setText("&Amend final report\N{HORIZONTAL ELLIPSIS}" if report is not None
+                                         and report.is_final else "&Finalise report\N{HORIZONTAL ELLIPSIS}")
 
     def _show_ai(self) -> None:
         ai = self.report.ai if self.report else None
@@ -553,6 +564,34 @@ def _current_display(window: Any) -> "tuple[np.ndarray, str, np.ndarray] | None"
     return orient_array(u8, m), caption, m
 
 
+REPORT_SHORTCUTS = {"export_pdf": "Ctrl+E", "finalise": "Ctrl+Shift+F"}
+
+
+def _add_report_actions(window: Any, dock: ReportDock) -> None:
+    """File > Export report as PDF... (Ctrl+E) and Finalise report... (Ctrl+Shift+F), before "Close all"."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    dock.export_pdf_action = QAction("Export report as &PDF\N{HORIZONTAL ELLIPSIS}", window)
+    dock.export_pdf_action.setObjectName("action_export_report_pdf")
+    dock.export_pdf_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["export_pdf"]))
+    dock.export_pdf_action.triggered.connect(lambda: dock._export_clicked("pdf"))
+    dock.finalise_action = QAction("&Finalise report\N{HORIZONTAL ELLIPSIS}", window)
+    dock.finalise_action.setObjectName("action_finalise_report")
+    dock.finalise_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["finalise"]))
+    dock.finalise_action.triggered.connect(dock._finalize_clicked)
+    actions = (dock.export_pdf_action, dock.finalise_action)
+    menu = getattr(window, "file_menu", None)
+    if menu is not None:
+        close_all = getattr(window, "actions_by_name", {}).get("close_all")
+        before = close_all if close_all in menu.actions() else None
+        for action in actions:
+            menu.insertAction(before, action)
+        menu.insertSeparator(before)
+    for action in actions:
+        window.addAction(action)  # the keys work with the menu bar hidden (full screen)
+    dock._sync_actions()
+
+
 def install_report_dock(window: Any, inference: Any = None, store: DraftStore | None = None) -> ReportDock:
     """Add the report pane to ``window`` (a MainWindow) and wire it to the image on screen.
 
@@ -568,6 +607,7 @@ def install_report_dock(window: Any, inference: Any = None, store: DraftStore | 
     dock.display_provider = lambda: _current_display(window)
     window.currentImageChanged.connect(dock.set_radiograph)
     window.report_dock = dock
+    _add_report_actions(window, dock)
     if inference is not None:
         dock.connect_inference(inference)
 
