@@ -143,6 +143,7 @@ class ReportDock(QDockWidget):
         status_row = QHBoxLayout()
         self.status_label = QLabel("")
         self.status_label.setObjectName("reportStatus")
+        self.status_label.setWordWrap(True)  # "Final — signed <date time>" wraps instead of widening the pane
         status_row.addWidget(self.status_label, 1)
         self.final_button = QPushButton("Finalise…")
         self.final_button.clicked.connect(self._finalize_clicked)
@@ -151,6 +152,7 @@ class ReportDock(QDockWidget):
         self.saved_label = QLabel("")
         self.saved_label.setObjectName("reportSaved")
         self.saved_label.setStyleSheet("color: #666;")
+        self.saved_label.setWordWrap(True)
         layout.addWidget(self.saved_label)
 
         options_row = QHBoxLayout()
@@ -175,7 +177,8 @@ class ReportDock(QDockWidget):
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # the pane wraps to the dock's width; should a narrow dock still be too small, it scrolls, never cuts
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(body)
         self.setWidget(scroll)
 
