@@ -240,6 +240,7 @@ class ImageView(QWidget):
     def set_inverted(self, on: bool) -> None:
         self.inverted = bool(on)
         self._refresh_image()
+        self._update_annotations()  # the corner says "Inverted"
         self.displayChanged.emit()
 
     def toggle_invert(self) -> None:
@@ -467,6 +468,6 @@ class ImageView(QWidget):
         if self.rad is None or self.window is None:
             return
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
-                             self.zoom(), self.orientation_description(), self.position_text)
+                             self.zoom(), self.orientation_description(), self.position_text, self.inverted)
         texts.update(self._edge_labels())
         self.annotations.set_texts(texts)
