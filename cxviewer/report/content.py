@@ -90,10 +90,11 @@ class ReportHeader:
     sop_uid: str = ""
     source_name: str = ""  # file name only (never a path); may itself carry a name, so it is identifying
     source_format: str = ""
+    referring_physician: str = ""  # DICOM PN (0008,0090); emptied by the Basic Profile
 
     # fields that identify the patient or the examination and are dropped by an anonymised export
     IDENTIFYING = ("patient_name", "patient_id", "birth_date", "accession_number",
-                   "study_uid", "series_uid", "sop_uid", "source_name")
+                   "study_uid", "series_uid", "sop_uid", "source_name", "referring_physician")
 
     @classmethod
     def from_radiograph(cls, rad: Any) -> "ReportHeader":
@@ -120,6 +121,7 @@ class ReportHeader:
             sop_uid=text("sop_uid"),
             source_name=Path(path).name if path else "",
             source_format=text("source_format"),
+            referring_physician=_header_text(rad, "ReferringPhysicianName"),
         )
 
     @classmethod
@@ -151,6 +153,7 @@ class ReportHeader:
             ("Study date", hidden_date or shown(" ".join(x for x in (format_date(self.study_date),
                                                                     format_time(self.study_time)) if x))),
             ("Study description", hidden or shown(self.study_description)),
+            ("Referring physician", hidden or shown(format_person_name(self.referring_physician))),
             ("View position", shown(self.view_position)),
             ("Modality", shown(self.modality)),
             ("Body part", shown(self.body_part)),
@@ -169,6 +172,16 @@ class ReportHeader:
         # a component of one character (an initial) would redact half the report
         out = {v.strip() for v in values if v and len(v.strip()) >= 2}
         return sorted(out, key=len, reverse=True)
+
+
+def _header_text(rad: Any, keyword: str) -> str:
+    """A header element as text ("" when the image has no DICOM header or not that element)."""
+    header = getattr(rad, "header", None)
+    try:
+        value = header.get(keyword) if header is not None else None
+    except Exception:  # a damaged element must not stop the report
+        return ""
+    return "" if value is None else str(value).strip()
 
 
 def format_person_name(pn: str) -> str:
