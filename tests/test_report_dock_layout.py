@@ -8,6 +8,7 @@ import os
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QPlainTextEdit
+from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
@@ -15,7 +16,6 @@ from cxviewer.report import DraftStore
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.report_dock import install_report_dock
 from cxviewer.ui.settings import Settings
-from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
 

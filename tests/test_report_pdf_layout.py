@@ -12,14 +12,14 @@ import shutil
 import subprocess
 
 import pytest
+from pdf_readback import read_text, squash
 from pypdf import PdfReader
+from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import Report
 from cxviewer.report.pdf import PdfOptions, render_report_pdf
-from pdf_readback import read_text, squash
-from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
 PREDICTION_INPUT = Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.12, 0.71, 0.17),

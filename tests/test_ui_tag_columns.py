@@ -8,10 +8,10 @@ import os
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from test_ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph
 from cxviewer.ui.tag_browser import FULL_TEXT_ROLE, MAX_VALUE_CHARS, TagBrowser
-from test_ui_support import real_dicom
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
 
