@@ -97,6 +97,7 @@ class ScanWorker(QObject):
                 "ok": p.ok,
                 "errors": p.errors,
                 "out_of_scope": p.out_of_scope,
+                "not_in_table": p.ignored + p.already_done,  # examined files that make no row
                 "rate": p.rate,
                 "eta_s": p.eta_s,
             }
@@ -365,15 +366,17 @@ class BatchScanDialog(QDialog):
         from cxviewer.scan.progress import format_duration
 
         p = self._last_progress or {}
-        done = self.results.model.rowCount()
+        rows = self.results.model.rowCount()
+        # files that make no row (not images, done by an earlier run) come only with the engine's report
+        examined = max(p.get("examined", 0), rows + p.get("not_in_table", 0))
         total = p.get("total")
         if total:
-            total = max(total, done)
+            total = max(total, examined)
             self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(done)
+            self.progress_bar.setValue(examined)
         c = self._counts
-        text = (f"{done} of {'?' if total is None else total} files: {c['ok']} ok, {c['error']} error(s), "
-                f"{c['out_of_scope']} out of scope")
+        text = (f"{examined} of {'?' if total is None else total} files examined: {rows} in the table "
+                f"({c['ok']} ok, {c['error']} error(s), {c['out_of_scope']} out of scope)")
         if p.get("rate"):
             text += f" - {p['rate']:.1f} files/s, about {format_duration(p.get('eta_s'))} left"
         self.status_label.setText(text)
