@@ -78,7 +78,7 @@ def test_pasted_ai_summary_is_printed_once(case, qapp):
     text = squash(read_text(_render(case, report, "pasted.pdf")))
     assert squash(summary) not in text  # the pasted paragraph is not printed a second time...
     assert text.count(squash("pneumonia (leading)")) == 1 and text.count(squash("71.0 %")) == 1  # ...the table once
-    assert squash("AI second opinion quoted here by the reader") in text  # where it was pasted, a pointer
+    assert squash("The reader quoted the AI second opinion here") in text  # where it was pasted, a pointer
     assert squash("Patchy consolidation in the right lower zone.") in text  # the reader's own words stay
     assert report.sections["findings"].endswith(summary)  # the report itself is unchanged
 

@@ -392,7 +392,7 @@ def _sections_html(report: Report) -> str:
                 body = "".join(x for x in (
                     _esc(before) if before.strip() else "",
                     "<br>" if before.strip() else "",
-                    "<i>[AI second opinion quoted here by the reader: printed once, under "
+                    "<i>[The reader quoted the AI second opinion here; it is printed under "
                     "\u201cAI second opinion\u201d below.]</i>",
                     "<br>" + _esc(after) if after.strip() else ""))
         out.append(f"<h3>{html.escape(title)}</h3><p>{body}</p>")
