@@ -171,10 +171,10 @@ def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, 
 
     w = MainWindow(_settings(orthanc))
     qtbot.addWidget(w)
-    install_report_dock(w)
-    install_pacs(w)
+    dock = install_report_dock(w)
+    install_pacs(w, report_dock=dock)
     sender = w.pacs_sender
-    assert sender.panel.isVisibleTo(w.report_dock) and sender.send_button.isEnabled()
+    assert sender.panel.isVisibleTo(dock) and sender.send_button.isEnabled()
     image = dicom_dir / "RG1_J2KR.dcm"
     w.open_paths([image], remember=False)
     qtbot.waitUntil(lambda: w.image_view.rad is not None and w.current_path == image, timeout=120_000)

@@ -301,8 +301,9 @@ class QueryRetrieveDialog(QDialog):
         super().closeEvent(event)
 
 
-def install_pacs(window) -> None:
-    """PACS menu (Query/Retrieve..., Nodes...) and the listener toggle in the status bar."""
+def install_pacs(window, report_dock=None, inference=None) -> None:
+    """PACS menu (Query/Retrieve..., Nodes...), the listener toggle in the status bar and, with a
+    ``report_dock``, "Send AI result to PACS" in it (results from ``inference``)."""
     from cxviewer.ui.pacs_listener import ListenerToggle
 
     menu = window.menuBar().addMenu("&PACS")
@@ -340,4 +341,5 @@ def install_pacs(window) -> None:
         window.actions_by_name["query_retrieve"] = qr
     from cxviewer.ui.pacs_send import install_send_ai_result
 
-    install_send_ai_result(window)  # "Send AI result to PACS" in the report pane (when there is one)
+    if report_dock is not None:
+        install_send_ai_result(window, report_dock, inference)  # "Send AI result to PACS" in the report pane
