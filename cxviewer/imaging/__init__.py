@@ -5,17 +5,12 @@ from cxviewer.imaging.display_state import DisplayState, Window, default_window,
 from cxviewer.imaging.errors import UnreadableImageError
 from cxviewer.imaging.radiograph import Radiograph, VoiPreset
 from cxviewer.imaging.reader import read_radiograph
-from cxviewer.imaging.study_index import Patient, Series, Study, StudyIndex
 
 __all__ = [
     "DisplayState",
     "Window",
     "default_window",
-    "Patient",
     "Radiograph",
-    "Series",
-    "Study",
-    "StudyIndex",
     "UnreadableImageError",
     "VoiPreset",
     "apply_voi",

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
 from cxviewer.imaging import DisplayState
 from cxviewer.imaging.orientation import orient_array
 from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
-from cxviewer.report.content import (RUNTIME_NAMES, SECTIONS, format_date, format_person_name, format_sex,
-                                     format_time, shown)
+from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
+from cxviewer.report.content import RUNTIME_NAMES, SECTIONS
 
 log = logging.getLogger(__name__)
 
