@@ -327,8 +327,8 @@ def install_pacs(window, report_dock=None, inference=None) -> None:
     window.addAction(qr)
     nodes = QAction("PACS &nodes\N{HORIZONTAL ELLIPSIS}", window)
     def edit_nodes():
-        if PacsNodesDialog(window.settings, window).exec() and getattr(window, "pacs_sender", None) is not None:
-            window.pacs_sender.reload_nodes()
+        if PacsNodesDialog(window.settings, window).exec() and sender is not None:
+            sender.reload_nodes()
 
     nodes.triggered.connect(edit_nodes)
     menu.addAction(nodes)
@@ -337,9 +337,10 @@ def install_pacs(window, report_dock=None, inference=None) -> None:
     menu.addSeparator()
     menu.addAction(toggle.action)
     window.pacs_listener = toggle
+    window.add_close_hook(toggle.shutdown)
     if isinstance(getattr(window, "actions_by_name", None), dict):
         window.actions_by_name["query_retrieve"] = qr
     from cxviewer.ui.pacs_send import install_send_ai_result
 
-    if report_dock is not None:
-        install_send_ai_result(window, report_dock, inference)  # "Send AI result to PACS" in the report pane
+    # "Send AI result to PACS" in the report pane
+    sender = install_send_ai_result(window, report_dock, inference) if report_dock is not None else None
