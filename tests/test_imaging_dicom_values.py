@@ -6,8 +6,7 @@ from __future__ import annotations
 from report_samples import JAPANESE, dicom_copy
 
 from cxviewer.imaging import read_radiograph
-from cxviewer.imaging.dicom_values import (format_age, format_date, format_person_name, format_sex,
-                                           format_time, shown)
+from cxviewer.imaging.dicom_values import format_age, format_date, format_person_name, format_sex, format_time, shown
 
 FULL_NAME = "Yamada, Tarou (山田 太郎 / やまだ たろう)"
 
