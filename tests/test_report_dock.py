@@ -216,3 +216,37 @@ def test_pdf_image_and_overlay_carry_the_views_rotation(qtbot, rad, prediction, 
     np.testing.assert_array_equal(captured["heatmap"], prediction.heatmap.T)
     # described as the view's own status line does: mirror first, then the turn (same picture)
     assert "mirrored, rotated 270" in captured["caption"]
+
+
+def test_pdf_shows_the_views_window_with_its_voi_function(qtbot, tmp_path, monkeypatch):
+    """The PDF renders the view's own DisplayState: a window dragged on a SIGMOID header stays SIGMOID
+    (the pane used to re-render it as LINEAR), inverted as on screen, with the caption of that state."""
+    import numpy as np
+
+    import cxviewer.report.pdf as pdf
+    from cxviewer.imaging import apply_voi
+    from cxviewer.ui.main_window import MainWindow
+
+    rad = read_radiograph(dicom_copy(tmp_path, VOILUTFunction="SIGMOID", WindowCenter="550", WindowWidth="1024"))
+    assert rad.voi_function == "SIGMOID"
+    window = MainWindow()
+    qtbot.addWidget(window)
+    dock = install_report_dock(window)
+    window.image_view.set_radiograph(rad)
+    window.currentImageChanged.emit(rad)
+    window.image_view.set_window(500, 800)  # as a drag leaves it: the header's function, another window
+    window.image_view.set_inverted(True)
+    captured = {}
+    real = pdf.render_report_pdf
+
+    def spy(path, report, image, heatmap=None, **kw):
+        captured.update(image=image, caption=kw["options"].image_caption)
+        return real(path, report, image, heatmap, **kw)
+
+    monkeypatch.setattr(pdf, "render_report_pdf", spy)
+    dock.export_pdf(tmp_path / "r.pdf")
+    sigmoid = apply_voi(rad.pixels, (500, 800), monochrome1=True, function="SIGMOID")
+    np.testing.assert_array_equal(captured["image"], 255 - sigmoid)
+    assert not np.array_equal(captured["image"], 255 - apply_voi(rad.pixels, (500, 800), monochrome1=True))
+    assert captured["caption"] == "Custom, centre 500 / width 800, inverted"
+    assert window.image_view.display.render(rad).tobytes() == captured["image"].tobytes()
