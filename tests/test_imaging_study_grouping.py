@@ -33,7 +33,7 @@ def test_the_issuer_qualifies_the_id_and_the_name_does_not_split_a_patient(dicom
     source = dicom_dir / "CR_tiny_1.dcm"
     plain = read_radiograph(source)
     other_issuer = read_radiograph(dicom_copy(tmp_path, source, "a.dcm", IssuerOfPatientID="HOSPITAL-B"))
-    assert other_issuer.patient_id == plain.patient_id and other_issuer.patient_id_issuer == "HOSPITAL-B"
+    assert other_issuer.patient_id == plain.patient_id and other_issuer.patient_issuer == "HOSPITAL-B"
     assert grouping_keys(other_issuer)[0] != grouping_keys(plain)[0]
     respelled = read_radiograph(dicom_copy(tmp_path, source, "b.dcm", PatientName="DOE^ARCHIBALD^J"))
     assert grouping_keys(respelled)[0] == grouping_keys(plain)[0]  # same ID, same issuer: same patient

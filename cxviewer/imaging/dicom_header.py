@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 _TEXT_FIELDS = {
     "patient_name": "PatientName",
     "patient_id": "PatientID",
-    "patient_id_issuer": "IssuerOfPatientID",
+    "patient_issuer": "IssuerOfPatientID",
     "patient_birth_date": "PatientBirthDate",
     "patient_sex": "PatientSex",
     "patient_age": "PatientAge",

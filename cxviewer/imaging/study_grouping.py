@@ -27,7 +27,7 @@ def patient_key(patient_id: str, issuer: str, patient_name: str) -> tuple:
 def grouping_keys(item: Any) -> tuple[tuple, tuple, tuple]:
     """(patient, study, series) keys of ``item``; each key contains its parent's."""
     folder = str(Path(item.path).parent)
-    patient = patient_key(item.patient_id, getattr(item, "patient_id_issuer", ""), item.patient_name)
+    patient = patient_key(item.patient_id, getattr(item, "patient_issuer", ""), item.patient_name)
     study = (*patient, item.study_uid or f"folder:{folder}")
     series = (*study, item.series_uid or f"folder:{folder}:{item.source_format}")
     return patient, study, series

@@ -22,7 +22,7 @@ class ImageEntry:
     error: str | None = None
     patient_name: str = ""
     patient_id: str = ""
-    patient_id_issuer: str = ""
+    patient_issuer: str = ""
     study_uid: str = ""
     study_date: str = ""
     study_time: str = ""
@@ -51,7 +51,8 @@ class ImageEntry:
         rows, cols = rad.pixels.shape
         return cls(
             path=Path(rad.path), patient_name=rad.patient_name, patient_id=rad.patient_id,
-            patient_id_issuer=rad.patient_id_issuer, study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
+            patient_issuer=rad.patient_issuer,
+            study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
             study_description=rad.study_description, series_uid=rad.series_uid,
             series_number=rad.series_number, series_description=rad.series_description,
             modality=rad.modality, instance_number=rad.instance_number, sop_uid=rad.sop_uid,
