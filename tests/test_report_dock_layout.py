@@ -12,9 +12,8 @@ from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
-from cxviewer.report import DraftStore
-from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.report_dock import install_report_dock
+from cxviewer.ui.app import build_main_window
+from cxviewer.ui.report_dock import ReportDock
 from cxviewer.ui.settings import Settings
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
@@ -43,9 +42,9 @@ def _cut_off(dock) -> list[str]:
 
 @pytest.mark.parametrize("dock_width", [300, 380])
 def test_nothing_is_cut_off_after_finalise(qtbot, tmp_path, dock_width):
-    window = MainWindow(Settings.load())
+    window, inference = build_main_window(Settings.load())  # the pane with all it holds (PACS sender...)
     qtbot.addWidget(window)
-    dock = install_report_dock(window, store=DraftStore(tmp_path / "reports"))
+    dock = window.findChild(ReportDock, "reportDock")
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
@@ -77,3 +76,5 @@ def test_nothing_is_cut_off_after_finalise(qtbot, tmp_path, dock_width):
     assert _cut_off(dock) == []
     scroll = dock.widget()
     assert scroll.widget().width() <= scroll.viewport().width()
+    inference.shutdown()
+    window.loader.shutdown()

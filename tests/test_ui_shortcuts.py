@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDockWidget
 from test_ui_support import quadrant_image, real_dicom, write_dicom
 
 from cxviewer.ui.main_window import MainWindow
@@ -51,16 +51,12 @@ def _rows(window) -> dict[str, str]:
     return {text: keys for keys, text in shortcut_rows(window.shortcut_actions())}
 
 
-def test_every_installed_modules_keys_are_listed(qtbot, window):
-    from cxviewer.ui.ai_controller import install_ai_panel
-    from cxviewer.ui.batch_dialog import install_batch_action
-    from cxviewer.ui.pacs_dialog import install_pacs
-    from cxviewer.ui.report_dock import install_report_dock
+def test_every_installed_modules_keys_are_listed(qtbot):
+    from cxviewer.ui.app import build_main_window
 
-    install_batch_action(window)  # installed as cxviewer.ui.app does
-    ai = install_ai_panel(window)
-    install_report_dock(window)
-    install_pacs(window)
+    window, inference = build_main_window(Settings.load())  # composed as the application does
+    qtbot.addWidget(window)
+    report_dock = window.findChild(QDockWidget, "reportDock")
     rows = _rows(window)
     assert rows["Show Grad-CAM overlay"] == "G" and rows["Show lung outline"] == "O"
     assert rows["Export report as PDF"] == "Ctrl+E" and rows["Finalise report"] == "Ctrl+Shift+F"
@@ -76,7 +72,7 @@ def test_every_installed_modules_keys_are_listed(qtbot, window):
     # the report entries are in the File menu, and follow the pane (disabled with no study open)
     file_texts = [a.text().replace("&", "") for a in window.file_menu.actions()]
     assert "Export report as PDF\N{HORIZONTAL ELLIPSIS}" in file_texts and "Finalise report\N{HORIZONTAL ELLIPSIS}" in file_texts
-    assert not window.report_dock.export_pdf_action.isEnabled()
+    assert not report_dock.export_pdf_action.isEnabled()
     # a module installed later (layouts, annotation tools...) is listed as soon as its action exists
     extra = QAction("Some later tool", window)
     extra.setShortcut(QKeySequence("Ctrl+Alt+K"))
@@ -90,7 +86,8 @@ def test_every_installed_modules_keys_are_listed(qtbot, window):
         dialog.show()
         qtbot.waitExposed(dialog)
         dialog.grab().save(os.path.join(SHOTS, "shortcuts.png"))
-    ai.service.shutdown()  # no model was asked for: the worker thread stops at once
+    inference.shutdown()  # no model was asked for: the worker thread stops at once
+    window.loader.shutdown()
 
 
 def _wait_loaded(qtbot, w):

@@ -8,32 +8,16 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QWidget
 
+from cxviewer.imaging.dicom_values import (format_age, format_date, format_person_name, format_sex,
+                                           format_time, shown)
+
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 EDGES = ("top", "bottom", "left", "right")
 PLATE = "background: rgba(0, 0, 0, 170); border-radius: 3px; padding: 1px 4px;"
 
 
-def format_date(value: str) -> str:
-    """DICOM DA (YYYYMMDD) as YYYY-MM-DD; anything else unchanged."""
-    v = (value or "").strip()
-    return f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 and v.isdigit() else v
-
-
-def format_name(value: str) -> str:
-    return (value or "").replace("^", " ").strip()
-
-
 def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
-
-
-def format_clock(value: str) -> str:
-    """DICOM TM (HHMMSS.ffffff) as HH:MM:SS (HH:MM when the seconds are absent); anything else unchanged."""
-    v = (value or "").strip().replace(":", "")
-    digits = v.split(".")[0]
-    if digits.isdigit() and len(digits) in (4, 6):
-        return ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
-    return v
 
 
 def acquisition_text(rad: Any) -> str:
@@ -43,13 +27,13 @@ def acquisition_text(rad: Any) -> str:
         return ""
     dt = str(header.get("AcquisitionDateTime", "") or "").strip()
     if len(dt) >= 12 and dt[:12].isdigit():
-        return f"{format_date(dt[:8])} {format_clock(dt[8:14])}"
+        return f"{format_date(dt[:8])} {format_time(dt[8:14])}"
     for date_key, time_key in (("AcquisitionDate", "AcquisitionTime"), ("ContentDate", "ContentTime")):
         tm = str(header.get(time_key, "") or "")
         if tm.strip():
             da = str(header.get(date_key, "") or "")
             same_day = not da or da == rad.study_date
-            return format_clock(tm) if same_day else f"{format_date(da)} {format_clock(tm)}"
+            return format_time(tm) if same_day else f"{format_date(da)} {format_time(tm)}"
     return ""
 
 
@@ -66,12 +50,13 @@ def matrix_text(rad: Any) -> str:
 def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
                  zoom: float, orientation_text: str, position: str, inverted: bool = False) -> dict[str, str]:
     """Text of the four corners for the radiograph ``rad`` and the current view state."""
-    from cxviewer.report.content import shown  # bidi controls escaped: "\u202E1234" never draws as "4321"
-
-    patient = [shown(format_name(rad.patient_name)) or "(no name)"]
+    # names, dates, sex and age as the study browser and the report write them (imaging.dicom_values);
+    # identifiers through shown(): bidi controls escaped, "\u202E1234" never draws as "4321"
+    patient = [shown(format_person_name(rad.patient_name)) or "(no name)"]
     if rad.patient_id:
         patient.append(f"ID {shown(rad.patient_id)}")
-    born = " ".join(x for x in (format_date(rad.patient_birth_date), rad.patient_sex) if x)
+    born = " ".join(x for x in (format_date(rad.patient_birth_date), format_sex(rad.patient_sex),
+                                format_age(getattr(rad, "patient_age", ""))) if x)
     if born:
         patient.append(born)
     study = [x for x in (format_date(rad.study_date), shown(rad.study_description)) if x]
