@@ -33,6 +33,7 @@ _TEXT_FIELDS = {
     "modality": "Modality",
     "body_part": "BodyPartExamined",
     "view_position": "ViewPosition",
+    "referring_physician": "ReferringPhysicianName",
 }
 _INT_FIELDS = {"series_number": "SeriesNumber", "instance_number": "InstanceNumber"}
 

@@ -63,6 +63,7 @@ class Radiograph:
     modality: str = ""
     body_part: str = ""
     view_position: str = ""
+    referring_physician: str = ""  # DICOM PN (0008,0090), for the report
     _value_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def value_range(self) -> tuple[float, float]:

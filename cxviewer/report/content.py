@@ -115,7 +115,7 @@ class ReportHeader:
             sop_uid=text("sop_uid"),
             source_name=Path(path).name if path else "",
             source_format=text("source_format"),
-            referring_physician=_header_text(rad, "ReferringPhysicianName"),
+            referring_physician=text("referring_physician"),
         )
 
     @classmethod
@@ -166,16 +166,6 @@ class ReportHeader:
         # a component of one character (an initial) would redact half the report
         out = {v.strip() for v in values if v and len(v.strip()) >= 2}
         return sorted(out, key=len, reverse=True)
-
-
-def _header_text(rad: Any, keyword: str) -> str:
-    """A header element as text ("" when the image has no DICOM header or not that element)."""
-    header = getattr(rad, "header", None)
-    try:
-        value = header.get(keyword) if header is not None else None
-    except Exception:  # a damaged element must not stop the report
-        return ""
-    return "" if value is None else str(value).strip()
 
 
 def date_spellings(da: str) -> list[str]:
