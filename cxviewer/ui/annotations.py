@@ -21,20 +21,12 @@ def _number(value: float) -> str:
 
 
 def acquisition_text(rad: Any) -> str:
-    """When the film was taken: Acquisition Date Time, else Acquisition/Content Date and Time ("" if none)."""
-    header = getattr(rad, "header", None)
-    if header is None:
+    """When the film was taken (imaging reads it from the header): the time alone on the study's day."""
+    tm = format_time(getattr(rad, "acquisition_time", ""))
+    if not tm:
         return ""
-    dt = str(header.get("AcquisitionDateTime", "") or "").strip()
-    if len(dt) >= 12 and dt[:12].isdigit():
-        return f"{format_date(dt[:8])} {format_time(dt[8:14])}"
-    for date_key, time_key in (("AcquisitionDate", "AcquisitionTime"), ("ContentDate", "ContentTime")):
-        tm = str(header.get(time_key, "") or "")
-        if tm.strip():
-            da = str(header.get(date_key, "") or "")
-            same_day = not da or da == rad.study_date
-            return format_time(tm) if same_day else f"{format_date(da)} {format_time(tm)}"
-    return ""
+    da = getattr(rad, "acquisition_date", "")
+    return tm if not da or da == rad.study_date else f"{format_date(da)} {tm}"
 
 
 def matrix_text(rad: Any) -> str:
