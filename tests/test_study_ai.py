@@ -53,20 +53,19 @@ def test_modality_and_body_part_are_shown_from_the_header_before_a_film_is_opene
 def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qtbot, folder):
     from PySide6.QtCore import QModelIndex, Qt
 
-    from cxviewer.ui.ai_controller import install_ai_panel
-    from cxviewer.ui.main_window import MainWindow
+    from cxviewer.ui.app import build_main_window
+    from cxviewer.ui.settings import Settings
     from cxviewer.ui.study_model import AI_COLUMN, PATH_ROLE
 
-    window = MainWindow()
+    window, service = build_main_window(Settings.load())  # composed as the application does
     qtbot.addWidget(window)
-    ai = install_ai_panel(window)
     window.show()
     qtbot.waitExposed(window)
     model = window.study_browser.model
     background: dict[str, object] = {}
     threads: set[str] = set()
-    ai.service.backgroundResult.connect(lambda key, p: background.__setitem__(key, p))
-    worker = ai.service._worker
+    service.backgroundResult.connect(lambda key, p: background.__setitem__(key, p))
+    worker = service._worker
     worker.background_done.connect(lambda *_: threads.add(threading.current_thread().name),
                                    type=Qt.ConnectionType.DirectConnection)  # runs where it is emitted
     paths = [folder / name for name in FILMS]
@@ -108,9 +107,9 @@ def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qt
         assert all(_cell(model, p, "AI") for p in paths)  # nothing lost by the moves
         # closing everything drops what is still queued
         window.close_all()
-        assert ai.service.background_queued() == 0
+        assert service.background_queued() == 0
     finally:
-        ai.service.shutdown()
+        service.shutdown()
 
 
 @pytest.mark.skipif(not available_models(), reason="no bundled model in models/")

@@ -96,5 +96,4 @@ def install_study_ai(window, service) -> StudyAI:
     """Fill ``window``'s study browser AI column from ``service`` (an InferenceService)."""
     browser = window.study_browser
     study_ai = StudyAI(browser.model, service, window.loader.signals, parent=window)
-    window.study_ai = study_ai
     return study_ai

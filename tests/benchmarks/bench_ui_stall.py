@@ -43,9 +43,8 @@ class Ticker:
         return np.diff(self.times) * 1000.0
 
 
-def _analyse(window, ticker: Ticker, path: Path, timeout_s: float) -> tuple[np.ndarray, float]:
-    """Open ``path``; tick from the frame on screen until its result is drawn. (gaps ms, seconds)."""
-    service = window.inference
+def _analyse(window, service, ticker: Ticker, path: Path, timeout_s: float) -> tuple[np.ndarray, float]:
+    """Open ``path``; tick from the frame on screen until ``service``'s result is drawn. (gaps ms, seconds)."""
     key = str(path)
     times: dict[str, float] = {}
 
@@ -79,9 +78,9 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
     started = time.perf_counter()
     controller = install_ai_panel(window)
     if model:
-        window.inference.set_model(folder)
-    window.ai_panel.overlay_box.setChecked(True)
-    while window.inference.preloaded is None and time.perf_counter() - started < 900:
+        controller.service.set_model(folder)
+    controller.panel.set_overlay_checked(True)
+    while controller.service.preloaded is None and time.perf_counter() - started < 900:
         settle(20)
     preload_s = time.perf_counter() - started
     settle(200)
@@ -93,21 +92,21 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
     floor = float(idle.max())
     emit(result("ui_stall_during_inference", float(startup.max()), "ms", floor, target, case="start_up_preload",
                 includes="AI panel built, runtime import + model load + one run on a made-up film on the worker",
-                seconds_to_ready=preload_s, preloaded=window.inference.preloaded,
-                gaps_over_50ms=int((startup > 50).sum()), model=window.inference.model_title,
+                seconds_to_ready=preload_s, preloaded=controller.service.preloaded,
+                gaps_over_50ms=int((startup > 50).sum()), model=controller.service.model_title,
                 baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
 
-    gaps, load_s = _analyse(window, ticker, DICOM_DIR / "RG1_UNCR.dcm", timeout_s=900)
+    gaps, load_s = _analyse(window, controller.service, ticker, DICOM_DIR / "RG1_UNCR.dcm", timeout_s=900)
     assert controller.overlay.heatmap is not None
     emit(result("ui_stall_during_inference", float(gaps.max()), "ms", floor, target, case="first_request",
                 includes="the first film after start-up: inference + Grad-CAM + drawing (the model was loaded and "
                          "run once at start-up: case start_up_preload)",
-                seconds_to_result=load_s, gaps_over_50ms=int((gaps > 50).sum()), model=window.inference.model_title,
+                seconds_to_result=load_s, gaps_over_50ms=int((gaps > 50).sum()), model=controller.service.model_title,
                 baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
 
     worst, seconds, over = [], [], 0
     for name in STEADY_FILES[:max(1, repeats)]:
-        gaps, s = _analyse(window, ticker, DICOM_DIR / name, timeout_s=300)
+        gaps, s = _analyse(window, controller.service, ticker, DICOM_DIR / name, timeout_s=300)
         worst.append(float(gaps.max()))
         seconds.append(s)
         over += int((gaps > 50).sum())
@@ -115,5 +114,5 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
                 includes="inference + Grad-CAM on the worker, result and overlay drawn",
                 worst_of_all_ms=max(worst), seconds_to_result=median(seconds), images=len(worst),
                 gaps_over_50ms=over, baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
-    window.inference.shutdown()
+    controller.service.shutdown()
     window.close()
