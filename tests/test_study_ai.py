@@ -129,3 +129,25 @@ def test_verdict_words_and_ranks_on_real_predictions(dicom_dir):
         assert rank == clf.labels.index(chest.call) < n
     assert verdict(hip)[:2] == ("Out of scope", n + 1) and "HIP" in verdict(hip)[2]
     assert error_verdict("bad file", n) == ("Error", n + 2, "bad file")
+
+
+@pytest.mark.skipif(len(available_models()) < 2, reason="needs two bundled classifiers")
+def test_another_model_clears_the_ai_column_and_fills_it_again(qtbot, folder):
+    from cxviewer.model import default_model_dir
+    from cxviewer.ui.app import build_main_window
+    from cxviewer.ui.settings import Settings
+
+    window, service = build_main_window(Settings.load())
+    qtbot.addWidget(window)
+    model = window.study_browser.model
+    paths = [folder / name for name in FILMS]
+    try:
+        window.open_paths([str(folder)])
+        qtbot.waitUntil(lambda: all(model.contains(p) and _cell(model, p, "AI") for p in paths), timeout=600_000)
+        other = next(c.directory for c in available_models() if c.directory.resolve() != default_model_dir().resolve())
+        service.set_model(other)
+        assert all(_cell(model, p, "AI") == "" for p in paths)  # the old model's answers are gone at once
+        qtbot.waitUntil(lambda: all(_cell(model, p, "AI") for p in paths), timeout=600_000)
+        assert _cell(model, paths[1], "AI") == "Out of scope"  # the hip film, by its header, whatever the model
+    finally:
+        service.shutdown()

@@ -134,3 +134,20 @@ def test_without_preload_the_model_loads_at_the_first_request(qtbot):
         assert svc.model_title
     finally:
         svc.shutdown()
+
+
+def test_a_model_that_cannot_load_is_reported_at_the_first_request_not_at_start_up(qtbot, tmp_path):
+    """The start-up preload only logs a failure (no dialog before the reader has done anything); the first
+    film then gets the loader's message on ``failed``, as before, and the worker lives on."""
+    from cxviewer.ui.inference import InferenceService
+
+    svc = InferenceService(model_dir=tmp_path / "no-such-model")
+    try:
+        with qtbot.waitSignal(svc.ready, timeout=600_000) as blocker:
+            pass
+        assert blocker.args == [False] and svc.preloaded is False and svc.model_title is None
+        with qtbot.waitSignal(svc.failed, timeout=600_000) as failed:
+            svc.submit("film", np.full((300, 280), 90, np.uint8))
+        assert failed.args[0] == "film" and "no-such-model" in failed.args[1]
+    finally:
+        svc.shutdown()
