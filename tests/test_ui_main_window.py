@@ -129,8 +129,8 @@ def test_drop_of_a_folder_fills_the_browser_with_hierarchy_and_error_marks(qtbot
     first_image = model.index_for_path(mixed_folder / "chest" / "RG1_UNCR.dcm")
     assert not model.itemFromIndex(first_image).icon().isNull()
     study_row = first_image.parent().parent()
-    assert study_row.siblingAtColumn(1).data() == "2004-08-26"
-    assert study_row.siblingAtColumn(2).data() == "CR"
+    assert study_row.siblingAtColumn(COLUMNS.index("Date")).data() == "2004-08-26"
+    assert study_row.siblingAtColumn(COLUMNS.index("Modality")).data() == "CR"
 
     # the first decoded image was put on screen before the rest of the folder had arrived
     assert shown_when and shown_when[0] < len(model.entries)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTreeView, QWidget
 
 from cxviewer.ui.image_entry import ImageEntry
-from cxviewer.ui.study_model import AI_COLUMN, PATH_ROLE, StudyModel
+from cxviewer.ui.study_model import AI_COLUMN, COLUMNS, PATH_ROLE, StudyModel
 
 
 class StudyBrowser(QDockWidget):
@@ -29,11 +29,8 @@ class StudyBrowser(QDockWidget):
         self.view.setAlternatingRowColors(True)
         header = self.view.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 230)
-        header.resizeSection(1, 82)
-        header.resizeSection(2, 62)
-        header.resizeSection(3, 72)  # body part
-        header.resizeSection(AI_COLUMN, 96)
+        for column, width in (("Name", 210), ("AI", 122), ("Body part", 72), ("Modality", 62), ("Date", 82)):
+            header.resizeSection(COLUMNS.index(column), width)
         header.setStretchLastSection(True)
         header.setSectionsClickable(True)
         header.sectionClicked.connect(self._on_header_clicked)

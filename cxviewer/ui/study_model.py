@@ -30,7 +30,7 @@ ERROR_ROLE = Qt.ItemDataRole.UserRole + 3  # reader message of an unreadable fil
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4
 AI_RANK_ROLE = Qt.ItemDataRole.UserRole + 5  # int on an image's AI cell: lower sorts first (see study_ai.verdict)
 OPENED_ROLE = Qt.ItemDataRole.UserRole + 6  # int on a patient/study row: the order it was opened in
-COLUMNS = ("Name", "Date", "Modality", "Body part", "AI", "Description")
+COLUMNS = ("Name", "AI", "Body part", "Modality", "Date", "Description")  # what a reader triages by, first
 AI_COLUMN = COLUMNS.index("AI")
 NO_AI_RANK = 1 << 20  # not analysed yet: last when sorted by the AI's answer
 
