@@ -25,6 +25,7 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from cxviewer.imaging import VoiPreset, apply_voi, full_range_window
+from cxviewer.imaging.spacing import NO_SPACING, MeasurementScale, scale_for_radiograph
 from cxviewer.ui import view_orientation as vo
 from cxviewer.ui.annotations import CornerAnnotations, corner_texts
 from cxviewer.ui.downsample import block_mean
@@ -88,6 +89,7 @@ class ImageView(QWidget):
         self.inverted = False
         self.orientation = vo.IDENTITY.copy()
         self.measurements: list[MeasurementItem] = []
+        self.calibration: MeasurementScale | None = None  # the reader's, for this film
         self.measure_color = "#ffd400"
         self.position_text = ""
         self._fit_mode = True
@@ -126,6 +128,7 @@ class ImageView(QWidget):
         """
         self.clear_measurements()
         self.rad = rad
+        self.calibration = None
         if rad is not None:
             self.hide_message()
         self._levels = {1: rad.pixels} if rad is not None else {}
@@ -395,6 +398,12 @@ class ImageView(QWidget):
             self.cursorMoved.emit(None)
 
     # ----------------------------------------------------------- measurement
+    def measurement_scale(self) -> MeasurementScale:
+        """The reader's calibration of this film when there is one, else what its header says."""
+        if self.calibration is not None:
+            return self.calibration
+        return scale_for_radiograph(self.rad) if self.rad is not None else NO_SPACING
+
     def set_measure_mode(self, on: bool) -> None:
         self.view_box.measure_mode = bool(on)
 
@@ -404,7 +413,7 @@ class ImageView(QWidget):
 
     def add_measurement(self, p0: tuple[float, float], p1: tuple[float, float]) -> MeasurementItem:
         """Measure between two image points (column, row)."""
-        m = MeasurementItem(self._group, QPointF(*p0), self.rad.pixel_spacing, self.measure_color)
+        m = MeasurementItem(self._group, QPointF(*p0), self.measurement_scale(), self.measure_color)
         m.set_end(QPointF(*p1))
         self.measurements.append(m)
         self.measurementFinished.emit(m)
@@ -415,7 +424,7 @@ class ImageView(QWidget):
             return
         p0, p1 = self.scene_to_image(start), self.scene_to_image(current)
         if phase == "start" or self._drawing is None:
-            self._drawing = MeasurementItem(self._group, p0, self.rad.pixel_spacing, self.measure_color)
+            self._drawing = MeasurementItem(self._group, p0, self.measurement_scale(), self.measure_color)
         self._drawing.set_end(p1)
         if phase == "finish":
             m, self._drawing = self._drawing, None
