@@ -48,6 +48,9 @@ def run_gui(argv: list[str]) -> int:
     from cxviewer.ui.pacs_dialog import install_pacs
 
     install_pacs(window)  # PACS menu (Query/Retrieve, nodes) and the listener toggle; no network until asked
+    from cxviewer.ui.annotation_tools import install_annotation_tools
+
+    install_annotation_tools(window)  # Annotate menu: tools, undo, per-film saving (replaces D / Delete)
     if os.environ.get("CXVIEWER_STARTUP_PROBE"):  # start-up benchmark: report the first paint, quit
         from cxviewer.ui.startup_probe import install as install_startup_probe
 

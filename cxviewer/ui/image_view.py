@@ -90,6 +90,7 @@ class ImageView(QWidget):
         self.orientation = vo.IDENTITY.copy()
         self.measurements: list[MeasurementItem] = []
         self.calibration: MeasurementScale | None = None  # the reader's, for this film
+        self.drag_tool = None  # callable(phase, p0, p1) in image coordinates, set by an annotation tool
         self.measure_color = "#ffd400"
         self.position_text = ""
         self._fit_mode = True
@@ -423,6 +424,9 @@ class ImageView(QWidget):
         if self.rad is None:
             return
         p0, p1 = self.scene_to_image(start), self.scene_to_image(current)
+        if self.drag_tool is not None:  # an annotation tool (ui.annotation_tools) takes the drag
+            self.drag_tool(phase, p0, p1)
+            return
         if phase == "start" or self._drawing is None:
             self._drawing = MeasurementItem(self._group, p0, self.measurement_scale(), self.measure_color)
         self._drawing.set_end(p1)

@@ -15,6 +15,7 @@ class ReadingViewBox(pg.ViewBox):
     windowDragStarted = Signal()
     # measurement drag: phase ("start" | "move" | "finish"), start and current points in scene coords
     measureDragged = Signal(str, QPointF, QPointF)
+    measureClicked = Signal(QPointF)  # a left click while a tool is on, in scene coords
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -40,3 +41,10 @@ class ReadingViewBox(pg.ViewBox):
             self.measureDragged.emit(phase, QPointF(start), QPointF(ev.scenePos()))
             return
         super().mouseDragEvent(ev, axis)  # left drag pans (PanMode)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton and self.measure_mode:
+            ev.accept()
+            self.measureClicked.emit(QPointF(ev.scenePos()))
+            return
+        super().mouseClickEvent(ev)
