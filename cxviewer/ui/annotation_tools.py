@@ -410,5 +410,8 @@ def install_annotation_tools(window, store: AnnotationStore | None = None) -> An
     menu.addAction(window._act("undo", "&Undo annotation edit", tools.undo, QKeySequence.StandardKey.Undo))
     menu.addAction(window._act("redo", "&Redo annotation edit", tools.redo,
                                ["Ctrl+Shift+Z", "Ctrl+Y"]))
+    from cxviewer.ui.gsps_actions import install_presentation_state_actions
+
+    install_presentation_state_actions(window, tools, menu)
     window.annotation_tools = tools
     return tools
