@@ -10,6 +10,7 @@ import stat
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from test_ui_support import mouse_drag, real_dicom, write_dicom
 
@@ -102,6 +103,8 @@ def test_distance_angle_arrow_text_values(controller):
 
 # ------------------------------------------------------------------ by mouse
 def _drag(view, a, b):
+    # a press right after the last release would be a double click, not a drag
+    QTest.qWait(QApplication.doubleClickInterval() + 50)
     mouse_drag(view.graphics.viewport(), view.image_to_widget(*a), view.image_to_widget(*b),
                Qt.MouseButton.LeftButton)
     QApplication.processEvents()
