@@ -9,7 +9,7 @@ import stat
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from test_ui_support import mouse_drag, real_dicom, write_dicom

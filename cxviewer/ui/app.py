@@ -51,6 +51,9 @@ def run_gui(argv: list[str]) -> int:
     from cxviewer.ui.annotation_tools import install_annotation_tools
 
     install_annotation_tools(window)  # Annotate menu: tools, undo, per-film saving (replaces D / Delete)
+    from cxviewer.ui.layouts import install_layouts
+
+    install_layouts(window)  # View > Layout 1x1/1x2/2x2, linked viewports, Compare with prior (P)
     if os.environ.get("CXVIEWER_STARTUP_PROBE"):  # start-up benchmark: report the first paint, quit
         from cxviewer.ui.startup_probe import install as install_startup_probe
 

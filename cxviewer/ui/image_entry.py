@@ -22,6 +22,7 @@ class ImageEntry:
     error: str | None = None
     patient_name: str = ""
     patient_id: str = ""
+    patient_issuer: str = ""  # Issuer of Patient ID (0010,0021)
     study_uid: str = ""
     study_date: str = ""
     study_time: str = ""
@@ -50,6 +51,7 @@ class ImageEntry:
         rows, cols = rad.pixels.shape
         return cls(
             path=Path(rad.path), patient_name=rad.patient_name, patient_id=rad.patient_id,
+            patient_issuer=_issuer(rad),
             study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
             study_description=rad.study_description, series_uid=rad.series_uid,
             series_number=rad.series_number, series_description=rad.series_description,
@@ -57,6 +59,11 @@ class ImageEntry:
             source_format=rad.source_format, rows=rows, columns=cols,
             thumbnail=make_thumbnail(display_u8) if display_u8 is not None else None,
         )
+
+
+def _issuer(rad) -> str:
+    header = getattr(rad, "header", None)
+    return str(header.get("IssuerOfPatientID", "") or "").strip() if header is not None else ""
 
 
 def make_thumbnail(u8: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:

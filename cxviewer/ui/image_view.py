@@ -90,6 +90,7 @@ class ImageView(QWidget):
         self.orientation = vo.IDENTITY.copy()
         self.measurements: list[MeasurementItem] = []
         self.calibration: MeasurementScale | None = None  # the reader's, for this film
+        self.corner_extra: dict[str, str] = {}  # a first line per corner, set by the layouts
         self.drag_tool = None  # callable(phase, p0, p1) in image coordinates, set by an annotation tool
         self.measure_color = "#ffd400"
         self.position_text = ""
@@ -482,4 +483,6 @@ class ImageView(QWidget):
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
                              self.zoom(), self.orientation_description(), self.position_text)
         texts.update(self._edge_labels())
+        for key, extra in self.corner_extra.items():  # e.g. "PRIOR 2003-12-08" from ui.layouts
+            texts[key] = "\n".join(x for x in (extra, texts.get(key, "")) if x)
         self.annotations.set_texts(texts)
