@@ -413,5 +413,8 @@ def install_annotation_tools(window, store: AnnotationStore | None = None) -> An
     from cxviewer.ui.gsps_actions import install_presentation_state_actions
 
     install_presentation_state_actions(window, tools, menu)
+    from cxviewer.ui.annotation_pdf import install_annotation_pdf
+
+    install_annotation_pdf(window, tools)  # the report's PDF image carries the annotations
     window.annotation_tools = tools
     return tools

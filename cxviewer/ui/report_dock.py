@@ -381,11 +381,12 @@ class ReportDock(QDockWidget):
             shown = (render_display(self.rad), "default window")
         image, caption, *rest = shown
         orientation = rest[0] if rest else None  # what the view shows: the PDF carries the same turn/flip
+        annotation_layer = rest[1] if len(rest) > 1 else None  # the reader's marks (ui.annotation_pdf)
         prefs = report_settings(self.settings)
         options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
                              anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
                              image_caption=caption, colormap=self.overlay_style["colormap"],
-                             overlay_opacity=self.overlay_style["opacity"])
+                             overlay_opacity=self.overlay_style["opacity"], annotation_layer=annotation_layer)
         ai = self.report.ai
         # the overlay must come from the model whose figures the report shows (a Final keeps its own)
         same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
