@@ -87,7 +87,7 @@ def test_roi_statistics_are_exact(controller, film):
     assert (r.mean, r.sd, r.minimum, r.maximum) == pytest.approx(
         (values.mean(), values.std(), values.min(), values.max()), abs=1e-9)
     text = controller.graphics[flat.uid].text()
-    assert "mean 1234 SD 0.0" in text and "min 1234 max 1234" in text and "at detector" in text
+    assert "mean 1234 SD 0\n" in text and "min 1234 max 1234" in text and "at detector" in text
 
 
 def test_distance_angle_arrow_text_values(controller):

@@ -192,3 +192,22 @@ def test_no_prior_is_said_plainly(qtbot, window):
     assert window.viewports.compare_with_prior() is None
     assert "No earlier study of this patient" in window.status.currentMessage()
     assert window.viewports.layout_name == "1x1"
+
+
+def test_close_all_and_a_new_current_film_leave_no_stale_prior(qtbot, window, tmp_path):
+    folder = _hip_folder(tmp_path)
+    window.open_paths([folder / "RG2_JPLL.dcm"])
+    _wait_loaded(qtbot, window)
+    grid = window.viewports
+    grid.compare_with_prior()
+    prior_view = grid.visible_views()[1]
+    qtbot.waitUntil(lambda: prior_view.rad is not None, timeout=60_000)
+    # another patient becomes the current film: the PRIOR label goes, it is nobody's prior now
+    window.open_paths([real_dicom("RG3_JLSN.dcm")])
+    qtbot.waitUntil(lambda: window.image_view.rad.path.name == "RG3_JLSN.dcm", timeout=60_000)
+    QApplication.processEvents()
+    assert not prior_view.annotations.text("top_right").startswith("PRIOR")
+    assert not window.image_view.annotations.text("top_right").startswith("CURRENT")
+    window.actions_by_name["close_all"].trigger()
+    QApplication.processEvents()
+    assert prior_view.rad is None and window.image_view.rad is None  # no film of a closed study stays

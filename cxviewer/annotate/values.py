@@ -83,7 +83,7 @@ def cardiothoracic(a: Annotation, scale: MeasurementScale | None = None) -> tupl
 
 
 def _number(v: float) -> str:
-    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}"
+    return f"{v:.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:.1f}"
 
 
 def label(a: Annotation, scale: MeasurementScale, pixels: np.ndarray | None = None) -> str:

@@ -81,8 +81,9 @@ def label_anchor(a: Annotation) -> tuple[QPointF, tuple[float, float]]:
     if a.kind == "ctr":
         (x, y), (x2, _) = a.points[2], a.points[3]
         return QPointF(min(x, x2), y), (0, 0)
-    if a.kind == "arrow":
-        return QPointF(*a.points[0]), (0.5, 0)
+    if a.kind == "arrow":  # the label sits at the tail, on the side away from the head
+        (tx, ty), (hx, hy) = a.points
+        return QPointF(tx, ty), (0.5, 1) if hy > ty else (0.5, 0)
     if a.kind == "text":
         return QPointF(*a.points[0]), (0, 0.5)
     if a.kind == "angle":

@@ -90,6 +90,7 @@ class ViewportGrid(QWidget):
         self._folder_refs: dict[Path, tuple[float, list[StudyRef]]] = {}
         self._wire(window.image_view)
         window.loader.signals.reread.connect(self._on_reread)
+        window.currentImageChanged.connect(self._on_closed_all)
         self.set_layout("1x1")
 
     # ------------------------------------------------------------ viewports
@@ -130,14 +131,35 @@ class ViewportGrid(QWidget):
             else:
                 v.hide()
         self.layout_name = name
+        if name == "1x1":  # one film on screen: nothing to tell apart
+            self._badges.clear()
+            main = self.window.image_view
+            self._badge(main, main.rad)
         self.layoutChanged.emit(name)
 
     def _badge(self, view: ImageView, rad) -> None:
-        """The CURRENT / PRIOR line stays while the film it was made for is on screen."""
+        """The CURRENT / PRIOR line stays while the film it was made for is on screen; another
+        current film ends the comparison's labels everywhere."""
         path, text = self._badges.get(view, (None, ""))
-        view.corner_extra = {"top_right": text} if rad is not None and path == Path(rad.path) else {}
+        matches = rad is not None and path == Path(rad.path)
+        if view is self.window.image_view and path is not None and not matches:
+            self._badges.clear()
+            for v in self.views:
+                if v is not view and v.corner_extra:
+                    v.corner_extra = {}
+                    v._update_annotations()
+        view.corner_extra = {"top_right": text} if matches else {}
         if rad is not None:
             view._update_annotations()
+
+    def _on_closed_all(self, rad) -> None:
+        """File > Close all: no film of the closed studies stays in any viewport."""
+        if rad is None and self.window.current_path is None:
+            self._pending.clear()
+            self._badges.clear()
+            for v in self.views[1:]:
+                v.set_radiograph(None)
+                v.show_message("Drag a study, series or image here from the study browser.")
 
     def visible_views(self) -> list[ImageView]:
         rows, cols = LAYOUTS[self.layout_name]
@@ -152,6 +174,8 @@ class ViewportGrid(QWidget):
             return
         rad = self.window.cache.get(path)
         if rad is None:
+            if view.rad is not None and Path(view.rad.path) != path:
+                view.set_radiograph(None)  # never the previous film under the new film's label
             self._pending[path] = view
             view.show_message(f"Reading {path.name}\N{HORIZONTAL ELLIPSIS}")
             self.window.loader.reread(path)
@@ -209,6 +233,11 @@ class ViewportGrid(QWidget):
             return
         self._syncing = True
         try:
+            if source._fit_mode:  # fitted stays fitted: each viewport fits its own film
+                for v in self._others(source):
+                    if not v._fit_mode:
+                        v.fit()
+                return
             sw, sh = source.image_size()
             centre = source.overlay_parent().mapFromParent(source.view_box.viewRect().center())
             fx, fy = centre.x() / sw, centre.y() / sh
