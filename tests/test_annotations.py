@@ -55,7 +55,7 @@ def view(qtbot):
 def controller(view, film, tmp_path):
     answers = {"text": "Pneumothorax", "length": 50.0}
     c = AnnotationController(view, AnnotationStore(tmp_path / "store"),
-                             ask_text=lambda title, prompt: answers["text"],
+                             ask_text=lambda title, prompt, current="": answers["text"],
                              ask_length=lambda measured: answers["length"])
     c.answers = answers
     view.set_radiograph(film)
@@ -161,6 +161,19 @@ def test_select_move_delete_undo_redo(controller, view):
     controller.undo_stack.redo()
     assert controller.doc.find(d.uid) == d
     assert set(controller.graphics) == {d.uid}
+
+
+def test_edit_the_words_of_a_text_and_an_arrow(controller):
+    note = controller.add(Annotation("text", ((30, 30),), "R"))
+    controller.select(note.uid)
+    controller.answers["text"] = "  Right  "
+    assert controller.edit_selected_text()
+    assert controller.doc.find(note.uid).text == "Right" and controller.graphics[note.uid].text() == "Right"
+    controller.undo_stack.undo()
+    assert controller.doc.find(note.uid).text == "R"
+    line = controller.add(Annotation("distance", ((0, 0), (5, 5))))
+    controller.select(line.uid)
+    assert not controller.edit_selected_text()  # a distance has no words of its own
 
 
 def test_model_edits_invert_without_qt():

@@ -14,6 +14,7 @@ old distance toggle (D) and Delete with the annotation tools.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace as with_changes
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QPointF, Signal
@@ -43,8 +44,8 @@ TOOLS = {  # name: (menu text, shortcut, status hint)
 }
 
 
-def ask_text_dialog(parent, title: str, prompt: str) -> str | None:
-    text, ok = QInputDialog.getText(parent, title, prompt)
+def ask_text_dialog(parent, title: str, prompt: str, current: str = "") -> str | None:
+    text, ok = QInputDialog.getText(parent, title, prompt, text=current)
     return text if ok else None
 
 
@@ -76,12 +77,12 @@ class AnnotationController(QObject):
     message = Signal(str)  # something the reader should read in the status bar
 
     def __init__(self, view, store: AnnotationStore | None = None,
-                 ask_text: Callable[[str, str], str | None] | None = None,
+                 ask_text: Callable[..., str | None] | None = None,
                  ask_length: Callable[[str], float | None] | None = None, parent: QObject | None = None):
         super().__init__(parent or view)
         self.view = view
         self.store = store or AnnotationStore()
-        self.ask_text = ask_text or (lambda title, prompt: ask_text_dialog(view, title, prompt))
+        self.ask_text = ask_text or (lambda title, prompt, current="": ask_text_dialog(view, title, prompt, current))
         self.ask_length = ask_length or (lambda measured: ask_length_dialog(view, measured))
         self.undo_stack = QUndoStack(self)
         self.doc: AnnotationDocument | None = None
@@ -173,6 +174,17 @@ class AnnotationController(QObject):
         if a is None:
             return False
         self.push(Edit(a, None), f"Delete {a.kind}")
+        return True
+
+    def edit_selected_text(self) -> bool:
+        """Change the words of the selected text or arrow (one undoable step)."""
+        a = self.doc.find(self.selected) if self.doc is not None and self.selected else None
+        if a is None or a.kind not in ("text", "arrow"):
+            return False
+        text = self.ask_text("Edit text", "Text:", a.text)
+        if text is None or text.strip() == a.text or (a.kind == "text" and not text.strip()):
+            return False
+        self.replace(a, with_changes(a, text=text.strip()))
         return True
 
     def clear_all(self) -> None:
@@ -368,6 +380,10 @@ class AnnotationTools(QObject):
                 return
         self.window.image_view.clear_measurements()  # the old distance lines, if any
 
+    def edit_selected_text(self) -> None:
+        if not any(c.edit_selected_text() for c in self.controllers if c.selected):
+            self.window.status.showMessage("Select a text or an arrow first (Select tool, S).", 8000)
+
     def undo(self) -> None:
         self._active().undo_stack.undo()
 
@@ -402,6 +418,8 @@ def install_annotation_tools(window, store: AnnotationStore | None = None) -> An
         clear.triggered.connect(tools.delete_selected)
         clear.setText("De&lete selected annotation")
         menu.addAction(clear)
+    menu.addAction(window._act("annotate_edit_text", "&Edit selected text\N{HORIZONTAL ELLIPSIS}",
+                               tools.edit_selected_text, "F2"))
     menu.addAction(window._act("annotate_clear", "Delete &all annotations on this film",
                                lambda: tools.main.clear_all(), "Ctrl+Shift+Delete"))
     menu.addAction(window._act("annotate_uncalibrate", "&Remove calibration",
