@@ -237,23 +237,33 @@ def _group_annotations(kind: str | None, content: dict[str, list]) -> list[Annot
     return result
 
 
-def find_presentation_states(folder: Path, sop_uid: str) -> list[Path]:
-    """GSPS files in ``folder`` (not below it) that reference the film ``sop_uid``; small files only."""
-    found = []
+def scan_presentation_states(folder: Path) -> dict[Path, set[str]]:
+    """GSPS files directly in ``folder`` and the films each references. Only each file's meta
+    header is read (a few hundred bytes) unless it names the GSPS class, so a folder of films is cheap."""
+    from pydicom.filereader import read_file_meta_info
+
+    found: dict[Path, set[str]] = {}
     try:
         entries = sorted(p for p in Path(folder).iterdir() if p.is_file())[:MAX_SCAN_FILES]
     except OSError:
-        return []
+        return found
     for p in entries:
         try:
             if p.stat().st_size > MAX_GSPS_BYTES:
                 continue
+            if str(read_file_meta_info(p).get("MediaStorageSOPClassUID", "")) != GSPS_SOP_CLASS:
+                continue
             ds = pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SOPClassUID", "ReferencedSeriesSequence"])
         except Exception:  # noqa: BLE001 - anything unreadable is simply not a presentation state
             continue
-        if str(ds.get("SOPClassUID", "")) == GSPS_SOP_CLASS and sop_uid in referenced_sop_uids(ds):
-            found.append(p)
+        if str(ds.get("SOPClassUID", "")) == GSPS_SOP_CLASS:
+            found[p] = referenced_sop_uids(ds)
     return found
+
+
+def find_presentation_states(folder: Path, sop_uid: str) -> list[Path]:
+    """GSPS files in ``folder`` (not below it) that reference the film ``sop_uid``."""
+    return [p for p, uids in scan_presentation_states(folder).items() if sop_uid in uids]
 
 
 def load_presentation_state(path: Path, sop_uid: str) -> list[Annotation]:

@@ -81,14 +81,15 @@ def find_prior(current: StudyRef, candidates: Iterable[StudyRef]) -> StudyRef | 
                                      c.instance_number is None, c.instance_number or 0, c.path.name))
 
 
-def scan_folder(folder: Path) -> list[StudyRef]:
+def scan_folder(folder: Path, skip: Iterable[Path] = ()) -> list[StudyRef]:
     """Headers of the DICOM files directly in ``folder`` (images only: a presentation state or a
-    report without Rows is no film)."""
+    report without Rows is no film); files in ``skip`` (already known) are not read."""
     import pydicom
 
     refs = []
+    skip = set(skip)
     try:
-        files = sorted(p for p in Path(folder).iterdir() if p.is_file())[:MAX_FOLDER_FILES]
+        files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p not in skip)[:MAX_FOLDER_FILES]
     except OSError:
         return refs
     for p in files:

@@ -29,6 +29,7 @@ class PresentationStateActions:
         self.choose_folder = choose_folder or self._folder_dialog
         self.choose_file = choose_file or self._file_dialog
         self.found: list[Path] = []  # GSPS files beside the film on screen that reference it
+        self._folders: dict[Path, tuple[float | None, dict[Path, set[str]]]] = {}
         window.image_view.imageChanged.connect(self._on_image)
 
     # ------------------------------------------------------------ dialogs
@@ -104,7 +105,15 @@ class PresentationStateActions:
         if rad is None or not getattr(rad, "sop_uid", "") or getattr(rad, "path", None) is None:
             self._update_action()
             return
-        self.found = gsps.find_presentation_states(Path(rad.path).parent, rad.sop_uid)
+        folder = Path(rad.path).parent
+        try:
+            stamp = folder.stat().st_mtime
+        except OSError:
+            stamp = None
+        cached = self._folders.get(folder)
+        if cached is None or cached[0] != stamp:  # each folder is looked through once until it changes
+            cached = self._folders[folder] = (stamp, gsps.scan_presentation_states(folder))
+        self.found = [p for p, uids in cached[1].items() if rad.sop_uid in uids]
         self._update_action()
         if self.found:
             self._tell(f"A presentation state for this film is beside it ({self.found[0].name}): "

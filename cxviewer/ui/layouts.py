@@ -87,7 +87,7 @@ class ViewportGrid(QWidget):
         self._syncing = False
         self._pending: dict[Path, ImageView] = {}
         self._badges: dict[ImageView, tuple[Path, str]] = {}
-        self._folder_refs: dict[Path, tuple[float, list[StudyRef]]] = {}
+        self._folder_refs: dict[Path, tuple[float, frozenset, list[StudyRef]]] = {}
         self._wire(window.image_view)
         window.loader.signals.reread.connect(self._on_reread)
         window.currentImageChanged.connect(self._on_closed_all)
@@ -261,10 +261,11 @@ class ViewportGrid(QWidget):
                 stamp = folder.stat().st_mtime
             except OSError:
                 continue
+            open_here = frozenset(p for p in known if p.parent == folder)
             cached = self._folder_refs.get(folder)
-            if cached is None or cached[0] != stamp:
-                cached = self._folder_refs[folder] = (stamp, scan_folder(folder))
-            refs.extend(r for r in cached[1] if r.path not in known)
+            if cached is None or cached[:2] != (stamp, open_here):  # films already open are not read again
+                cached = self._folder_refs[folder] = (stamp, open_here, scan_folder(folder, open_here))
+            refs.extend(r for r in cached[2] if r.path not in known)
         return refs
 
     def find_prior(self) -> StudyRef | None:
