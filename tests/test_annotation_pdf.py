@@ -12,7 +12,7 @@ from test_ui_support import write_dicom
 from cxviewer.annotate.model import Annotation
 from cxviewer.imaging import read_radiograph
 from cxviewer.report.annotation_overlay import with_annotations
-from cxviewer.ui import view_orientation as vo
+from cxviewer.imaging import orientation as vo
 from cxviewer.ui.annotation_pdf import render_annotation_layer
 from cxviewer.ui.annotation_tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
@@ -53,7 +53,7 @@ def test_exported_pdf_image_carries_the_annotations(qtbot, tmp_path):
     w = MainWindow(Settings.load())
     qtbot.addWidget(w)
     dock = install_report_dock(w)
-    tools = install_annotation_tools(w)
+    tools = install_annotation_tools(w, report_dock=dock)
     w.show()
     qtbot.waitExposed(w)
     w.open_paths([film])

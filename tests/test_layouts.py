@@ -24,8 +24,7 @@ from cxviewer.ui.settings import Settings
 def window(qtbot):
     w = MainWindow(Settings.load())
     qtbot.addWidget(w)
-    install_annotation_tools(w)
-    install_layouts(w)
+    install_layouts(w, install_annotation_tools(w))
     w.resize(1400, 800)
     w.show()
     qtbot.waitExposed(w)

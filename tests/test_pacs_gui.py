@@ -113,7 +113,7 @@ def test_query_retrieve_dialog_finds_retrieves_and_opens(orthanc, qtbot, window,
     assert "CR" in row[4].split(", ")  # plus SR once another test has stored an AI result there
     dialog.table.selectRow(0)
     dialog.retrieve_button.click()
-    qtbot.waitUntil(lambda: "CompressedSamples RG1" in _browser_text(w), timeout=60_000)
+    qtbot.waitUntil(lambda: "CompressedSamples, RG1" in _browser_text(w), timeout=60_000)
     files = list((cxviewer_home / "data" / "pacs" / "retrieved" / RG1_STUDY).glob("*.dcm"))
     assert len(files) >= 1 and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     assert "Retrieved 1 study" in dialog.status.text()
@@ -155,7 +155,7 @@ def test_listener_toggle_receives_a_c_move_and_opens_the_study(orthanc, qtbot, w
     task.start()
     qtbot.waitUntil(lambda: bool(outcome), timeout=60_000)
     assert outcome[0].completed >= 1, outcome
-    qtbot.waitUntil(lambda: "CompressedSamples RG1" in _browser_text(w), timeout=30_000)
+    qtbot.waitUntil(lambda: "CompressedSamples, RG1" in _browser_text(w), timeout=30_000)
     assert toggle.listener.received >= 1
     toggle.action.trigger()
     assert toggle.listener is None and toggle.action.text() == "PACS listener off"
@@ -171,10 +171,10 @@ def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, 
 
     w = MainWindow(_settings(orthanc))
     qtbot.addWidget(w)
-    install_report_dock(w)
-    install_pacs(w)
+    dock = install_report_dock(w)
+    install_pacs(w, report_dock=dock)
     sender = w.pacs_sender
-    assert sender.panel.isVisibleTo(w.report_dock) and sender.send_button.isEnabled()
+    assert sender.panel.isVisibleTo(dock) and sender.send_button.isEnabled()
     image = dicom_dir / "RG1_J2KR.dcm"
     w.open_paths([image], remember=False)
     qtbot.waitUntil(lambda: w.image_view.rad is not None and w.current_path == image, timeout=120_000)

@@ -2,8 +2,8 @@
 
 ``render_annotation_layer`` draws the annotations (outlines and their labels, as on screen) into
 an RGBA array laid out like the displayed image, orientation included (a rotated view gives a
-rotated layer with upright text). ``install_annotation_pdf`` hands that layer to the report pane
-with the displayed image, and the PDF renderer blends it in (cxviewer.report.annotation_overlay).
+rotated layer with upright text). ``install_annotation_pdf`` gives the report pane a provider of
+that layer, and the PDF renderer blends it in (cxviewer.report.annotation_overlay).
 """
 
 from __future__ import annotations
@@ -85,19 +85,13 @@ def layer_for_view(view, controller) -> np.ndarray | None:
                                    getattr(view, "orientation", None))
 
 
-def install_annotation_pdf(window, tools) -> None:
-    """The report pane's PDF gets the annotations of the film on screen (when the pane is there)."""
-    dock = getattr(window, "report_dock", None)
-    if dock is None or dock.display_provider is None:
-        return
-    plain = dock.display_provider
+def install_annotation_pdf(window, tools, report_dock) -> None:
+    """The report pane's PDF image gets the annotations of the film on screen."""
+    view = window.image_view
 
-    def with_layer():
-        shown = plain()
-        if shown is None:
+    def layer():
+        if view.rad is None or view.rad is not report_dock.rad:  # the pane renders another film
             return None
-        image, caption, *rest = shown
-        orientation = rest[0] if rest else None
-        return image, caption, orientation, layer_for_view(window.image_view, tools.main)
+        return layer_for_view(view, tools.main)
 
-    dock.display_provider = with_layer
+    report_dock.annotation_layer_provider = layer

@@ -391,8 +391,9 @@ class AnnotationTools(QObject):
         self._active().undo_stack.redo()
 
 
-def install_annotation_tools(window, store: AnnotationStore | None = None) -> AnnotationTools:
-    """The Annotate menu on ``window`` (a MainWindow); returns the tools (also ``window.annotation_tools``)."""
+def install_annotation_tools(window, store: AnnotationStore | None = None, report_dock=None) -> AnnotationTools:
+    """The Annotate menu on ``window`` (a MainWindow); returns the tools. With ``report_dock`` its PDF
+    image carries the annotations."""
     tools = AnnotationTools(window, store)
     tools.attach(window.image_view)
     menu = window.menuBar().addMenu("&Annotate")
@@ -431,8 +432,9 @@ def install_annotation_tools(window, store: AnnotationStore | None = None) -> An
     from cxviewer.ui.gsps_actions import install_presentation_state_actions
 
     install_presentation_state_actions(window, tools, menu)
-    from cxviewer.ui.annotation_pdf import install_annotation_pdf
+    if report_dock is not None:
+        from cxviewer.ui.annotation_pdf import install_annotation_pdf
 
-    install_annotation_pdf(window, tools)  # the report's PDF image carries the annotations
-    window.annotation_tools = tools
+        install_annotation_pdf(window, tools, report_dock)
+    window.annotation_tools = tools  # for tests and the smoke test; features get it by argument
     return tools

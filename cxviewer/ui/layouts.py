@@ -73,8 +73,9 @@ class _DropFilter(QObject):
 class ViewportGrid(QWidget):
     layoutChanged = Signal(str)
 
-    def __init__(self, window, parent: QWidget | None = None):
+    def __init__(self, window, tools=None, parent: QWidget | None = None):
         super().__init__(parent or window)
+        self.tools = tools  # AnnotationTools, attached to every new viewport
         self.setObjectName("viewportGrid")
         self.window = window
         self.grid = QGridLayout(self)
@@ -112,9 +113,8 @@ class ViewportGrid(QWidget):
         view.show_message("Drag a study, series or image here from the study browser.")
         view.cursorMoved.connect(self.window.status.set_cursor)
         self._wire(view)
-        tools = getattr(self.window, "annotation_tools", None)
-        if tools is not None:
-            tools.attach(view)
+        if self.tools is not None:
+            self.tools.attach(view)
         self.views.append(view)
         return view
 
@@ -296,10 +296,11 @@ class ViewportGrid(QWidget):
         return prior
 
 
-def install_layouts(window) -> ViewportGrid:
-    """Put the image view in a viewport grid and add the layout actions to the View menu."""
+def install_layouts(window, tools=None) -> ViewportGrid:
+    """Put the image view in a viewport grid and add the layout actions to the View menu; the
+    annotation ``tools`` are attached to every viewport."""
     central = window.takeCentralWidget()
-    grid = ViewportGrid(window)
+    grid = ViewportGrid(window, tools)
     assert central is window.image_view
     window.setCentralWidget(grid)
     view_menu = next(a.menu() for a in window.menuBar().actions() if a.menu() and

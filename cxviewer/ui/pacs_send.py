@@ -11,7 +11,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from cxviewer.pacs.errors import PacsError
@@ -59,8 +59,7 @@ class AIResultSender(QObject):
         self.node_box.setVisible(len(self.nodes) > 1)
 
     def connect_inference(self, service) -> None:
-        if service is None or service is self._service or not hasattr(service, "result"):
-            return
+        """Remember ``service``'s results (its ``result(key, prediction)`` signal)."""
         self._service = service
         service.result.connect(self.remember)
 
@@ -114,20 +113,11 @@ class AIResultSender(QObject):
         self._task.start()
 
 
-def install_send_ai_result(window) -> AIResultSender | None:
-    """Add the button under the report pane's exports; None when the window has no report pane."""
-    dock = getattr(window, "report_dock", None)
-    if dock is None:
-        return None
+def install_send_ai_result(window, report_dock, inference=None) -> AIResultSender:
+    """Add the button under the report pane's exports; it sends ``inference``'s results for the image on screen."""
     sender = AIResultSender(window)
-    body = dock.widget().widget() if hasattr(dock.widget(), "widget") else dock.widget()
-    layout = body.layout()
-    layout.insertWidget(max(0, layout.count() - 1), sender.panel)  # above the closing stretch
+    report_dock.add_export_widget(sender.panel)
     window.pacs_sender = sender
-
-    def wire() -> None:
-        sender.connect_inference(getattr(window, "inference", None))
-
-    wire()
-    QTimer.singleShot(0, wire)
+    if inference is not None:
+        sender.connect_inference(inference)
     return sender
