@@ -63,6 +63,7 @@ def test_gsps_round_trip_and_a_fresh_session_applies_it(qtbot, tmp_path, monkeyp
     c = tools.main
     for a in DRAWN:
         c.add(a)
+    w.image_view.set_window(600.0, 900.0, "Soft tissue", "SIGMOID")
     labels = {a.uid: c.label_for(a) for a in DRAWN}
     assert labels[DRAWN[0].uid] == "182.6 mm at detector"
     path = w.presentation_states.export()
@@ -96,6 +97,9 @@ def test_gsps_round_trip_and_a_fresh_session_applies_it(qtbot, tmp_path, monkeyp
     assert by_layer["CTR"].TextObjectSequence[0].UnformattedTextValue.startswith("CTR 0.36")
     assert ds.ContentLabel == "CXVIEWER" and ds.file_meta.MediaStorageSOPClassUID == gsps.GSPS_SOP_CLASS
     assert gsps.read_annotations(ds, film_sop(film)) == DRAWN  # same annotations, same coordinates
+    voi = ds.SoftcopyVOILUTSequence[0]
+    assert (float(voi.WindowCenter), float(voi.WindowWidth), voi.VOILUTFunction) == (600.0, 900.0, "SIGMOID")
+    assert gsps.read_window(ds) == gsps.PresentationWindow(600.0, 900.0, "Soft tissue", "SIGMOID")
 
     # a fresh session (no saved annotations) applies the file
     monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "fresh-home"))
@@ -104,6 +108,8 @@ def test_gsps_round_trip_and_a_fresh_session_applies_it(qtbot, tmp_path, monkeyp
     assert tools2.main.doc.annotations == []
     assert w2.presentation_states.import_file() == len(DRAWN)
     assert tools2.main.doc.annotations == DRAWN
+    shown = w2.image_view.window
+    assert (shown.center, shown.width, shown.function) == (600.0, 900.0, "SIGMOID")  # the state's window too
     assert tools2.main.graphics[DRAWN[0].uid].text() == "182.6 mm at detector"
     assert w2.presentation_states.import_file() == 0  # not added twice
     tools2.main.undo_stack.undo()  # the whole import is one step

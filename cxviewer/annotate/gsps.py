@@ -7,6 +7,9 @@ ROI, CTR) holding its outline (POLYLINE, or ELLIPSE by its two axes) and its lab
 anchored on the image, so any GSPS viewer shows the figures too. The file is written owner-only
 (patient data) into a folder the reader chose, never the film's own folder.
 
+The window on screen goes in as the state's Softcopy VOI LUT (centre, width, VOI LUT Function) and
+is applied with the annotations on import.
+
 Import (pydicom): the graphics that reference the film are read back into annotations; the layer
 names written above restore the kinds exactly, a foreign GSPS is read by shape (2-point polyline ->
 distance, 3-point -> angle, ellipse -> ROI, free text -> text). Measurement labels are not imported:
@@ -19,12 +22,13 @@ import io
 import logging
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import pydicom
+import pydicom.multival
 
 from cxviewer.annotate.model import Annotation
 from cxviewer.report.atomic import atomic_write_bytes
@@ -42,6 +46,38 @@ MAX_GSPS_BYTES = 4 * 2**20
 
 class PresentationStateError(ValueError):
     """A presentation state that cannot be written or read (the message says why)."""
+
+
+@dataclass(frozen=True)
+class PresentationWindow:
+    """A linear-family window (Softcopy VOI LUT Sequence item), in modality units."""
+
+    center: float
+    width: float
+    explanation: str = ""
+    function: str = "LINEAR"  # LINEAR, LINEAR_EXACT or SIGMOID
+
+
+def read_window(ds: pydicom.Dataset) -> PresentationWindow | None:
+    """The first window of the state's Softcopy VOI LUT Sequence (None without one, or a LUT table)."""
+    for item in ds.get("SoftcopyVOILUTSequence", []) or []:
+        center, width = item.get("WindowCenter"), item.get("WindowWidth")
+        if center is None or width is None:
+            continue
+        first = (lambda v: float(v[0]) if isinstance(v, (list, tuple, pydicom.multival.MultiValue)) else float(v))
+        try:
+            c, w = first(center), first(width)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if not (math.isfinite(c) and math.isfinite(w)) or w <= 0:
+            continue
+        function = str(item.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
+        explanation = item.get("WindowCenterWidthExplanation", "")
+        if isinstance(explanation, (list, tuple, pydicom.multival.MultiValue)):
+            explanation = explanation[0] if explanation else ""
+        return PresentationWindow(c, w, str(explanation or ""),
+                                  function if function in ("LINEAR", "LINEAR_EXACT", "SIGMOID") else "LINEAR")
+    return None
 
 
 def _clip(points, width: int, height: int) -> list[tuple[float, float]]:
@@ -68,14 +104,15 @@ def _outline(a: Annotation, width: int, height: int) -> list[tuple[str, list[tup
 
 
 def build_presentation_state(source: Any, annotations: Iterable[Annotation], labels: dict[str, str],
-                             *, series_uid: str | None = None, sop_uid: str | None = None,
-                             software_version: str = "") -> pydicom.Dataset:
+                             *, window: PresentationWindow | None = None, series_uid: str | None = None,
+                             sop_uid: str | None = None, software_version: str = "") -> pydicom.Dataset:
     """A GSPS dataset for the film whose header is ``source`` (pydicom Dataset, without pixels).
 
-    ``labels`` maps annotation uid -> the text shown beside it (its measured value)."""
+    ``labels`` maps annotation uid -> the text shown beside it (its measured value); ``window`` (in
+    modality units) is the window the reader used, kept as the state's Softcopy VOI LUT."""
     from highdicom import UID
     from highdicom.pr import (GraphicAnnotation, GraphicGroup, GraphicLayer, GraphicObject,
-                              GrayscaleSoftcopyPresentationState, TextObject)
+                              GrayscaleSoftcopyPresentationState, SoftcopyVOILUTTransformation, TextObject)
 
     if source is None or not str(source.get("SOPInstanceUID", "")):
         raise PresentationStateError("only a DICOM film (with a SOP Instance UID) can have a presentation state")
@@ -111,7 +148,11 @@ def build_presentation_state(source: Any, annotations: Iterable[Annotation], lab
             device_serial_number="0", content_label="CXVIEWER",
             content_description="Annotations made in CXViewer",
             graphic_annotations=graphic_annotations or None,
-            graphic_layers=list(layers.values()) or None, graphic_groups=groups or None)
+            graphic_layers=list(layers.values()) or None, graphic_groups=groups or None,
+            voi_lut_transformations=[SoftcopyVOILUTTransformation(
+                window_center=[window.center], window_width=[window.width],
+                window_explanation=[window.explanation[:64] or "CXViewer"],  # a bare str would be split
+                voi_lut_function=window.function)] if window is not None else None)
     except (ValueError, TypeError, AttributeError) as exc:
         raise PresentationStateError(f"cannot build the presentation state: {exc}") from exc
     return gsps
@@ -266,9 +307,10 @@ def find_presentation_states(folder: Path, sop_uid: str) -> list[Path]:
     return [p for p, uids in scan_presentation_states(folder).items() if sop_uid in uids]
 
 
-def load_presentation_state(path: Path, sop_uid: str) -> list[Annotation]:
+def load_presentation_state(path: Path, sop_uid: str) -> tuple[list[Annotation], PresentationWindow | None]:
+    """The annotations a GSPS file draws on the film ``sop_uid``, and its window."""
     try:
         ds = pydicom.dcmread(path)
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds for a damaged file
         raise PresentationStateError(f"{Path(path).name} cannot be read: {exc}") from exc
-    return read_annotations(ds, sop_uid)
+    return read_annotations(ds, sop_uid), read_window(ds)

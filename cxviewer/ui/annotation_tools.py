@@ -140,9 +140,12 @@ class AnnotationController(QObject):
         if self.doc is None:
             return
         parent = self.view.overlay_parent()
+        where = self.scale().explanation  # what "mm at detector" / "mm calibrated" means for this film
         for a in self.doc.annotations:
             color = SELECTED_COLOR if a.uid == self.selected else NORMAL_COLOR
-            self.graphics[a.uid] = AnnotationGraphic(parent, a, self.label_for(a), color)
+            g = self.graphics[a.uid] = AnnotationGraphic(parent, a, self.label_for(a), color)
+            if a.kind in ("distance", "ellipse", "ctr"):
+                g.label.setToolTip(where)
 
     def _show_preview(self, a: Annotation) -> None:
         text = self.label_for(a) if a.kind not in ("text", "arrow") else ""

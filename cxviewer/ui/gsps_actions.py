@@ -1,5 +1,6 @@
 """Annotate menu entries for DICOM presentation states (GSPS): export the film's annotations into
-a folder the reader chooses, import one from a file, and apply one found beside the film.
+a folder the reader chooses (with the window on screen), import one from a file (its annotations
+and its window), and apply one found beside the film.
 
 When a film is shown, its folder is looked through (small files only, headers only) for a GSPS
 that references it; the status bar says so and "Apply presentation state found beside the film"
@@ -61,7 +62,7 @@ class PresentationStateActions:
         inputs = list(self.window.study_browser.model.entries) + [Path(view.rad.path)]
         try:
             ds = gsps.build_presentation_state(view.rad.header, c.doc.annotations, labels,
-                                               software_version=__version__)
+                                               window=_window_of(view), software_version=__version__)
             path = gsps.write_presentation_state(ds, Path(folder), inputs)
         except (gsps.PresentationStateError, OSError) as exc:
             self._tell(f"Presentation state not saved: {exc}", error=True)
@@ -79,10 +80,12 @@ class PresentationStateActions:
         if view.rad is None or c.doc is None:
             return 0
         try:
-            annotations = gsps.load_presentation_state(Path(path), view.rad.sop_uid)
+            annotations, window = gsps.load_presentation_state(Path(path), view.rad.sop_uid)
         except gsps.PresentationStateError as exc:
             self._tell(str(exc), error=True)
             return 0
+        if window is not None:
+            view.set_window(window.center, window.width, f"GSPS {window.explanation}".strip(), window.function)
         new = [a for a in annotations if c.doc.find(a.uid) is None]
         if new:
             c.undo_stack.beginMacro(f"Apply presentation state {Path(path).name}")
@@ -123,6 +126,14 @@ class PresentationStateActions:
         action = self.window.actions_by_name.get("gsps_apply_found")
         if action is not None:
             action.setEnabled(bool(self.found))
+
+
+def _window_of(view) -> gsps.PresentationWindow | None:
+    """The window on screen when it is a centre/width window (a header VOI LUT table is not carried)."""
+    w = view.window
+    if w is None or getattr(w.voi, "lut", None) is not None:
+        return None
+    return gsps.PresentationWindow(float(w.center), float(w.width), w.name, w.function)
 
 
 def install_presentation_state_actions(window, tools, menu) -> PresentationStateActions:
