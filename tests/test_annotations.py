@@ -271,3 +271,22 @@ def test_annotations_come_back_after_a_restart_of_the_window(qtbot, tmp_path):
     assert len(c2.doc.annotations) == 2
     w2.close()
     w2.loader.shutdown()
+
+
+def test_tool_actions_are_exclusive_and_named_for_the_shortcuts_help(qtbot):
+    w = _window(qtbot)
+    tools = w.annotation_tools
+    distance, angle = w.actions_by_name["measure"], w.actions_by_name["annotate_angle"]
+    distance.trigger()
+    assert tools.tool == "distance" and w.image_view.measure_mode and w.image_view.drag_tool is not None
+    angle.trigger()
+    assert tools.tool == "angle" and angle.isChecked() and not distance.isChecked()
+    angle.trigger()  # off again: left drag pans
+    assert tools.tool == "" and not w.image_view.measure_mode and w.image_view.drag_tool is None
+    named = {a.objectName(): (a.text(), a.shortcut().toString()) for a in w.shortcut_actions()}
+    for name in ("annotate_select", "annotate_angle", "annotate_arrow", "annotate_text", "annotate_ellipse",
+                 "annotate_ctr", "annotate_calibrate", "annotate_edit_text", "undo", "redo", "gsps_export"):
+        text, key = named[f"action_{name}"]
+        assert text.replace("&", "").strip() and key, name
+    w.close()
+    w.loader.shutdown()

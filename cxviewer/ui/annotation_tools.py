@@ -403,7 +403,7 @@ def install_annotation_tools(window, store: AnnotationStore | None = None, repor
     old_measure = window.actions_by_name.get("measure")
     if old_measure is not None:  # D now draws a saved distance annotation
         old_measure.triggered.disconnect()
-        old_measure.toggled.connect(lambda on: tools._toggled("distance", on))
+        old_measure.triggered.connect(lambda on: tools._toggled("distance", on))
         old_measure.setText("&Distance")
         tools.tool_actions["distance"] = old_measure
     for name, (text, key, hint) in TOOLS.items():
