@@ -148,7 +148,8 @@ class AnnotationController(QObject):
                 g.label.setToolTip(where)
 
     def _show_preview(self, a: Annotation) -> None:
-        text = self.label_for(a) if a.kind not in ("text", "arrow") else ""
+        # ROI statistics come when the drag ends (a large ellipse on a 9 MP film costs tens of ms)
+        text = self.label_for(a) if a.kind not in ("text", "arrow", "ellipse") else ""
         if self._preview is None:
             self._preview = AnnotationGraphic(self.view.overlay_parent(), a, text, PREVIEW_COLOR)
         else:
@@ -313,8 +314,9 @@ class AnnotationController(QObject):
                 return
         moved = self._moving.moved(b[0] - a[0], b[1] - a[1])
         graphic = self.graphics.get(moved.uid)
-        if graphic is not None:
-            graphic.update(moved, self.label_for(moved), SELECTED_COLOR)
+        if graphic is not None:  # an ROI's figures are computed again where it is dropped
+            text = "ROI\N{HORIZONTAL ELLIPSIS}" if moved.kind == "ellipse" else self.label_for(moved)
+            graphic.update(moved, text, SELECTED_COLOR)
         if phase == "finish":
             old, self._moving = self._moving, None
             if moved.points != old.points:
