@@ -151,6 +151,11 @@ def test_select_move_delete_undo_redo(controller, view):
     moved = controller.doc.find(d.uid)
     assert controller.selected == d.uid
     assert moved.points[0][1] == pytest.approx(90, abs=1.0 / view.zoom() + 1e-6)
+    # a drag that starts on nothing pans the image and leaves the annotation where it is
+    before_pan = view.view_box.viewRect()
+    _drag(view, (100, 150), (160, 190))
+    assert view.view_box.viewRect() != before_pan and controller.doc.find(d.uid) == moved
+    controller.select(d.uid)
     assert controller.delete_selected() and controller.doc.annotations == []
     controller.undo_stack.undo()
     assert controller.doc.find(d.uid).points == moved.points

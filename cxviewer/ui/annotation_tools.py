@@ -220,11 +220,19 @@ class AnnotationController(QObject):
         self._drop_preview()
         self.view.set_measure_mode(bool(tool))
         self.view.drag_tool = self._on_drag if tool else None
+        # the Select tool takes only drags that start on an annotation; others pan the image
+        self.view.view_box.claims_drag = self._on_annotation if tool == "select" else None
         self.toolChanged.emit(tool)
 
     def _tolerance(self) -> float:
         zoom = self.view.zoom() or 1.0
         return PICK_SCREEN_PX / zoom
+
+    def _on_annotation(self, scene_pos: QPointF) -> bool:
+        if self.doc is None:
+            return False
+        p = self.view.scene_to_image(scene_pos)
+        return self.doc.pick((p.x(), p.y()), self._tolerance()) is not None
 
     def _on_click(self, scene_pos: QPointF) -> None:
         if self.doc is None or self.view.rad is None:
