@@ -340,4 +340,4 @@ def install_pacs(window) -> None:
         window.actions_by_name["query_retrieve"] = qr
     from cxviewer.ui.pacs_send import install_send_ai_result
 
-    install_send_ai_result(window)  # "Send AI result to PACS" in the report pane (when there is one)
+    install_send_ai_result(window, menu)  # "Send AI result/report to PACS" in the report pane (when there is one)

@@ -59,6 +59,7 @@ def report_settings(settings: Any) -> dict:
 class ReportDock(QDockWidget):
     saved = Signal(str)  # path of the autosaved report
     exported = Signal(str)  # path of an exported PDF or JSON
+    statusChanged = Signal()  # another report on screen, or this one finalised or amended
 
     def __init__(self, parent: QWidget | None = None, store: DraftStore | None = None,
                  settings: Any = None, autosave_ms: int = AUTOSAVE_MS):
@@ -366,7 +367,8 @@ class ReportDock(QDockWidget):
         if src is not None and Path(target).resolve() == Path(src).resolve():
             raise ValueError("the export would overwrite the radiograph itself")
 
-    def export_pdf(self, target: str | Path, anonymise: bool | None = None) -> Path:
+    def export_pdf(self, target: str | Path, anonymise: bool | None = None, announce: bool = True) -> Path:
+        """``announce``: emit ``exported`` (False for a PDF made to be sent, not kept)."""
         from cxviewer.report.pdf import PdfOptions, render_report_pdf
 
         if self.report is None or self.rad is None:
@@ -395,7 +397,8 @@ class ReportDock(QDockWidget):
 
             heatmap = orient_array(heatmap, orientation)
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
-        self.exported.emit(str(path))
+        if announce:
+            self.exported.emit(str(path))
         return path
 
     def export_json(self, target: str | Path, anonymise: bool | None = None) -> Path:
@@ -479,6 +482,7 @@ class ReportDock(QDockWidget):
             self.saved_label.setText(f"Draft restored (saved {report.updated_at[:19].replace('T', ' ')})"
                                      if report.updated_at else "")
         self._show_ai()
+        self.statusChanged.emit()
 
     def _show_ai(self) -> None:
         ai = self.report.ai if self.report else None
