@@ -26,6 +26,8 @@ def _peer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to connect and to wait for each answer (default 10)")
     p.add_argument("--tls", action="store_true", help="DIMSE over TLS (verified against the system's CAs or --ca-file)")
     p.add_argument("--ca-file", default="", help="CA bundle for TLS/HTTPS")
+    p.add_argument("--cert", default="", metavar="PEM", help="our client certificate, for a DIMSE TLS peer that requires one")
+    p.add_argument("--key", default="", metavar="PEM", help="the private key of --cert (default: inside --cert)")
     p.add_argument("--user", default="", help=f"DICOMweb basic auth user (password from ${PASSWORD_ENV}); "
                    f"a bearer token is taken from ${TOKEN_ENV}")
     p.add_argument("--root", choices=("study", "patient"), default="study", help="query/retrieve information model (DIMSE)")
@@ -77,8 +79,10 @@ def _node(args: argparse.Namespace):
         node.username = args.user or node.username
         node.password = os.environ.get(PASSWORD_ENV, node.password)
         node.token = os.environ.get(TOKEN_ENV, "")
-    elif args.tls is False and args.ca_file:
-        node.tls = True
+    else:
+        node.tls = bool(args.tls or args.ca_file or args.cert)
+        node.cert_file, node.key_file = args.cert, args.key
+        node.ssl_context()  # an unreadable CA, certificate or key is a bad argument, before any connection
     return node
 
 

@@ -1,0 +1,91 @@
+"""DIMSE over TLS against a real Orthanc with DICOM TLS on (mutual TLS: it requires our certificate).
+
+The certificates are made for the test by ``openssl`` (tests/tls_certs.py): a CA, Orthanc's server
+certificate and our client certificate signed by it, and an unrelated CA. Every call goes through
+the project's own client (``cxviewer pacs``), and every wrong certificate gets a clear message.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pydicom
+import pytest
+
+from cxviewer.cli import main
+from tests.orthanc_server import ORTHANC_AET, Orthanc, dicomweb_plugin, free_port, orthanc_binary
+from tests.tls_certs import make_pki, openssl
+
+
+@pytest.fixture(scope="module")
+def tls_orthanc(tmp_path_factory):
+    if orthanc_binary() is None or dicomweb_plugin() is None:
+        pytest.skip("Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)")
+    if openssl() is None:
+        pytest.skip("the openssl command is needed to make the test certificates")
+    folder = tmp_path_factory.mktemp("orthanc-tls")
+    pki = make_pki(folder / "pki")
+    server = Orthanc(folder, free_port(), free_port(), free_port())
+    server.start(dicomweb_plugin(), {
+        "DicomTlsEnabled": True,
+        "DicomTlsCertificate": str(pki.server_cert),
+        "DicomTlsPrivateKey": str(pki.server_key),
+        "DicomTlsTrustedCertificates": str(pki.ca),  # clients with a certificate signed by our CA
+        "DicomTlsRemoteCertificateRequired": True,
+    })
+    try:
+        yield server, pki
+    finally:
+        server.stop()
+
+
+def _tls(pki, *, ca=None, cert=True) -> list[str]:
+    args = ["--tls", "--ca-file", str(ca or pki.ca), "--timeout", "5"]
+    if cert:
+        args += ["--cert", str(pki.client_cert), "--key", str(pki.client_key)]
+    return args
+
+
+def test_echo_and_store_over_tls(tls_orthanc, dicom_dir, capsys):
+    server, pki = tls_orthanc
+    assert main(["pacs", "echo", server.address, *_tls(pki)]) == 0
+    assert f"{server.address} (TLS): C-ECHO ok" in capsys.readouterr().out
+    tiny = pydicom.dcmread(dicom_dir / "CR_tiny_3.dcm", stop_before_pixels=True)
+    assert main(["pacs", "send", server.address, *_tls(pki), str(dicom_dir / "CR_tiny_3.dcm")]) == 0
+    assert "1 of 1 files stored" in capsys.readouterr().out
+    stored = server.study_instances(str(tiny.StudyInstanceUID))
+    assert [i["MainDicomTags"]["SOPInstanceUID"] for i in stored] == [str(tiny.SOPInstanceUID)]
+    # and a query over the same channel finds it
+    assert main(["pacs", "find", server.address, *_tls(pki), "--patient-id", str(tiny.PatientID), "--json"]) == 0
+    assert str(tiny.StudyInstanceUID) in capsys.readouterr().out
+
+
+def test_wrong_certificates_get_clear_errors(tls_orthanc, capsys):
+    server, pki = tls_orthanc
+    t0 = time.monotonic()
+    # the peer's certificate is not signed by the CA we trust
+    assert main(["pacs", "echo", server.address, *_tls(pki, ca=pki.other_ca)]) == 1
+    err = capsys.readouterr().err
+    assert "TLS refused: the peer's certificate is not trusted" in err and str(pki.other_ca) in err
+    # no client certificate, where Orthanc requires one
+    assert main(["pacs", "echo", server.address, *_tls(pki, cert=False)]) == 1
+    assert "requires a client certificate" in capsys.readouterr().err
+    # a certificate of the right CA that is not for client authentication (the server's own)
+    assert main(["pacs", "echo", server.address, "--tls", "--ca-file", str(pki.ca), "--cert", str(pki.server_cert),
+                 "--key", str(pki.server_key)]) == 1
+    assert "refused our client certificate" in capsys.readouterr().err
+    # plain DIMSE to the TLS port: no answer, with the hint
+    assert main(["pacs", "echo", server.address, "--timeout", "5"]) == 3
+    assert "does the peer expect TLS?" in capsys.readouterr().err
+    assert time.monotonic() - t0 < 20  # none of these waits for a timeout
+    # unreadable files are bad arguments, found before any connection
+    assert main(["pacs", "echo", server.address, "--tls", "--ca-file", str(pki.ca) + ".missing"]) == 2
+    assert "cannot use the CA file" in capsys.readouterr().err
+    assert main(["pacs", "echo", server.address, *_tls(pki), "--key", str(pki.server_key)]) == 2  # key of another cert
+    assert "cannot use the client certificate" in capsys.readouterr().err
+
+
+def test_tls_to_a_plain_dicom_port_says_so(orthanc, tls_orthanc, capsys):
+    _server, pki = tls_orthanc
+    assert main(["pacs", "echo", orthanc.address, *_tls(pki)]) == 1
+    assert "does it speak TLS on this port?" in capsys.readouterr().err
