@@ -89,3 +89,34 @@ def test_tls_to_a_plain_dicom_port_says_so(orthanc, tls_orthanc, capsys):
     _server, pki = tls_orthanc
     assert main(["pacs", "echo", orthanc.address, *_tls(pki)]) == 1
     assert "does it speak TLS on this port?" in capsys.readouterr().err
+
+
+def test_nodes_dialog_tests_a_tls_node_with_our_certificate(tls_orthanc, qtbot):
+    """The viewer's node settings carry the CA, our certificate and key; "Test" echoes over TLS."""
+    from PySide6.QtWidgets import QPushButton
+
+    from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
+    from cxviewer.ui.settings import Settings
+
+    server, pki = tls_orthanc
+    dialog = PacsNodesDialog(Settings.load())
+    qtbot.addWidget(dialog)
+    dialog.name.setText("TLS Orthanc")
+    dialog.address.setText(server.address)
+    dialog.tls.setChecked(True)
+    dialog.ca_file.setText(str(pki.ca))
+
+    def test() -> str:
+        dialog.findChild(QPushButton, "pacsTest").click()
+        qtbot.waitUntil(lambda: not dialog.message.text().startswith("Testing"), timeout=30_000)
+        return dialog.message.text()
+
+    assert "requires a client certificate" in test()
+    dialog.cert_file.setText(str(pki.client_cert))
+    dialog.key_file.setText(str(pki.client_key))
+    assert test().startswith(f"{server.address} (TLS) answers (")
+    dialog._add()
+    dialog._accept()
+    (node,) = configured_nodes(Settings.load(dialog.settings.path))
+    assert (node.tls, node.ca_file, node.cert_file, node.key_file) == (True, str(pki.ca), str(pki.client_cert),
+                                                                       str(pki.client_key))
