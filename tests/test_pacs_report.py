@@ -58,6 +58,19 @@ def test_report_dicom_is_an_encapsulated_pdf_in_the_films_study(dicom_dir, tmp_p
     assert len(ds.EncapsulatedDocument) % 2 == 0 and ds.EncapsulatedDocumentLength == pdf.stat().st_size
 
 
+def test_names_keep_their_character_set(tmp_path):
+    """A Japanese name (ISO 2022 IR 87) reads the same in the report object as in the film."""
+    from tests.report_samples import JAPANESE, dicom_copy
+
+    film_path = dicom_copy(tmp_path, **JAPANESE)
+    dcm = tmp_path / "report.dcm"
+    assert main(["report", str(film_path), "-o", str(tmp_path / "report.pdf"), "--dicom", str(dcm), "--no-ai"]) == 0
+    film, ds = pydicom.dcmread(film_path, stop_before_pixels=True), pydicom.dcmread(dcm)
+    assert list(ds.SpecificCharacterSet) == ["", "ISO 2022 IR 87"]
+    assert str(ds.PatientName) == str(film.PatientName) == JAPANESE["PatientName"]
+    assert ds.PatientID == "JP-000123" and ds.AccessionNumber == "ACC-98765"
+
+
 def test_an_anonymised_report_carries_no_identifier_of_the_film(dicom_dir, tmp_path):
     pdf, dcm = _report(dicom_dir, tmp_path, "--anonymize")
     film = pydicom.dcmread(dicom_dir / "RG1_J2KR.dcm", stop_before_pixels=True)
@@ -81,6 +94,8 @@ def test_an_anonymised_report_carries_no_identifier_of_the_film(dicom_dir, tmp_p
     ds2 = pydicom.dcmread(dcm2)
     assert ds2.StudyDate == film.StudyDate and ds2.LongitudinalTemporalInformationModified == "UNMODIFIED"
     assert [c.CodeValue for c in ds2.DeidentificationMethodCodeSequence] == ["113100", "113106"]
+    assert list(ds2.DeidentificationMethod) == ["Basic Application Confidentiality Profile",
+                                                "Retain Longitudinal Temporal Information Full Dates Option"]
     assert ds2.PatientID != ds.PatientID and ds2.StudyInstanceUID != ds.StudyInstanceUID  # never linkable
 
 

@@ -27,8 +27,6 @@ from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
-from cxviewer.report.content import profile_name
-
 DOCUMENT_TITLE = "Chest radiograph report"
 CONCEPT = ("18748-4", "LN", "Diagnostic Imaging Report")
 BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
@@ -125,7 +123,8 @@ def _film_patient_and_study(ds: Dataset, report: Any, source: Dataset | None) ->
     expected = str(getattr(header, "study_uid", "") or "")
     if expected and expected != str(source.StudyInstanceUID):
         raise ReportDocumentError(f"the report belongs to study {expected}, the film to {source.StudyInstanceUID}")
-    ds.SpecificCharacterSet = source.get("SpecificCharacterSet", "ISO_IR 6")  # names keep their encoding
+    if source.get("SpecificCharacterSet"):  # names keep their encoding (absent: the default repertoire)
+        ds.SpecificCharacterSet = source.SpecificCharacterSet
     for keyword in _PATIENT_STUDY_TYPE2:
         setattr(ds, keyword, source.get(keyword, ""))
     for keyword in _PATIENT_STUDY_TYPE3:
@@ -152,8 +151,9 @@ def _anonymous_patient_and_study(ds: Dataset, report: Any, keep_dates: bool) -> 
     ds.StudyID = ""
     ds.AccessionNumber = ""
     ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = profile_name(keep_dates)[:64]
-    ds.DeidentificationMethodCodeSequence = [_code(*BASIC_PROFILE_CODE)] + ([_code(*KEEP_DATES_CODE)] if keep_dates else [])
+    methods = [BASIC_PROFILE_CODE] + ([KEEP_DATES_CODE] if keep_dates else [])  # what profile_name() names
+    ds.DeidentificationMethod = [meaning for _value, _scheme, meaning in methods]  # LO: 64 characters each
+    ds.DeidentificationMethodCodeSequence = [_code(*code) for code in methods]
     ds.LongitudinalTemporalInformationModified = "UNMODIFIED" if keep_dates else "REMOVED"
 
 
