@@ -1,19 +1,25 @@
-"""DIMSE over TLS against a real Orthanc with DICOM TLS on (mutual TLS: it requires our certificate).
+"""DIMSE over TLS against a real Orthanc with DICOM TLS on (mutual TLS: it requires our certificate),
+both ways: our client to Orthanc, and Orthanc's C-MOVE to our listener over TLS.
 
-The certificates are made for the test by ``openssl`` (tests/tls_certs.py): a CA, Orthanc's server
-certificate and our client certificate signed by it, and an unrelated CA. Every call goes through
-the project's own client (``cxviewer pacs``), and every wrong certificate gets a clear message.
+The certificates are made for the test by ``openssl`` (tests/tls_certs.py): a CA, Orthanc's and our
+certificates signed by it, and an unrelated CA with a certificate of its own. Every call goes
+through the project's own code (``cxviewer pacs``), and every wrong certificate gets a clear message.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pydicom
 import pytest
 
 from cxviewer.cli import main
-from tests.orthanc_server import ORTHANC_AET, Orthanc, dicomweb_plugin, free_port, orthanc_binary
+from tests.conftest import REPO_ROOT
+from tests.orthanc_server import CALLING_AET, LISTENER_AET, ORTHANC_AET, Orthanc, dicomweb_plugin, free_port, orthanc_binary
 from tests.tls_certs import make_pki, openssl
 
 
@@ -32,6 +38,10 @@ def tls_orthanc(tmp_path_factory):
         "DicomTlsPrivateKey": str(pki.server_key),
         "DicomTlsTrustedCertificates": str(pki.ca),  # clients with a certificate signed by our CA
         "DicomTlsRemoteCertificateRequired": True,
+        "DicomModalities": {  # Orthanc's C-MOVE reaches our listener over TLS too
+            "cxviewer": [CALLING_AET, "127.0.0.1", server.listener_port],
+            "listener": {"AET": LISTENER_AET, "Host": "127.0.0.1", "Port": server.listener_port, "UseDicomTls": True},
+        },
     })
     try:
         yield server, pki
@@ -70,10 +80,10 @@ def test_wrong_certificates_get_clear_errors(tls_orthanc, capsys):
     # no client certificate, where Orthanc requires one
     assert main(["pacs", "echo", server.address, *_tls(pki, cert=False)]) == 1
     assert "requires a client certificate" in capsys.readouterr().err
-    # a certificate of the right CA that is not for client authentication (the server's own)
-    assert main(["pacs", "echo", server.address, "--tls", "--ca-file", str(pki.ca), "--cert", str(pki.server_cert),
-                 "--key", str(pki.server_key)]) == 1
-    assert "refused our client certificate" in capsys.readouterr().err
+    # our certificate signed by a CA Orthanc does not trust
+    assert main(["pacs", "echo", server.address, "--tls", "--ca-file", str(pki.ca), "--cert", str(pki.stranger_cert),
+                 "--key", str(pki.stranger_key)]) == 1
+    assert "does not trust our client certificate" in capsys.readouterr().err
     # plain DIMSE to the TLS port: no answer, with the hint
     assert main(["pacs", "echo", server.address, "--timeout", "5"]) == 3
     assert "does the peer expect TLS?" in capsys.readouterr().err
@@ -120,3 +130,38 @@ def test_nodes_dialog_tests_a_tls_node_with_our_certificate(tls_orthanc, qtbot):
     (node,) = configured_nodes(Settings.load(dialog.settings.path))
     assert (node.tls, node.ca_file, node.cert_file, node.key_file) == (True, str(pki.ca), str(pki.client_cert),
                                                                        str(pki.client_key))
+
+
+def test_listen_with_tls_receives_a_c_move(tls_orthanc, dicom_dir, tmp_path, capsys):
+    """`pacs listen --tls-cert ... --ca-file CA`: Orthanc (its certificate signed by CA) C-MOVEs to it."""
+    server, pki = tls_orthanc
+    tiny = pydicom.dcmread(dicom_dir / "CR_tiny_1.dcm", stop_before_pixels=True)
+    server.upload(dicom_dir / "CR_tiny_1.dcm")
+    out = tmp_path / "received"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cxviewer", "pacs", "listen", "--ae", LISTENER_AET, "--port", str(server.listener_port),
+         "--bind", "127.0.0.1", "-o", str(out), "--allow", ORTHANC_AET, "--tls-cert", str(pki.client_cert),
+         "--tls-key", str(pki.client_key), "--ca-file", str(pki.ca)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+    try:
+        assert "with TLS" in proc.stderr.readline()
+        assert main(["pacs", "get", server.address, *_tls(pki), str(tiny.StudyInstanceUID), "--move-to", LISTENER_AET]) == 0
+        assert " sent, 0 failed" in capsys.readouterr().out  # the tiny files share one study
+        path = out / str(tiny.StudyInstanceUID) / f"{tiny.SOPInstanceUID}.dcm"
+        assert pydicom.dcmread(path).PixelData == pydicom.dcmread(dicom_dir / "CR_tiny_1.dcm").PixelData
+        # a stranger's certificate (another CA) cannot even reach the association
+        assert main(["pacs", "echo", f"{LISTENER_AET}@127.0.0.1:{server.listener_port}", "--tls", "--ca-file", str(pki.ca),
+                     "--cert", str(pki.stranger_cert), "--key", str(pki.stranger_key), "--timeout", "5"]) == 1
+        assert "does not trust our client certificate" in capsys.readouterr().err
+        proc.send_signal(signal.SIGINT)
+        stdout, _stderr = proc.communicate(timeout=15)
+        assert proc.returncode == 0 and f"{ORTHANC_AET}: {path}" in stdout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # the listener's own files are checked before it starts
+    assert main(["pacs", "listen", "--port", str(free_port()), "-o", str(tmp_path / "x"), "--allow", "A",
+                 "--tls-cert", str(pki.client_cert) + ".missing"]) == 2
+    assert "cannot use the listener's certificate" in capsys.readouterr().err
