@@ -257,4 +257,13 @@ def test_send_report_from_the_report_pane(orthanc, qtbot, dicom_dir, cxviewer_ho
     assert "Anonymised export" in text and "9RG1" not in text and "No focal consolidation." in text
     assert [i["MainDicomTags"]["SOPInstanceUID"] for i in orthanc.study_instances(str(anon.StudyInstanceUID))] == [
         str(anon.SOPInstanceUID)]
+    # a node that does not answer: the message says so, and nothing is left in the outbox for it
+    from tests.orthanc_server import free_port
+
+    w.settings["pacs"] = {**w.settings["pacs"], "nodes": [{"name": "Gone", "address": f"GONE@127.0.0.1:{free_port()}"}]}
+    kept = set(outbox.iterdir())
+    action.trigger()
+    qtbot.waitUntil(lambda: not sender.message.text().startswith("Sending"), timeout=60_000)
+    assert sender.message.text().startswith("Report not sent: cannot connect to 127.0.0.1:"), sender.message.text()
+    assert set(outbox.iterdir()) == kept and action.isEnabled()
     w.loader.shutdown()

@@ -49,7 +49,8 @@ def _store_file(node, pacs: dict, path: Path, what: str) -> None:
 
 
 class AIResultSender(QObject):
-    """Remembers the model's result per image and sends the one on screen as an SR."""
+    """Remembers the model's result per image and sends the one on screen as an SR; sends the Final
+    report as an Encapsulated PDF. One send at a time, to the node chosen in ``node_box``."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -214,7 +215,11 @@ class AIResultSender(QObject):
 
             path = write_report_document(outbox / f"report-{uuid.uuid4().hex}.dcm", pdf, report, header,
                                          anonymise=anonymise)
-            _store_file(node, pacs, path, "report")
+            try:
+                _store_file(node, pacs, path, "report")
+            except BaseException:
+                path.unlink(missing_ok=True)  # kept only as the record of what was sent
+                raise
             return path, str(dcmread(path, stop_before_pixels=True).PatientID)
 
         def done(answer) -> None:
