@@ -165,3 +165,38 @@ def test_listen_with_tls_receives_a_c_move(tls_orthanc, dicom_dir, tmp_path, cap
     assert main(["pacs", "listen", "--port", str(free_port()), "-o", str(tmp_path / "x"), "--allow", "A",
                  "--tls-cert", str(pki.client_cert) + ".missing"]) == 2
     assert "cannot use the listener's certificate" in capsys.readouterr().err
+
+
+def test_the_viewers_listener_receives_over_tls(tls_orthanc, dicom_dir, qtbot):
+    """The listener toggle with a TLS certificate and a senders' CA in the settings: Orthanc's C-MOVE
+    (requested over TLS by the project's client, with the node's certificate) arrives through TLS."""
+    from cxviewer.pacs.dimse import DimseClient
+    from cxviewer.ui.main_window import MainWindow
+    from cxviewer.ui.pacs_dialog import install_pacs
+    from cxviewer.ui.pacs_nodes import configured_nodes
+    from cxviewer.ui.settings import Settings
+
+    server, pki = tls_orthanc
+    tiny = pydicom.dcmread(dicom_dir / "CR_tiny_2.dcm", stop_before_pixels=True)
+    server.upload(dicom_dir / "CR_tiny_2.dcm")
+    settings = Settings.load()
+    settings["pacs"] = {**settings["pacs"], "listener_ae": LISTENER_AET, "listener_port": server.listener_port,
+                        "listener_tls_cert": str(pki.client_cert), "listener_tls_key": str(pki.client_key),
+                        "listener_ca_file": str(pki.ca),
+                        "nodes": [{"name": "TLS Orthanc", "address": server.address, "tls": True, "ca_file": str(pki.ca),
+                                   "cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}]}
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    install_pacs(w)
+    toggle = w.pacs_listener
+    try:
+        toggle.action.trigger()
+        assert toggle.listener is not None and toggle.action.text().endswith("(TLS)")
+        (node,) = configured_nodes(settings)
+        result = DimseClient(node, calling_ae=CALLING_AET).move(str(tiny.StudyInstanceUID), LISTENER_AET)
+        assert result.completed >= 1 and not result.failed
+        qtbot.waitUntil(lambda: toggle.listener.received >= 1, timeout=30_000)
+        assert toggle.listener.refused == 0
+    finally:
+        toggle.shutdown()
+        w.loader.shutdown()

@@ -109,11 +109,20 @@ class PacsNodesDialog(QDialog):
         self.listener_port.setValue(int(pacs.get("listener_port", 11112)))
         self.accept_any = QCheckBox("Listener accepts any calling AE title (not only the nodes above)", self)
         self.accept_any.setChecked(bool(pacs.get("listener_accept_any", False)))
+        self.listener_cert = QLineEdit(str(pacs.get("listener_tls_cert", "")), self)
+        self.listener_cert.setPlaceholderText("PEM certificate: the listener uses TLS (empty: plain DIMSE)")
+        self.listener_key = QLineEdit(str(pacs.get("listener_tls_key", "")), self)
+        self.listener_key.setPlaceholderText("its private key, PEM (empty: inside the certificate file)")
+        self.listener_ca = QLineEdit(str(pacs.get("listener_ca_file", "")), self)
+        self.listener_ca.setPlaceholderText("CA that signs the senders' certificates (empty: none required)")
         ours_form = QFormLayout(ours)
         ours_form.addRow("Calling AE title", self.calling_ae)
         ours_form.addRow("Listener AE title", self.listener_ae)
         ours_form.addRow("Listener port", self.listener_port)
         ours_form.addRow("", self.accept_any)
+        ours_form.addRow("Listener TLS certificate", self.listener_cert)
+        ours_form.addRow("Listener TLS key", self.listener_key)
+        ours_form.addRow("Senders' CA", self.listener_ca)
 
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         box.accepted.connect(self._accept)
@@ -217,7 +226,9 @@ class PacsNodesDialog(QDialog):
             return
         pacs = dict(self.settings["pacs"])
         pacs.update(nodes=self.entries, calling_ae=calling, listener_ae=listener,
-                    listener_port=self.listener_port.value(), listener_accept_any=self.accept_any.isChecked())
+                    listener_port=self.listener_port.value(), listener_accept_any=self.accept_any.isChecked(),
+                    listener_tls_cert=self.listener_cert.text().strip(), listener_tls_key=self.listener_key.text().strip(),
+                    listener_ca_file=self.listener_ca.text().strip())
         self.settings["pacs"] = pacs
         self.settings.save()
         self.accept()
