@@ -307,7 +307,7 @@ def test_measurement_follows_rotation(view, synthetic):
 def test_corner_annotations_show_patient_window_zoom_orientation(view, synthetic):
     _show(view, synthetic)
     ann = view.annotations
-    assert "Synthetic Test" in ann.text("top_left") and "SYN1" in ann.text("top_left")
+    assert "Synthetic, Test" in ann.text("top_left") and "SYN1" in ann.text("top_left")
     assert "2024-01-31" in ann.text("top_right")
     assert "W 4000  L 2000" in ann.text("bottom_left") and "Zoom" in ann.text("bottom_left")
     assert (ann.text("left"), ann.text("right"), ann.text("top"), ann.text("bottom")) == ("R", "L", "H", "F")

@@ -42,19 +42,6 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _window_caption(rad) -> str:
-    from cxviewer.imaging import full_range_window
-
-    presets = list(getattr(rad, "voi_presets", []) or [])
-    if presets:
-        p = presets[0]
-        if p.center is not None and p.width is not None:
-            return f"{p.name or 'Header window'}, centre {p.center:g} / width {p.width:g}"
-        return p.name or "Header VOI LUT"
-    c, w = full_range_window(rad)
-    return f"full range, centre {c:g} / width {w:g}"
-
-
 def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
     page_size, institution = "A4", ""
     try:
@@ -70,7 +57,7 @@ def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cxviewer.imaging import UnreadableImageError, read_radiograph, render_display
+    from cxviewer.imaging import DisplayState, UnreadableImageError, read_radiograph
     from cxviewer.report import Report, write_report_json
 
     src, out = Path(args.file), Path(args.output)
@@ -86,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"{src}: {exc}")
     if args.dicom and not args.anonymise and getattr(rad, "header", None) is None:
         return _fail(f"{src} is not a DICOM film: --dicom needs its patient and study (or use --anonymize)")
-    image = render_display(rad)
+    display = DisplayState.default(rad)  # the viewer's default display of this film
+    image = display.render(rad)
     report = Report.for_radiograph(rad)
     report.sections["impression"] = args.impression
     report.sections["findings"] = args.findings
@@ -118,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_gui_application()
     page_size, institution = _pdf_preferences(args)
     options = PdfOptions(page_size=page_size, institution=institution, anonymise=args.anonymise,
-                         keep_dates=args.keep_dates, image_caption=_window_caption(rad))
+                         keep_dates=args.keep_dates, image_caption=display.caption())
     try:
         render_report_pdf(out, report, image, heatmap, options=options)
         if args.json:

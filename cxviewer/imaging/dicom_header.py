@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 _TEXT_FIELDS = {
     "patient_name": "PatientName",
     "patient_id": "PatientID",
+    "patient_issuer": "IssuerOfPatientID",
     "patient_birth_date": "PatientBirthDate",
     "patient_sex": "PatientSex",
+    "patient_age": "PatientAge",
     "accession_number": "AccessionNumber",
     "study_uid": "StudyInstanceUID",
     "series_uid": "SeriesInstanceUID",

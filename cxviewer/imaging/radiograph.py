@@ -46,8 +46,10 @@ class Radiograph:
     transfer_syntax: str = ""  # name of the DICOM transfer syntax ("" for plain images)
     patient_name: str = ""
     patient_id: str = ""
+    patient_issuer: str = ""  # Issuer of Patient ID (0010,0021): the ID is unique only within it
     patient_birth_date: str = ""
     patient_sex: str = ""
+    patient_age: str = ""  # DICOM AS, e.g. "045Y"
     accession_number: str = ""
     study_uid: str = ""
     series_uid: str = ""

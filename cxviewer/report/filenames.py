@@ -13,7 +13,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from cxviewer.report.content import Report, format_date
+from cxviewer.imaging.dicom_values import format_date
+from cxviewer.report.content import Report
 
 MAX_COMPONENT = 40
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",

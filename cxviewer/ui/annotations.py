@@ -8,18 +8,10 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QWidget
 
+from cxviewer.imaging.dicom_values import format_age, format_date, format_person_name, format_sex, shown
+
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 EDGES = ("top", "bottom", "left", "right")
-
-
-def format_date(value: str) -> str:
-    """DICOM DA (YYYYMMDD) as YYYY-MM-DD; anything else unchanged."""
-    v = (value or "").strip()
-    return f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 and v.isdigit() else v
-
-
-def format_name(value: str) -> str:
-    return (value or "").replace("^", " ").strip()
 
 
 def _number(value: float) -> str:
@@ -29,12 +21,13 @@ def _number(value: float) -> str:
 def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
                  zoom: float, orientation_text: str, position: str) -> dict[str, str]:
     """Text of the four corners for the radiograph ``rad`` and the current view state."""
-    from cxviewer.report.content import shown  # bidi controls escaped: "\u202E1234" never draws as "4321"
-
-    patient = [shown(format_name(rad.patient_name)) or "(no name)"]
+    # names, dates, sex and age as the study browser and the report write them (imaging.dicom_values);
+    # identifiers through shown(): bidi controls escaped, "\u202E1234" never draws as "4321"
+    patient = [shown(format_person_name(rad.patient_name)) or "(no name)"]
     if rad.patient_id:
         patient.append(f"ID {shown(rad.patient_id)}")
-    born = " ".join(x for x in (format_date(rad.patient_birth_date), rad.patient_sex) if x)
+    born = " ".join(x for x in (format_date(rad.patient_birth_date), format_sex(rad.patient_sex),
+                                format_age(getattr(rad, "patient_age", ""))) if x)
     if born:
         patient.append(born)
     study = [x for x in (format_date(rad.study_date), shown(rad.study_description)) if x]

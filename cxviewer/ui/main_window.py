@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.current_path: Path | None = None
         self._pending_path: Path | None = None
         self._batches: dict[int, dict[str, Any]] = {}
+        self._close_hooks: list[Callable[[], None]] = []  # added by the parts composed in ui/app.py
 
         self.image_view = ImageView(self)
         self.setCentralWidget(self.image_view)
@@ -438,6 +439,10 @@ class MainWindow(QMainWindow):
     def set_compute_device(self, text: str) -> None:
         self.status.set_device(text)
 
+    def add_close_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when the window closes, before the settings are saved (e.g. stop the PACS listener)."""
+        self._close_hooks.append(hook)
+
     # ---------------------------------------------------------- settings
     def _default_layout(self) -> None:
         """First run (no saved layout): most of the screen, a study browser wide enough to read."""
@@ -478,9 +483,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event) -> None:
-        listener = getattr(self, "pacs_listener", None)  # installed by cxviewer.ui.pacs_dialog.install_pacs
-        if listener is not None:
-            listener.shutdown()
+        for hook in self._close_hooks:
+            hook()
         self.loader.shutdown(QUIT_WAIT_MS)  # reads nobody will look at are cancelled, not waited for
         self.store_settings()
         super().closeEvent(event)

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -52,9 +52,10 @@ class AIResultSender(QObject):
     """Remembers the model's result per image and sends the one on screen as an SR; sends the Final
     report as an Encapsulated PDF. One send at a time, to the node chosen in ``node_box``."""
 
-    def __init__(self, window):
+    def __init__(self, window, report_dock=None):
         super().__init__(window)
         self.window_ = window
+        self.report_dock = report_dock  # the pane whose Final report "Send report to PACS" sends
         self.predictions: OrderedDict[str, Any] = OrderedDict()
         self._service = None
         self._task: PacsTask | None = None
@@ -100,8 +101,8 @@ class AIResultSender(QObject):
         self.update_report_state()
 
     def _report(self):
-        dock = getattr(self.window_, "report_dock", None)
-        return dock, getattr(dock, "report", None)
+        dock = self.report_dock
+        return dock, (dock.report if dock is not None else None)
 
     def update_report_state(self) -> None:
         """The report can be sent once it is Final, a node is configured and nothing is being sent."""
@@ -121,13 +122,10 @@ class AIResultSender(QObject):
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
-        status = getattr(self.window_, "status", None)
-        if status is not None and hasattr(status, "showMessage"):
-            status.showMessage(text, 15000)
+        self.window_.status.showMessage(text, 15000)
 
     def connect_inference(self, service) -> None:
-        if service is None or service is self._service or not hasattr(service, "result"):
-            return
+        """Remember ``service``'s results (its ``result(key, prediction)`` signal)."""
         self._service = service
         service.result.connect(self.remember)
 
@@ -241,29 +239,18 @@ class AIResultSender(QObject):
         self.update_report_state()
 
 
-def install_send_ai_result(window, menu=None) -> AIResultSender | None:
-    """Add the buttons under the report pane's exports and "Send report to PACS" to ``menu`` (the PACS
-    menu); None when the window has no report pane."""
-    dock = getattr(window, "report_dock", None)
-    if dock is None:
-        return None
-    sender = AIResultSender(window)
+def install_send_ai_result(window, report_dock, inference=None, menu=None) -> AIResultSender:
+    """Add the buttons under the report pane's exports (the AI result sends ``inference``'s results for
+    the image on screen) and "Send report to PACS" to ``menu`` (the PACS menu)."""
+    sender = AIResultSender(window, report_dock)
+    report_dock.add_export_widget(sender.panel)
     if menu is not None:
         menu.addSeparator()
         menu.addAction(sender.send_report_action)
     window.addAction(sender.send_report_action)  # the shortcut works with the menu bar hidden
-    if isinstance(getattr(window, "actions_by_name", None), dict):
-        window.actions_by_name["send_report_to_pacs"] = sender.send_report_action
-    if hasattr(dock, "statusChanged"):
-        dock.statusChanged.connect(sender.update_report_state)
-    body = dock.widget().widget() if hasattr(dock.widget(), "widget") else dock.widget()
-    layout = body.layout()
-    layout.insertWidget(max(0, layout.count() - 1), sender.panel)  # above the closing stretch
+    window.actions_by_name["send_report_to_pacs"] = sender.send_report_action
+    report_dock.statusChanged.connect(sender.update_report_state)
     window.pacs_sender = sender
-
-    def wire() -> None:
-        sender.connect_inference(getattr(window, "inference", None))
-
-    wire()
-    QTimer.singleShot(0, wire)
+    if inference is not None:
+        sender.connect_inference(inference)
     return sender

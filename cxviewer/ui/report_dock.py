@@ -5,16 +5,17 @@ brings the draft back, also after a crash. A Final report is read-only: "Amend" 
 and keeps the signed version on disk. Exports (PDF and JSON) go where the reader chooses, under a
 sanitised proposed name, never beside the input file by default.
 
-``install_report_dock(window)`` adds the pane to the main window, follows the image on screen and,
-when the window has an inference service (``window.inference`` or the ``inference`` argument), takes
-its results for the image on screen (keys are ``str(path)``).
+``install_report_dock(window, inference, ai_panel)`` adds the pane to the main window, follows the
+image on screen, takes the inference service's results for it (keys are ``str(path)``) and exports
+the overlay with the AI panel's colour map and opacity. The PDF shows the image as the viewer does:
+its ``DisplayState`` (window, invert, rotation and flips) renders it and writes the caption.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer, Signal
@@ -23,9 +24,11 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
                                QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
+from cxviewer.imaging import DisplayState
+from cxviewer.imaging.orientation import orient_array
 from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
-from cxviewer.report.content import (RUNTIME_NAMES, SECTIONS, format_date, format_person_name, format_sex,
-                                     format_time, shown)
+from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
+from cxviewer.report.content import RUNTIME_NAMES, SECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,13 @@ _HEADER_ROWS = (
     ("study_description", "Study"), ("view_position", "View"),
 )
 
-# returns (display uint8 image as on screen, caption describing the window) or None
-DisplayProvider = Callable[[], "tuple[np.ndarray, str] | None"]
+if TYPE_CHECKING:
+    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.main_window import MainWindow
+
+# the display state of the pane's radiograph as the viewer shows it, or None (then the default display)
+DisplayProvider = Callable[[], "DisplayState | None"]
 
 
 def report_settings(settings: Any) -> dict:
@@ -173,12 +181,17 @@ class ReportDock(QDockWidget):
         options_row.addWidget(self.pdf_settings_button)
         layout.addLayout(export_row)
         layout.addStretch(1)
+        self._body_layout = layout
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
+
+    def add_export_widget(self, widget: QWidget) -> None:
+        """Put ``widget`` (e.g. "Send AI result to PACS") under the export buttons."""
+        self._body_layout.insertWidget(max(0, self._body_layout.count() - 1), widget)  # above the closing stretch
 
     # ------------------------------------------------------------------ study
     def set_radiograph(self, rad: Any) -> None:
@@ -224,26 +237,20 @@ class ReportDock(QDockWidget):
             self._schedule_save()
         self._show_ai()
 
-    def connect_inference(self, service: Any) -> None:
-        """Take an InferenceService's results for the image on screen (connected once)."""
-        if service is None or service is getattr(self, "_inference", None) or not hasattr(service, "result"):
-            return
-        self._inference = service
+    def connect_inference(self, service: "InferenceService") -> None:
+        """Take an InferenceService's results (its ``result(key, prediction)`` signal) for the image on screen."""
         service.result.connect(self._on_inference_result)
 
     def _on_inference_result(self, key: str, prediction: Any) -> None:
         if key == self.current_key():
             self.set_prediction(prediction)
 
-    def connect_ai_panel(self, panel: Any) -> None:
-        """Export the overlay with the colour map and opacity the AI panel shows (connected once)."""
-        if panel is None or panel is getattr(self, "_ai_panel", None):
-            return
-        self._ai_panel = panel
-        if hasattr(panel, "colormapChanged"):
-            panel.colormapChanged.connect(lambda name: self.overlay_style.update(colormap=str(name)))
-        if hasattr(panel, "opacityChanged"):
-            panel.opacityChanged.connect(lambda value: self.overlay_style.update(opacity=float(value)))
+    def connect_ai_panel(self, panel: "AIPanel") -> None:
+        """Export the overlay with the colour map and opacity the AI panel shows, now and after changes."""
+        colormap, opacity = panel.overlay_style()
+        self.overlay_style.update(colormap=colormap, opacity=opacity)
+        panel.colormapChanged.connect(lambda name: self.overlay_style.update(colormap=str(name)))
+        panel.opacityChanged.connect(lambda value: self.overlay_style.update(opacity=float(value)))
 
     # ------------------------------------------------------------------ editing
     def _on_edited(self) -> None:
@@ -376,26 +383,21 @@ class ReportDock(QDockWidget):
         target = Path(target)
         self._check_target(target)
         self._on_edited()
-        shown = self.display_provider() if self.display_provider is not None else None
-        if shown is None:
-            from cxviewer.imaging import render_display
-
-            shown = (render_display(self.rad), "default window")
-        image, caption, *rest = shown
-        orientation = rest[0] if rest else None  # what the view shows: the PDF carries the same turn/flip
+        state = self.display_provider() if self.display_provider is not None else None
+        if state is None:
+            state = DisplayState.default(self.rad)
+        image = state.render(self.rad, oriented=True)  # as on screen: window, invert, turn and flips
         prefs = report_settings(self.settings)
         options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
                              anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
-                             image_caption=caption, colormap=self.overlay_style["colormap"],
+                             image_caption=state.caption(), colormap=self.overlay_style["colormap"],
                              overlay_opacity=self.overlay_style["opacity"])
         ai = self.report.ai
         # the overlay must come from the model whose figures the report shows (a Final keeps its own)
         same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
         heatmap = self.heatmap if same_model else None
-        if heatmap is not None and orientation is not None:
-            from cxviewer.ui.view_orientation import orient_array
-
-            heatmap = orient_array(heatmap, orientation)
+        if heatmap is not None:
+            heatmap = orient_array(heatmap, state.orientation)
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
         if announce:
             self.exported.emit(str(path))
@@ -533,56 +535,19 @@ def _find_card(name: str, version: str):
     return None
 
 
-def _current_display(window: Any) -> "tuple[np.ndarray, str, np.ndarray] | None":
-    """The image view's radiograph at full resolution with the window, invert, rotation and flips on
-    screen, its caption, and the orientation matrix (for the heat map)."""
-    view = getattr(window, "image_view", None)
-    if view is None or view.rad is None or view.window is None:
-        return None
-    from cxviewer.imaging import apply_voi
-
-    rad = view.rad
-    u8 = apply_voi(rad.pixels, view.window.voi, monochrome1=rad.photometric == "MONOCHROME1")
-    inverted = bool(getattr(view, "inverted", False))
-    if inverted:
-        u8 = 255 - u8
-    w = view.window
-    caption = f"{w.name}, centre {w.center:g} / width {w.width:g}" + (", inverted" if inverted else "")
-    from cxviewer.ui.view_orientation import orient_array, rotation_degrees
-
-    m = getattr(view, "orientation", None)
-    if m is not None:
-        deg, mirrored = rotation_degrees(m)
-        caption += (f", mirrored" if mirrored else "") + (f", rotated {deg}\N{DEGREE SIGN} clockwise" if deg else "")
-    return orient_array(u8, m), caption, m
-
-
-def install_report_dock(window: Any, inference: Any = None, store: DraftStore | None = None) -> ReportDock:
-    """Add the report pane to ``window`` (a MainWindow) and wire it to the image on screen.
-
-    The model's results come from ``inference`` (an InferenceService; keys are ``str(path)``) or,
-    when it is not given, from ``window.inference``; the overlay look from ``window.ai_panel``. Those
-    two are looked up again once the event loop runs, so installers may run in any order.
-    """
-    dock = ReportDock(window, store=store, settings=getattr(window, "settings", None))
-    if hasattr(window, "add_panel"):
-        window.add_panel(dock)
-    else:
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.display_provider = lambda: _current_display(window)
+def install_report_dock(window: "MainWindow", inference: "InferenceService | None" = None,
+                        ai_panel: "AIPanel | None" = None, store: DraftStore | None = None) -> ReportDock:
+    """Add the report pane to ``window`` and wire it to the image on screen, to the model's results
+    (``inference``) and to the overlay look (``ai_panel``); without them the pane has no AI block."""
+    dock = ReportDock(window, store=store, settings=window.settings)
+    window.add_panel(dock)
+    view = window.image_view
+    dock.display_provider = lambda: view.display if view.rad is not None and view.rad is dock.rad else None
     window.currentImageChanged.connect(dock.set_radiograph)
-    window.report_dock = dock
     if inference is not None:
         dock.connect_inference(inference)
-
-    def wire_ai() -> None:
-        if getattr(window, "inference", None) is not None:
-            dock.connect_inference(window.inference)
-        dock.connect_ai_panel(getattr(window, "ai_panel", None))
-
-    wire_ai()
-    QTimer.singleShot(0, wire_ai)
-    rad = getattr(getattr(window, "image_view", None), "rad", None)
-    if rad is not None:
-        dock.set_radiograph(rad)
+    if ai_panel is not None:
+        dock.connect_ai_panel(ai_panel)
+    if view.rad is not None:
+        dock.set_radiograph(view.rad)
     return dock
