@@ -147,7 +147,9 @@ def test_selecting_an_unreadable_file_shows_its_message(qtbot, window, mixed_fol
     assert window.image_view.rad is None
     assert window.image_view.message.isVisible()
     assert "notes.dcm" in window.image_view.message.text()
-    assert index.data(ERROR_ROLE) in window.image_view.message.text()
+    error = index.data(ERROR_ROLE)
+    assert error.removeprefix("notes.dcm: ") in window.image_view.message.text()
+    assert window.image_view.message.text().count("notes.dcm") == 1  # the name once, in the title
 
 
 def test_missing_path_on_the_command_line_is_reported_not_fatal(qtbot, window, tmp_path):

@@ -63,6 +63,9 @@ class Radiograph:
     modality: str = ""
     body_part: str = ""
     view_position: str = ""
+    referring_physician: str = ""  # DICOM PN (0008,0090), for the report
+    acquisition_date: str = ""  # DICOM DA/TM of the acquisition (else of the image's creation); "" if unknown
+    acquisition_time: str = ""
     _value_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def value_range(self) -> tuple[float, float]:

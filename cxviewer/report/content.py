@@ -84,10 +84,11 @@ class ReportHeader:
     sop_uid: str = ""
     source_name: str = ""  # file name only (never a path); may itself carry a name, so it is identifying
     source_format: str = ""
+    referring_physician: str = ""  # DICOM PN (0008,0090); emptied by the Basic Profile
 
     # fields that identify the patient or the examination and are dropped by an anonymised export
     IDENTIFYING = ("patient_name", "patient_id", "birth_date", "accession_number",
-                   "study_uid", "series_uid", "sop_uid", "source_name")
+                   "study_uid", "series_uid", "sop_uid", "source_name", "referring_physician")
 
     @classmethod
     def from_radiograph(cls, rad: Any) -> "ReportHeader":
@@ -114,6 +115,7 @@ class ReportHeader:
             sop_uid=text("sop_uid"),
             source_name=Path(path).name if path else "",
             source_format=text("source_format"),
+            referring_physician=text("referring_physician"),
         )
 
     @classmethod
@@ -145,6 +147,7 @@ class ReportHeader:
             ("Study date", hidden_date or shown(" ".join(x for x in (format_date(self.study_date),
                                                                     format_time(self.study_time)) if x))),
             ("Study description", hidden or shown(self.study_description)),
+            ("Referring physician", hidden or shown(format_person_name(self.referring_physician))),
             ("View position", shown(self.view_position)),
             ("Modality", shown(self.modality)),
             ("Body part", shown(self.body_part)),

@@ -228,6 +228,7 @@ class ImageView(QWidget):
             return
         self.display = self.display.with_inverted(on)
         self._refresh_image()
+        self._update_annotations()  # the corner says "Inverted"
         self.displayChanged.emit()
 
     def toggle_invert(self) -> None:
@@ -454,7 +455,7 @@ class ImageView(QWidget):
         if self.rad is None or self.window is None:
             return
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
-                             self.zoom(), self.orientation_description(), self.position_text)
+                             self.zoom(), self.orientation_description(), self.position_text, self.inverted)
         texts.update(self._edge_labels())
         for key, extra in self.corner_extra.items():  # e.g. "PRIOR 2003-12-08" from ui.layouts
             texts[key] = "\n".join(x for x in (extra, texts.get(key, "")) if x)

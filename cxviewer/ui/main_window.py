@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
 
         v = self.image_view
         v.windowChanged.connect(self.status.set_window)
-        v.zoomChanged.connect(self.status.set_zoom)
+        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
+        v.zoomChanged.connect(lambda z: self.status.set_zoom(z if v.rad is not None else 0.0))
         v.cursorMoved.connect(self.status.set_cursor)
         v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         a = self._act
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        self.file_menu = file_menu  # other modules add their entries (report export, finalise...)
         file_menu.addAction(a("open_files", "&Open files\N{HORIZONTAL ELLIPSIS}", self.open_files_dialog, "Ctrl+O"))
         file_menu.addAction(a("open_folder", "Open &folder\N{HORIZONTAL ELLIPSIS}", self.open_folder_dialog,
                               "Ctrl+Shift+O"))
@@ -207,6 +209,8 @@ class MainWindow(QMainWindow):
                 menu.addAction(action)
             else:
                 action.setEnabled(False)
+            # a window the file does not have is neither in the menu nor in Help > Shortcuts
+            action.setVisible(i < len(presets))
         if not presets:
             none = menu.addAction("(no window in the file header)")
             none.setEnabled(False)
@@ -342,7 +346,7 @@ class MainWindow(QMainWindow):
                 self.show_image(path)
         elif path == self._pending_path:
             self._pending_path = None
-            self.status.showMessage(f"Cannot read {path.name} again: {error}", 15000)
+            self._show_failure(path, f"Cannot read {path.name} again", error or "")
 
     # ---------------------------------------------------------- showing
     def show_image(self, path: Path) -> None:
@@ -355,6 +359,7 @@ class MainWindow(QMainWindow):
             self.loader.reread(path)
             return
         self.current_path = path
+        self.status.clear_image_fields()  # the last film's x/y and value do not belong to this one
         self.image_view.hide_message()
         self.image_view.set_radiograph(rad)
         self.tag_browser.set_dataset(rad.header)
@@ -367,11 +372,20 @@ class MainWindow(QMainWindow):
         self.currentImageChanged.emit(rad)
 
     def _show_error_entry(self, entry: ImageEntry) -> None:
+        self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")
+
+    def _show_failure(self, path: Path, title: str, error: str) -> None:
+        """A film that cannot be shown: nothing of the previous film stays (image, corners, tags, readouts)."""
         self.current_path = None
         self.image_view.set_radiograph(None)
+        self.image_view.set_position_text("")
         self.tag_browser.set_dataset(None)
-        self.image_view.show_message(f"Cannot display {entry.path.name}\n\n{entry.error}")
-        self.status.showMessage(f"{entry.path.name}: {entry.error}", 15000)
+        self.status.clear_image_fields()
+        self.setWindowTitle("CXViewer")
+        detail = error[len(path.name) + 2:] if error.startswith(f"{path.name}: ") else error
+        self.image_view.show_message(f"{title}\n\n{detail}")
+        # the reader's message often names the file already: say the name once
+        self.status.showMessage(error if path.name in error else f"{path.name}: {error}", 15000)
         self.currentImageChanged.emit(None)
 
     def step_image(self, step: int) -> None:
@@ -420,9 +434,19 @@ class MainWindow(QMainWindow):
         self.showFullScreen() if on else self.showNormal()
 
     def shortcut_actions(self) -> list[QAction]:
-        """Every action with a key: the window's own plus the panel toggles (for Help)."""
-        actions = list(self.actions_by_name.values()) + self.panels_menu.actions()
-        return [a for a in actions if a.shortcuts()]
+        """Every visible action with a key, for Help > Shortcuts: read from the actions themselves (the
+        window's, the panel toggles, and those other modules added: AI overlay, report, batch scan...),
+        so a key added anywhere is listed without a list kept by hand."""
+        seen: set[int] = set()
+        out = []
+        candidates = list(self.actions_by_name.values()) + self.panels_menu.actions() + list(self.actions())
+        candidates += self.findChildren(QAction)
+        for action in candidates:
+            if id(action) in seen or not action.shortcuts() or not action.isVisible():
+                continue
+            seen.add(id(action))
+            out.append(action)
+        return out
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_actions(), self).exec()

@@ -67,6 +67,7 @@ def report_settings(settings: Any) -> dict:
 class ReportDock(QDockWidget):
     saved = Signal(str)  # path of the autosaved report
     exported = Signal(str)  # path of an exported PDF or JSON
+    statusChanged = Signal()  # another report on screen, or this one finalised or amended
 
     def __init__(self, parent: QWidget | None = None, store: DraftStore | None = None,
                  settings: Any = None, autosave_ms: int = AUTOSAVE_MS):
@@ -152,6 +153,7 @@ class ReportDock(QDockWidget):
         status_row = QHBoxLayout()
         self.status_label = QLabel("")
         self.status_label.setObjectName("reportStatus")
+        self.status_label.setWordWrap(True)  # "Final — signed <date time>" wraps instead of widening the pane
         status_row.addWidget(self.status_label, 1)
         self.final_button = QPushButton("Finalise…")
         self.final_button.clicked.connect(self._finalize_clicked)
@@ -160,6 +162,7 @@ class ReportDock(QDockWidget):
         self.saved_label = QLabel("")
         self.saved_label.setObjectName("reportSaved")
         self.saved_label.setStyleSheet("color: #666;")
+        self.saved_label.setWordWrap(True)
         layout.addWidget(self.saved_label)
 
         options_row = QHBoxLayout()
@@ -185,7 +188,8 @@ class ReportDock(QDockWidget):
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # the pane wraps to the dock's width; should a narrow dock still be too small, it scrolls, never cuts
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(body)
         self.setWidget(scroll)
 
@@ -374,7 +378,8 @@ class ReportDock(QDockWidget):
         if src is not None and Path(target).resolve() == Path(src).resolve():
             raise ValueError("the export would overwrite the radiograph itself")
 
-    def export_pdf(self, target: str | Path, anonymise: bool | None = None) -> Path:
+    def export_pdf(self, target: str | Path, anonymise: bool | None = None, announce: bool = True) -> Path:
+        """``announce``: emit ``exported`` (False for a PDF made to be sent, not kept)."""
         from cxviewer.report.pdf import PdfOptions, render_report_pdf
 
         if self.report is None or self.rad is None:
@@ -399,7 +404,8 @@ class ReportDock(QDockWidget):
         if heatmap is not None:
             heatmap = orient_array(heatmap, state.orientation)
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
-        self.exported.emit(str(path))
+        if announce:
+            self.exported.emit(str(path))
         return path
 
     def export_json(self, target: str | Path, anonymise: bool | None = None) -> Path:
@@ -471,6 +477,7 @@ class ReportDock(QDockWidget):
         enabled = report is not None
         for w in (self.final_button, self.pdf_button, self.json_button, self.anonymise_box):
             w.setEnabled(enabled)
+        self._sync_actions()
         if report is None:
             self.status_label.setText("No study open")
             self.saved_label.setText("")
@@ -483,6 +490,17 @@ class ReportDock(QDockWidget):
             self.saved_label.setText(f"Draft restored (saved {report.updated_at[:19].replace('T', ' ')})"
                                      if report.updated_at else "")
         self._show_ai()
+        self.statusChanged.emit()
+
+    def _sync_actions(self) -> None:
+        """The File-menu entries (when installed) follow the buttons: enabled with a report, Amend when final."""
+        report = self.report
+        for action in (getattr(self, "export_pdf_action", None), getattr(self, "finalise_action", None)):
+            if action is not None:
+                action.setEnabled(report is not None)
+        if getattr(self, "finalise_action", None) is not None:
+            self.finalise_action.setText("&Amend final report\N{HORIZONTAL ELLIPSIS}" if report is not None
+                                         and report.is_final else "&Finalise report\N{HORIZONTAL ELLIPSIS}")
 
     def _show_ai(self) -> None:
         ai = self.report.ai if self.report else None
@@ -533,6 +551,34 @@ def _find_card(name: str, version: str):
     return None
 
 
+REPORT_SHORTCUTS = {"export_pdf": "Ctrl+E", "finalise": "Ctrl+Shift+F"}
+
+
+def _add_report_actions(window: Any, dock: ReportDock) -> None:
+    """File > Export report as PDF... (Ctrl+E) and Finalise report... (Ctrl+Shift+F), before "Close all"."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    dock.export_pdf_action = QAction("Export report as &PDF\N{HORIZONTAL ELLIPSIS}", window)
+    dock.export_pdf_action.setObjectName("action_export_report_pdf")
+    dock.export_pdf_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["export_pdf"]))
+    dock.export_pdf_action.triggered.connect(lambda: dock._export_clicked("pdf"))
+    dock.finalise_action = QAction("&Finalise report\N{HORIZONTAL ELLIPSIS}", window)
+    dock.finalise_action.setObjectName("action_finalise_report")
+    dock.finalise_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["finalise"]))
+    dock.finalise_action.triggered.connect(dock._finalize_clicked)
+    actions = (dock.export_pdf_action, dock.finalise_action)
+    menu = getattr(window, "file_menu", None)
+    if menu is not None:
+        close_all = getattr(window, "actions_by_name", {}).get("close_all")
+        before = close_all if close_all in menu.actions() else None
+        for action in actions:
+            menu.insertAction(before, action)
+        menu.insertSeparator(before)
+    for action in actions:
+        window.addAction(action)  # the keys work with the menu bar hidden (full screen)
+    dock._sync_actions()
+
+
 def install_report_dock(window: "MainWindow", inference: "InferenceService | None" = None,
                         ai_panel: "AIPanel | None" = None, store: DraftStore | None = None) -> ReportDock:
     """Add the report pane to ``window`` and wire it to the image on screen, to the model's results
@@ -542,6 +588,7 @@ def install_report_dock(window: "MainWindow", inference: "InferenceService | Non
     view = window.image_view
     dock.display_provider = lambda: view.display if view.rad is not None and view.rad is dock.rad else None
     window.currentImageChanged.connect(dock.set_radiograph)
+    _add_report_actions(window, dock)
     if inference is not None:
         dock.connect_inference(inference)
     if ai_panel is not None:
