@@ -144,7 +144,7 @@ def install_presentation_state_actions(window, tools, menu) -> PresentationState
     menu.addAction(window._act("gsps_import", "&Import presentation state\N{HORIZONTAL ELLIPSIS}",
                                actions.import_file, "Ctrl+Shift+I"))
     menu.addAction(window._act("gsps_apply_found", "Apply presentation state &found beside the film",
-                               actions.apply_found, "Ctrl+Shift+P"))
+                               actions.apply_found, "Ctrl+Shift+G"))
     actions._update_action()
     window.presentation_states = actions
     return actions
