@@ -1,7 +1,8 @@
 """Finding the prior: the most recent earlier study of the same patient (Qt-free).
 
-Same patient = the same Patient ID (0010,0020) and, where both films say, the same Issuer of
-Patient ID (0010,0021): two hospitals may give one number to two people. Earlier = a study date
+Same patient = study_grouping.same_patient, the browser's rule: the same Patient ID (0010,0020)
+under the same Issuer of Patient ID (0010,0021), since two hospitals may give one number to two
+people; a film whose issuer is missing is not matched to one that names it. Earlier = a study date
 (and time) before the current film's, in another study (Study Instance UID). Films without a
 Patient ID or a study date cannot be matched and never are.
 
@@ -15,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
+
+from cxviewer.imaging.study_grouping import same_patient
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,8 @@ class StudyRef:
                    getattr(item, "series_number", None), getattr(item, "instance_number", None))
 
 
-def same_patient(a: StudyRef, b: StudyRef) -> bool:
-    if not a.patient_id or a.patient_id != b.patient_id:
-        return False
-    return not (a.issuer and b.issuer and a.issuer != b.issuer)
+def _same_patient(a: StudyRef, b: StudyRef) -> bool:
+    return same_patient(a.patient_id, a.issuer, b.patient_id, b.issuer)
 
 
 def _valid_date(d: str) -> bool:
@@ -69,7 +70,7 @@ def find_prior(current: StudyRef, candidates: Iterable[StudyRef]) -> StudyRef | 
     if not _valid_date(current.study_date):
         return None
     earlier = [c for c in candidates
-               if same_patient(current, c) and _valid_date(c.study_date) and c.when < current.when
+               if _same_patient(current, c) and _valid_date(c.study_date) and c.when < current.when
                and c.study_uid != current.study_uid]
     if not earlier:
         return None
