@@ -42,3 +42,17 @@ def test_the_issuer_qualifies_the_id_and_the_name_does_not_split_a_patient(dicom
 def test_without_an_id_the_name_groups():
     assert patient_key("", "", "Doe^Jane") == ("name", "Doe^Jane")
     assert patient_key(" P1 ", " ISS ", "x") == ("id", "ISS", "P1")
+
+
+def test_priors_and_the_browser_share_one_patient_rule():
+    from pathlib import Path
+
+    from cxviewer.imaging.priors import StudyRef, find_prior
+    from cxviewer.imaging.study_grouping import same_patient
+
+    assert same_patient("P1", "", "P1", "")
+    assert not same_patient("P1", "HOSP_A", "P1", "")  # an issuer on one side only: not known to match
+    assert not same_patient("", "", "", "")  # no ID: never the same patient, whatever the name
+    now = StudyRef(Path("now"), "P1", "HOSP_A", "S2", "20240601", "")
+    unqualified = StudyRef(Path("old"), "P1", "", "S1", "20230101", "")
+    assert find_prior(now, [unqualified]) is None

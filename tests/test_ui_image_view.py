@@ -265,7 +265,7 @@ def test_distance_in_mm_from_pixel_spacing(view, synthetic):
     value, unit = m.length()
     # 40 columns x 0.25 mm = 10 mm across, 30 rows x 0.5 mm = 15 mm down
     assert unit == "mm" and value == pytest.approx(math.hypot(10, 15))
-    assert m.text() == "18.0 mm"
+    assert m.text() == "18.0 mm at detector"  # CR Pixel Spacing alone: detector plane
 
 
 def test_distance_tool_by_mouse(view, synthetic):

@@ -24,6 +24,14 @@ def patient_key(patient_id: str, issuer: str, patient_name: str) -> tuple:
     return ("name", (patient_name or "").strip())
 
 
+def same_patient(id_a: str, issuer_a: str, id_b: str, issuer_b: str) -> bool:
+    """Whether two films are known to be one patient: the same Patient ID under the same issuer
+    (both without one counts as the same). Unlike grouping, a name alone never matches: a prior
+    shown beside the wrong patient's film is worse than no prior."""
+    key_a = patient_key(id_a, issuer_a, "")
+    return key_a[0] == "id" and key_a == patient_key(id_b, issuer_b, "")
+
+
 def grouping_keys(item: Any) -> tuple[tuple, tuple, tuple]:
     """(patient, study, series) keys of ``item``; each key contains its parent's."""
     folder = str(Path(item.path).parent)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
+from cxviewer.report.annotation_overlay import with_annotations
 from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, RUNTIME_NAMES, SECTIONS, Report, profile_name,
                                      now_iso)
 
@@ -57,6 +58,7 @@ class PdfOptions:
     overlay_opacity: float = 0.45
     generated_at: str = ""  # default: now
     warnings: list[str] = field(default_factory=list)  # filled by render_report_pdf (missing glyphs...)
+    annotation_layer: Any = None  # RGBA uint8 of the reader's annotations over the displayed image
 
 
 def ensure_gui_application():
@@ -281,14 +283,15 @@ def _image_resources(image: np.ndarray, heatmap: np.ndarray | None, options: Pdf
     import cv2
 
     shown = _fit(image)  # downsample first: the overlay is then computed at print size only
-    res = {"radiograph": _qimage(shown)}
+    res = {"radiograph": _qimage(with_annotations(shown, options.annotation_layer))}
     if heatmap is not None:
         heat = np.asarray(heatmap, dtype=np.float32)
         if heat.ndim == 2 and heat.shape != shown.shape:
             area = heat.shape[0] > shown.shape[0]
             heat = cv2.resize(heat, (shown.shape[1], shown.shape[0]),
                               interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
-        res["overlay"] = _qimage(overlay_image(shown, heat, options.colormap, options.overlay_opacity))
+        res["overlay"] = _qimage(with_annotations(overlay_image(shown, heat, options.colormap,
+                                                                options.overlay_opacity), options.annotation_layer))
         ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :], 8, axis=0)
         res["colorbar"] = _qimage(colorize(ramp, options.colormap))
     return res

@@ -38,6 +38,12 @@ def build_main_window(settings=None):
     report = install_report_dock(window, inference=ai.service, ai_panel=ai.panel)  # the report pane (right dock)
     # PACS menu (Query/Retrieve, nodes), the listener toggle, "Send AI result"; no network until asked
     install_pacs(window, report_dock=report, inference=ai.service)
+    from cxviewer.ui.annotation_tools import install_annotation_tools
+    from cxviewer.ui.layouts import install_layouts
+
+    # Annotate menu (tools, undo, per-film saving, GSPS; replaces D / Delete); the PDF image carries them
+    tools = install_annotation_tools(window, report_dock=report)
+    install_layouts(window, tools)  # View > Layout 1x1/1x2/2x2, linked viewports, Compare with prior (P)
     return window, ai.service
 
 

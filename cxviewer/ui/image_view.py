@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from cxviewer.imaging import DisplayState, Window
 from cxviewer.imaging import orientation as vo
+from cxviewer.imaging.spacing import NO_SPACING, MeasurementScale, scale_for_radiograph
 from cxviewer.ui.annotations import CornerAnnotations, corner_texts
 from cxviewer.ui.downsample import block_mean
 from cxviewer.ui.measure import MeasurementItem
@@ -76,6 +77,9 @@ class ImageView(QWidget):
         # pane renders its PDF from the same object
         self.display: DisplayState | None = None
         self.measurements: list[MeasurementItem] = []
+        self.calibration: MeasurementScale | None = None  # the reader's, for this film
+        self.corner_extra: dict[str, str] = {}  # a first line per corner, set by the layouts
+        self.drag_tool = None  # callable(phase, p0, p1) in image coordinates, set by an annotation tool
         self.measure_color = "#ffd400"
         self.position_text = ""
         self._fit_mode = True
@@ -114,6 +118,7 @@ class ImageView(QWidget):
         """
         self.clear_measurements()
         self.rad = rad
+        self.calibration = None
         if rad is not None:
             self.hide_message()
         self._levels = {1: rad.pixels} if rad is not None else {}
@@ -375,6 +380,12 @@ class ImageView(QWidget):
             self.cursorMoved.emit(None)
 
     # ----------------------------------------------------------- measurement
+    def measurement_scale(self) -> MeasurementScale:
+        """The reader's calibration of this film when there is one, else what its header says."""
+        if self.calibration is not None:
+            return self.calibration
+        return scale_for_radiograph(self.rad) if self.rad is not None else NO_SPACING
+
     def set_measure_mode(self, on: bool) -> None:
         self.view_box.measure_mode = bool(on)
 
@@ -384,7 +395,7 @@ class ImageView(QWidget):
 
     def add_measurement(self, p0: tuple[float, float], p1: tuple[float, float]) -> MeasurementItem:
         """Measure between two image points (column, row)."""
-        m = MeasurementItem(self._group, QPointF(*p0), self.rad.pixel_spacing, self.measure_color)
+        m = MeasurementItem(self._group, QPointF(*p0), self.measurement_scale(), self.measure_color)
         m.set_end(QPointF(*p1))
         self.measurements.append(m)
         self.measurementFinished.emit(m)
@@ -394,8 +405,11 @@ class ImageView(QWidget):
         if self.rad is None:
             return
         p0, p1 = self.scene_to_image(start), self.scene_to_image(current)
+        if self.drag_tool is not None:  # an annotation tool (ui.annotation_tools) takes the drag
+            self.drag_tool(phase, p0, p1)
+            return
         if phase == "start" or self._drawing is None:
-            self._drawing = MeasurementItem(self._group, p0, self.rad.pixel_spacing, self.measure_color)
+            self._drawing = MeasurementItem(self._group, p0, self.measurement_scale(), self.measure_color)
         self._drawing.set_end(p1)
         if phase == "finish":
             m, self._drawing = self._drawing, None
@@ -443,4 +457,6 @@ class ImageView(QWidget):
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
                              self.zoom(), self.orientation_description(), self.position_text, self.inverted)
         texts.update(self._edge_labels())
+        for key, extra in self.corner_extra.items():  # e.g. "PRIOR 2003-12-08" from ui.layouts
+            texts[key] = "\n".join(x for x in (extra, texts.get(key, "")) if x)
         self.annotations.set_texts(texts)

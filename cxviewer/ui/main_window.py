@@ -22,7 +22,7 @@ from cxviewer.ui.drop import paths_from_mime
 from cxviewer.ui.image_entry import ImageEntry
 from cxviewer.ui.image_view import ImageView
 from cxviewer.ui.loader import Loader
-from cxviewer.ui.presets import BUILTIN_PRESETS
+from cxviewer.ui.presets import BUILTIN_PRESETS, presets_for
 from cxviewer.ui.radiograph_cache import RadiographCache
 from cxviewer.ui.settings import Settings
 from cxviewer.ui.shortcuts_dialog import ShortcutsDialog
@@ -215,10 +215,13 @@ class MainWindow(QMainWindow):
             none = menu.addAction("(no window in the file header)")
             none.setEnabled(False)
         menu.addSeparator()
+        allowed = presets_for(self.image_view.rad)  # chest windows for chest films only
         for preset in BUILTIN_PRESETS:
             action = self.actions_by_name[f"preset_{preset.name.lower()}"]
             action.setToolTip(preset.explanation)
-            menu.addAction(action)
+            action.setEnabled(preset in allowed)
+            if preset in allowed:
+                menu.addAction(action)
         menu.addAction(self.actions_by_name["reset_window"])
         user = self.settings["presets"]
         if user:
@@ -398,7 +401,7 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------- tools
     def _apply_builtin(self, preset) -> None:
-        if self.image_view.rad is not None:
+        if self.image_view.rad is not None and preset in presets_for(self.image_view.rad):
             self.image_view.apply_builtin_preset(preset)
 
     def _apply_header(self, index: int) -> None:

@@ -303,7 +303,8 @@ class QueryRetrieveDialog(QDialog):
 
 def install_pacs(window, report_dock=None, inference=None) -> None:
     """PACS menu (Query/Retrieve..., Nodes...), the listener toggle in the status bar and, with a
-    ``report_dock``, "Send AI result to PACS" in it (results from ``inference``)."""
+    ``report_dock``, "Send AI result to PACS" (results from ``inference``) and "Send report to PACS"
+    in it, the latter also in the menu."""
     from cxviewer.ui.pacs_listener import ListenerToggle
 
     menu = window.menuBar().addMenu("&PACS")
@@ -342,5 +343,5 @@ def install_pacs(window, report_dock=None, inference=None) -> None:
         window.actions_by_name["query_retrieve"] = qr
     from cxviewer.ui.pacs_send import install_send_ai_result
 
-    # "Send AI result to PACS" in the report pane
-    sender = install_send_ai_result(window, report_dock, inference) if report_dock is not None else None
+    # "Send AI result to PACS" and "Send report to PACS" in the report pane (the latter also in the menu)
+    sender = install_send_ai_result(window, report_dock, inference, menu) if report_dock is not None else None

@@ -67,6 +67,7 @@ def report_settings(settings: Any) -> dict:
 class ReportDock(QDockWidget):
     saved = Signal(str)  # path of the autosaved report
     exported = Signal(str)  # path of an exported PDF or JSON
+    statusChanged = Signal()  # another report on screen, or this one finalised or amended
 
     def __init__(self, parent: QWidget | None = None, store: DraftStore | None = None,
                  settings: Any = None, autosave_ms: int = AUTOSAVE_MS):
@@ -79,6 +80,7 @@ class ReportDock(QDockWidget):
         self.rad: Any = None
         self.heatmap: np.ndarray | None = None
         self.display_provider: DisplayProvider | None = None
+        self.annotation_layer_provider = None  # () -> RGBA of the reader's marks, oriented (ui.annotation_pdf)
         self.overlay_style: dict = {"colormap": "inferno", "opacity": 0.45}
         self.last_export_dir: Path | None = None
         self._loading = False
@@ -376,7 +378,8 @@ class ReportDock(QDockWidget):
         if src is not None and Path(target).resolve() == Path(src).resolve():
             raise ValueError("the export would overwrite the radiograph itself")
 
-    def export_pdf(self, target: str | Path, anonymise: bool | None = None) -> Path:
+    def export_pdf(self, target: str | Path, anonymise: bool | None = None, announce: bool = True) -> Path:
+        """``announce``: emit ``exported`` (False for a PDF made to be sent, not kept)."""
         from cxviewer.report.pdf import PdfOptions, render_report_pdf
 
         if self.report is None or self.rad is None:
@@ -392,7 +395,8 @@ class ReportDock(QDockWidget):
         options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
                              anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
                              image_caption=state.caption(), colormap=self.overlay_style["colormap"],
-                             overlay_opacity=self.overlay_style["opacity"])
+                             overlay_opacity=self.overlay_style["opacity"],
+                             annotation_layer=self.annotation_layer_provider() if self.annotation_layer_provider else None)
         ai = self.report.ai
         # the overlay must come from the model whose figures the report shows (a Final keeps its own)
         same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
@@ -400,7 +404,8 @@ class ReportDock(QDockWidget):
         if heatmap is not None:
             heatmap = orient_array(heatmap, state.orientation)
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
-        self.exported.emit(str(path))
+        if announce:
+            self.exported.emit(str(path))
         return path
 
     def export_json(self, target: str | Path, anonymise: bool | None = None) -> Path:
@@ -485,6 +490,7 @@ class ReportDock(QDockWidget):
             self.saved_label.setText(f"Draft restored (saved {report.updated_at[:19].replace('T', ' ')})"
                                      if report.updated_at else "")
         self._show_ai()
+        self.statusChanged.emit()
 
     def _sync_actions(self) -> None:
         """The File-menu entries (when installed) follow the buttons: enabled with a report, Amend when final."""

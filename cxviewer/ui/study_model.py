@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 
@@ -254,6 +254,21 @@ class StudyModel(QStandardItemModel):
                 return p if self.entries.get(p) and self.entries[p].ok else None
             item = item.child(0) if item.rowCount() else None
         return None
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:
+        """A dragged row carries the file of its first readable image (a study or series: its first)."""
+        urls = []
+        for index in indexes:
+            if index.column() == 0:
+                path = self.first_image_under(index)
+                if path is not None:
+                    urls.append(QUrl.fromLocalFile(str(path)))
+        mime = QMimeData()
+        mime.setUrls(urls)
+        return mime
 
     def tree(self) -> list:
         """The hierarchy as nested (text, [children]) tuples (for tests and debugging)."""
