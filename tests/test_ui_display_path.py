@@ -12,7 +12,7 @@ from test_ui_support import real_dicom
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.ui.image_entry import THUMBNAIL_SIZE, make_thumbnail, thumbnail_display
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 
 @pytest.fixture(autouse=True)

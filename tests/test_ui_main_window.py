@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from test_ui_support import quadrant_image, real_dicom, write_dicom
 
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from cxviewer.ui.study_model import ERROR_ROLE, KIND_ROLE, PATH_ROLE
 
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cxviewer.files.atomic import atomic_write_text
+
 CARD_FILE = "card.json"
 REQUIRED = ("name", "version", "architecture", "weights", "labels", "input")
 
@@ -86,7 +88,4 @@ def load_card(directory: str | Path) -> ModelCard:
 
 def save_card(directory: str | Path, data: dict) -> Path:
     path = Path(directory) / CARD_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", private=False)

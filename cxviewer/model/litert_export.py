@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cxviewer.files.atomic import atomic_write_bytes
+
 from cxviewer.model.card import ModelCard, ModelCardError, load_card, save_card
 
 TFLITE_FILE = "model.tflite"
@@ -130,9 +132,7 @@ def export_model(model_dir: str | Path) -> dict:
     card = load_card(model_dir)
     flat, head, outputs = convert(card)
     directory = Path(model_dir)
-    tmp = directory / (TFLITE_FILE + ".tmp")
-    tmp.write_bytes(flat)
-    tmp.replace(directory / TFLITE_FILE)
+    atomic_write_bytes(directory / TFLITE_FILE, flat, private=False)
     entry = {
         "file": TFLITE_FILE,
         "sha256": sha256(directory / TFLITE_FILE),
@@ -142,9 +142,7 @@ def export_model(model_dir: str | Path) -> dict:
         "command": f"cxviewer export-model models/{directory.resolve().name}",
     }
     if head is not None:
-        tmp = directory / (HEAD_FILE + ".tmp")
-        tmp.write_bytes(head)
-        tmp.replace(directory / HEAD_FILE)
+        atomic_write_bytes(directory / HEAD_FILE, head, private=False)
         entry["head_file"] = HEAD_FILE
         entry["head_sha256"] = sha256(directory / HEAD_FILE)
     data = dict(card.data)
