@@ -165,10 +165,6 @@ class Classifier:
         parts = [self._net.forward(x[i:i + step]) for i in range(0, len(x), step)]
         return np.concatenate([p for p, _ in parts]), np.concatenate([f for _, f in parts])
 
-    def predict_tensors(self, tensors: np.ndarray) -> np.ndarray:
-        """Forward pass on prepared inputs (N, S, S, 3) -> probabilities (N, classes)."""
-        return self._run_forward(tensors)[0]
-
     def predict_prepared(self, tensors: np.ndarray, geometries=None) -> list[Prediction]:
         """Predictions (with the gate's score) for inputs already made by :meth:`prepare`; pass their
         ``geometries`` to have each say whether its lung crop was found."""

@@ -8,7 +8,6 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QWidget
 
-CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 EDGES = ("top", "bottom", "left", "right")
 
 
