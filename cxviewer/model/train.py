@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from cxviewer.model.augment import augment
-from cxviewer.model.dataset import LABELS, read_manifest, split_by_patient
+from cxviewer.model.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
 from cxviewer.model.metrics import classification_report
 from cxviewer.model.preprocess import prepare
 
@@ -177,17 +177,17 @@ def train(
         mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
         if lung_model:
             mon_imgs, _ = lung_crops(mon_imgs, lung_model)
-        monitor = (prepared_stack(mon_imgs, size, standardise), np.array([s.label_index for s in mon_s]))
+        monitor = (prepared_stack(mon_imgs, size, standardise), label_indices(mon_s, TRAINING_LABELS))
         log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
-    train_y = np.array([s.label_index for s in train_s])
-    n = len(LABELS)
+    train_y = label_indices(train_s, TRAINING_LABELS)
+    n = len(TRAINING_LABELS)
     if balance_views:
         sample_w = view_balanced_weights(train_y, [view_group(s.view) for s in train_s], n)
     else:
         cw = balanced_class_weights(train_y, n)
         sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
     val_x = prepared_stack(val_imgs, size, standardise)
-    val_y = np.array([s.label_index for s in val_s])
+    val_y = label_indices(val_s, TRAINING_LABELS)
 
     class Batches(keras.utils.PyDataset):
         """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index)."""
@@ -252,7 +252,7 @@ def train(
 
         def on_epoch_end(self, epoch, logs=None):
             probs = np.concatenate([forward(val_x[i : i + 32]).numpy() for i in range(0, len(val_x), 32)])
-            report = classification_report(val_y, probs, LABELS)
+            report = classification_report(val_y, probs, TRAINING_LABELS)
             val_loss = smoothed_ce(one_hot(val_y, n), probs)
             improved_auc = report["macro_auc"] > state["best_auc"]
             if improved_auc:
@@ -281,7 +281,7 @@ def train(
             if monitor is not None:
                 mx, my = monitor
                 mprobs = np.concatenate([forward(mx[i : i + 32]).numpy() for i in range(0, len(mx), 32)])
-                mrep = classification_report(my, mprobs, LABELS)
+                mrep = classification_report(my, mprobs, TRAINING_LABELS)
                 line["monitor_macro_auc"] = round(mrep["macro_auc"], 4)
                 line["monitor_recall"] = {k: round(v["recall"], 3) for k, v in mrep["per_class"].items()}
                 line["monitor_auc"] = {k: round(v["auc"], 3) for k, v in mrep["per_class"].items()}
