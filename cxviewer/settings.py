@@ -82,7 +82,7 @@ class Settings:
         self.data["presets"] = [p for p in self.data["presets"] if _valid_preset(p)]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Settings":
+    def load(cls, path: Path | None = None) -> Settings:
         path = path or settings_path()
         try:
             text = path.read_text(encoding="utf-8")

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from cxviewer.model.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
     from cxviewer.model.metrics import classification_report
     from cxviewer.model.soup import make_soup
-    from cxviewer.model.train import lung_crops, load_readable, prepared_stack
+    from cxviewer.model.train import load_readable, lung_crops, prepared_stack
 
     log = lambda m: print(m, flush=True)  # noqa: E731
     out = Path(args.out_dir)

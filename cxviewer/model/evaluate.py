@@ -430,7 +430,8 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
     from cxviewer.model.calibration import Calibration, fit_calibration
     from cxviewer.model.card import load_card
     from cxviewer.model.classifier import Classifier
-    from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE, evaluate_folder
+    from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE
+    from cxviewer.model.cross_source import evaluate_folder
 
     model_dir = Path(model_dir)
     card = load_card(model_dir)

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from cxviewer.files.atomic import atomic_write_bytes
-
 from cxviewer.model.card import ModelCard, ModelCardError, load_card, save_card
 
 TFLITE_FILE = "model.tflite"

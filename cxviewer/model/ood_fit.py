@@ -57,7 +57,7 @@ def synthetic_ct_slice(rng: np.random.Generator, size: int = 512) -> np.ndarray:
 def synthetic_out_of_scope(rng: np.random.Generator, chest_images: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
     """Inputs a chest classifier must refuse, built from scratch or from chest films."""
     photos, documents, noise, ct = [], [], [], []
-    for i in range(12):
+    for _ in range(12):
         ct.append(synthetic_ct_slice(rng))
         # a colour "photograph" turned grey the way the viewer would show it: smooth blobs and edges
         img = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (0, 0), 3)
