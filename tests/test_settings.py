@@ -14,13 +14,8 @@ from cxviewer import paths  # noqa: E402
 from cxviewer.settings import DEFAULTS, MAX_RECENT, Settings, settings_path  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
-
-
-def test_settings_live_under_cxviewer_home(tmp_path):
-    assert settings_path().is_relative_to(tmp_path / "home")
+def test_settings_live_under_cxviewer_home(cxviewer_home):
+    assert settings_path().is_relative_to(cxviewer_home)
     assert settings_path().parent == paths.user_config_dir()
 
 
