@@ -260,7 +260,7 @@ def test_distance_in_mm_from_pixel_spacing(view, synthetic):
     value, unit = m.length()
     # 40 columns x 0.25 mm = 10 mm across, 30 rows x 0.5 mm = 15 mm down
     assert unit == "mm" and value == pytest.approx(math.hypot(10, 15))
-    assert m.text() == "18.0 mm"
+    assert m.text() == "18.0 mm at detector"  # CR Pixel Spacing alone: detector plane
 
 
 def test_distance_tool_by_mouse(view, synthetic):
@@ -302,7 +302,7 @@ def test_measurement_follows_rotation(view, synthetic):
 def test_corner_annotations_show_patient_window_zoom_orientation(view, synthetic):
     _show(view, synthetic)
     ann = view.annotations
-    assert "Synthetic Test" in ann.text("top_left") and "SYN1" in ann.text("top_left")
+    assert "Synthetic, Test" in ann.text("top_left") and "SYN1" in ann.text("top_left")
     assert "2024-01-31" in ann.text("top_right")
     assert "W 4000  L 2000" in ann.text("bottom_left") and "Zoom" in ann.text("bottom_left")
     assert (ann.text("left"), ann.text("right"), ann.text("top"), ann.text("bottom")) == ("R", "L", "H", "F")

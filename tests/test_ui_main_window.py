@@ -92,13 +92,13 @@ def test_drop_of_a_folder_fills_the_browser_with_hierarchy_and_error_marks(qtbot
     assert len(top) == 4, top  # three patients + the unreadable group, which comes last
     assert top[-1] == "Unreadable files (3)"
 
-    rg1 = _children(tree, "CompressedSamples RG1")
-    assert "(9RG1)" in [t for t, _ in tree if t.startswith("CompressedSamples RG1")][0]
+    rg1 = _children(tree, "CompressedSamples, RG1")
+    assert "(9RG1)" in [t for t, _ in tree if t.startswith("CompressedSamples, RG1")][0]
     thorax = _children(rg1, "THORAX")
     series = _children(thorax, "Series 1")
     assert [t for t, _ in series] == ["Image 1", "Image 3"]  # sorted by instance number
 
-    spine_patient = _children(tree, "Doe Archibald")
+    spine_patient = _children(tree, "Doe, Archibald")
     study = _children(spine_patient, "XR C Spine")
     assert [t for t, _ in study] == ["Series 1: Cervical LAT", "Series 2: Cervical OBLI 1",
                                      "Series 3: Cervical OBLI 2"]  # ordered by series number
@@ -143,7 +143,9 @@ def test_selecting_an_unreadable_file_shows_its_message(qtbot, window, mixed_fol
     assert window.image_view.rad is None
     assert window.image_view.message.isVisible()
     assert "notes.dcm" in window.image_view.message.text()
-    assert index.data(ERROR_ROLE) in window.image_view.message.text()
+    error = index.data(ERROR_ROLE)
+    assert error.removeprefix("notes.dcm: ") in window.image_view.message.text()
+    assert window.image_view.message.text().count("notes.dcm") == 1  # the name once, in the title
 
 
 def test_missing_path_on_the_command_line_is_reported_not_fatal(qtbot, window, tmp_path):

@@ -123,20 +123,3 @@ def full_range_window(rad: Radiograph | np.ndarray) -> tuple[float, float]:
     lo, hi = rad.value_range() if isinstance(rad, Radiograph) else min_max(rad)
     width = hi - lo + 1.0
     return lo + width / 2.0, width
-
-
-def render_display(rad: Radiograph, window: Window | None = None, invert: bool = False) -> np.ndarray:
-    """2-D uint8 display of ``rad`` per PS3.3 C.11.
-
-    ``window`` None: the first VOI the header offers, else the full range of modality values.
-    A (center, width) pair uses the header's VOI LUT Function. MONOCHROME1 is inverted after VOI;
-    ``invert`` is an extra inversion the user asked for.
-    """
-    function = rad.voi_function
-    if window is None:
-        if rad.voi_presets:
-            window = rad.voi_presets[0]
-        else:
-            window, function = full_range_window(rad), "LINEAR"
-    monochrome1 = (rad.photometric == "MONOCHROME1") != bool(invert)
-    return apply_voi(rad.pixels, window, monochrome1=monochrome1, function=function)

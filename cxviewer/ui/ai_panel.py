@@ -153,6 +153,29 @@ class AIPanel(QWidget):
     def _name(self, label: str) -> str:
         return self.names.get(label) or display_name(label)
 
+    # ------------------------------------------------------------------ overlay controls (the panel's API)
+    def overlay_checked(self) -> bool:
+        return self.overlay_box.isChecked()
+
+    def set_overlay_checked(self, on: bool) -> None:
+        self.overlay_box.setChecked(bool(on))  # emits overlayToggled when it changes
+
+    def outline_checked(self) -> bool:
+        return self.outline_box.isChecked()
+
+    def set_outline_checked(self, on: bool) -> None:
+        self.outline_box.setChecked(bool(on))  # emits outlineToggled when it changes
+
+    def overlay_style(self) -> tuple[str, float]:
+        """(colour map name, opacity 0..1) of the Grad-CAM overlay."""
+        return self.colormap.currentText(), self.opacity.value() / 100.0
+
+    def set_overlay_style(self, colormap: str, opacity: float) -> None:
+        """Unknown colour maps are ignored (the current one stays)."""
+        self.opacity.setValue(int(round(float(opacity) * 100)))
+        if self.colormap.findText(colormap) >= 0:
+            self.colormap.setCurrentText(colormap)
+
     def _reset_bars(self) -> None:
         for bar in self.bars.values():
             bar.setValue(0)
