@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from ui_support import real_dicom
 
 from cxviewer import paths
