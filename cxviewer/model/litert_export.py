@@ -124,10 +124,16 @@ def convert(card: ModelCard) -> tuple[bytes, bytes | None, dict]:
     return flat, head, outputs
 
 
-def export_model(model_dir: str | Path) -> dict:
-    """Write ``model.tflite`` (and a classifier's ``head.npz``) into ``model_dir`` and record both in its card."""
+def toolchain() -> str:
+    """What made a converted file: the bytes depend on Keras (its export archive) as well as TensorFlow."""
+    import keras
     import tensorflow as tf
 
+    return f"tf.lite.TFLiteConverter, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+
+
+def export_model(model_dir: str | Path) -> dict:
+    """Write ``model.tflite`` (and a classifier's ``head.npz``) into ``model_dir`` and record both in its card."""
     card = load_card(model_dir)
     flat, head, outputs = convert(card)
     directory = Path(model_dir)
@@ -137,7 +143,7 @@ def export_model(model_dir: str | Path) -> dict:
         "sha256": sha256(directory / TFLITE_FILE),
         "precision": "float32",
         "outputs": outputs,
-        "converted_with": f"tf.lite.TFLiteConverter, TensorFlow {tf.__version__}",
+        "converted_with": toolchain(),
         "command": f"cxviewer export-model models/{directory.resolve().name}",
     }
     if head is not None:
