@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 from pdf_readback import read_images
-from test_ui_support import write_dicom
+from dicom_builder import chest_cr
 
 from cxviewer.annotate.model import Annotation
 from cxviewer.imaging import read_radiograph
@@ -17,7 +17,7 @@ from cxviewer.ui.annotation_pdf import render_annotation_layer
 from cxviewer.ui.annotation_tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.report_dock import install_report_dock
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 LINE = Annotation("distance", ((100.0, 50.0), (300.0, 50.0)))  # a horizontal line at row 50
 
@@ -49,7 +49,7 @@ def test_layer_labels_and_blend(qapp):  # fonts need the application
 
 def test_exported_pdf_image_carries_the_annotations(qtbot, tmp_path):
     pixels = np.full((600, 800), 500, np.uint16)
-    film = write_dicom(tmp_path / "film.dcm", pixels, windows=[(2000, 4000, "W")])
+    film = chest_cr(tmp_path / "film.dcm", pixels, windows=[(2000, 4000, "W")])
     w = MainWindow(Settings.load())
     qtbot.addWidget(w)
     dock = install_report_dock(w)

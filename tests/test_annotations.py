@@ -12,7 +12,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from test_ui_support import mouse_drag, real_dicom, write_dicom
+from dicom_builder import chest_cr
+from ui_support import mouse_drag, real_dicom
 
 from cxviewer.annotate.model import Annotation, AnnotationDocument, CalibrationEdit, Edit
 from cxviewer.annotate.store import AnnotationStore, film_key
@@ -22,7 +23,7 @@ from cxviewer.imaging.spacing import scale_for_radiograph
 from cxviewer.ui.annotation_tools import AnnotationController, install_annotation_tools
 from cxviewer.ui.image_view import ImageView
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 ROWS, COLS = 200, 300
 
@@ -38,7 +39,7 @@ def _film_pixels() -> np.ndarray:
 @pytest.fixture
 def film(tmp_path):
     """300 x 200 px CR chest, Pixel Spacing 0.5 x 0.5 mm (detector plane)."""
-    return read_radiograph(write_dicom(tmp_path / "film.dcm", _film_pixels(), spacing=(0.5, 0.5)))
+    return read_radiograph(chest_cr(tmp_path / "film.dcm", _film_pixels(), spacing=(0.5, 0.5)))
 
 
 @pytest.fixture
@@ -216,7 +217,7 @@ def test_calibration_changes_every_length_on_that_film_and_is_undoable(controlle
     controller.undo_stack.undo()
     assert view.calibration is None and controller.graphics[d.uid].text() == "50.0 mm at detector"
     controller.undo_stack.redo()
-    other = read_radiograph(write_dicom(film.path.with_name("other.dcm"), _film_pixels(), spacing=(0.5, 0.5)))
+    other = read_radiograph(chest_cr(film.path.with_name("other.dcm"), _film_pixels(), spacing=(0.5, 0.5)))
     view.set_radiograph(other)
     assert view.measurement_scale().kind == "detector"  # a calibration belongs to its film
     view.set_radiograph(film)

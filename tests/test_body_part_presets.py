@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom
+from ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.presets import AUTO, BUILTIN_PRESETS, presets_for
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 
 @pytest.mark.parametrize("name, chest", [("RG1_UNCR.dcm", True), ("RG2_JPLL.dcm", False),

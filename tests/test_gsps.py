@@ -11,13 +11,13 @@ import stat
 import pydicom
 import pytest
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom
+from ui_support import real_dicom
 
 from cxviewer.annotate import gsps
 from cxviewer.annotate.model import Annotation
 from cxviewer.ui.annotation_tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 FILM = "RG2_JPLL.dcm"  # real CR hip film, 1760 x 2140, Pixel Spacing 0.2 mm
 

@@ -11,13 +11,14 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom, write_dicom, quadrant_image
+from dicom_builder import chest_cr
+from ui_support import real_dicom, quadrant_image
 
 from cxviewer.imaging.priors import StudyRef, find_prior, scan_folder
 from cxviewer.ui.annotation_tools import install_annotation_tools
 from cxviewer.ui.layouts import install_layouts, prior_badge
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 
 @pytest.fixture
@@ -130,8 +131,8 @@ def test_drag_a_film_from_the_browser_into_a_viewport(qtbot, window, tmp_path):
 
 
 def test_linked_window_zoom_and_pan(qtbot, window, tmp_path):
-    a = write_dicom(tmp_path / "a.dcm", quadrant_image(400, 600), windows=[(2000, 4000, "W")])
-    b = write_dicom(tmp_path / "b.dcm", quadrant_image(200, 300), windows=[(1000, 2000, "W")])
+    a = chest_cr(tmp_path / "a.dcm", quadrant_image(400, 600), windows=[(2000, 4000, "W")])
+    b = chest_cr(tmp_path / "b.dcm", quadrant_image(200, 300), windows=[(1000, 2000, "W")])
     window.open_paths([a, b])
     _wait_loaded(qtbot, window)
     grid = window.viewports

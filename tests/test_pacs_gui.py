@@ -11,7 +11,7 @@ from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.pacs_dialog import QueryRetrieveDialog, install_pacs
 from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
 from cxviewer.ui.pacs_task import PacsTask
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from tests.orthanc_server import LISTENER_AET, ORTHANC_AET
 
 RG1_STUDY = "1.3.6.1.4.1.5962.1.2.9.20040826185059.5457"

@@ -106,7 +106,7 @@ def test_nodes_dialog_tests_a_tls_node_with_our_certificate(tls_orthanc, qtbot):
     from PySide6.QtWidgets import QPushButton
 
     from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
-    from cxviewer.ui.settings import Settings
+    from cxviewer.settings import Settings
 
     server, pki = tls_orthanc
     dialog = PacsNodesDialog(Settings.load())
@@ -174,7 +174,7 @@ def test_the_viewers_listener_receives_over_tls(tls_orthanc, dicom_dir, qtbot):
     from cxviewer.ui.main_window import MainWindow
     from cxviewer.ui.pacs_dialog import install_pacs
     from cxviewer.ui.pacs_nodes import configured_nodes
-    from cxviewer.ui.settings import Settings
+    from cxviewer.settings import Settings
 
     server, pki = tls_orthanc
     tiny = pydicom.dcmread(dicom_dir / "CR_tiny_2.dcm", stop_before_pixels=True)

@@ -14,14 +14,9 @@ from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.ui.app import build_main_window
 from cxviewer.ui.report_dock import ReportDock
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 def _cut_off(dock) -> list[str]:

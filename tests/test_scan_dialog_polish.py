@@ -14,15 +14,10 @@ from scan_corpus import build_corpus, needs_shared
 from cxviewer.scan import COLUMNS
 from cxviewer.ui.batch_dialog import BatchScanDialog
 from cxviewer.ui.batch_results import MAX_COLUMN_PX
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 pytestmark = needs_shared
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture(scope="module")

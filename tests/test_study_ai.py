@@ -57,7 +57,7 @@ def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qt
     from PySide6.QtCore import QModelIndex, Qt
 
     from cxviewer.ui.app import build_main_window
-    from cxviewer.ui.settings import Settings
+    from cxviewer.settings import Settings
     from cxviewer.ui.study_model import AI_COLUMN, PATH_ROLE
 
     window, service = build_main_window(Settings.load())  # composed as the application does
@@ -138,7 +138,7 @@ def test_verdict_words_and_ranks_on_real_predictions(dicom_dir):
 def test_another_model_clears_the_ai_column_and_fills_it_again(qtbot, folder):
     from cxviewer.model import default_model_dir
     from cxviewer.ui.app import build_main_window
-    from cxviewer.ui.settings import Settings
+    from cxviewer.settings import Settings
 
     window, service = build_main_window(Settings.load())
     qtbot.addWidget(window)

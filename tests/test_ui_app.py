@@ -10,16 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_ui_support import real_dicom
+from ui_support import real_dicom
 
 from cxviewer import paths
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 # run_gui ends with QApplication.exec() and the test ends it with quit(): after that, Qt returns at

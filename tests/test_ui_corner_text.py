@@ -8,17 +8,13 @@ import os
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom, widget_gray, write_dicom
+from dicom_builder import chest_cr
+from ui_support import real_dicom, widget_gray
 
 from cxviewer.imaging import read_radiograph
 from cxviewer.ui.image_view import ImageView
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture
@@ -56,7 +52,7 @@ def test_same_day_acquisition_shows_the_time_and_no_spacing_when_the_file_has_no
 
 
 def test_corner_text_is_readable_on_a_bright_film(view, tmp_path):
-    white = write_dicom(tmp_path / "white.dcm", np.full((700, 900), 4000, np.uint16),
+    white = chest_cr(tmp_path / "white.dcm", np.full((700, 900), 4000, np.uint16),
                         windows=[(1000, 200, "narrow")])  # every pixel far above the window: white
     view.set_radiograph(read_radiograph(white))
     view.set_position_text("Im 1/3")

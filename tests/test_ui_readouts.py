@@ -11,17 +11,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom, send_mouse, widget_gray, write_dicom
+from dicom_builder import chest_cr
+from ui_support import real_dicom, send_mouse, widget_gray
 
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")  # a folder: save what the reader sees, to look at
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture
@@ -98,7 +94,7 @@ def test_unreadable_file_clears_the_previous_film_and_every_readout(qtbot, windo
 def test_a_small_film_never_shows_the_last_films_cursor_position(qtbot, window, tmp_path):
     big = tmp_path / "big.dcm"
     shutil.copy(real_dicom("RG1_UNCR.dcm"), big)
-    small = write_dicom(tmp_path / "small.dcm", np.arange(256, dtype=np.uint16).reshape(16, 16) * 10)
+    small = chest_cr(tmp_path / "small.dcm", np.arange(256, dtype=np.uint16).reshape(16, 16) * 10)
     window.open_paths([big, small])
     _wait_loaded(qtbot, window)
     window.show_image(big)

@@ -10,18 +10,14 @@ import shutil
 import pytest
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
-from test_ui_support import quadrant_image, real_dicom, write_dicom
+from dicom_builder import chest_cr
+from ui_support import quadrant_image, real_dicom
 
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from cxviewer.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture
@@ -101,7 +97,7 @@ def test_header_windows_are_listed_only_for_windows_the_file_has(qtbot, window, 
     assert header_rows() == []  # no file: no header window
     one = tmp_path / "one.dcm"
     shutil.copy(real_dicom("CR-MONO1-10-chest.dcm"), one)  # its header has one window
-    three = write_dicom(tmp_path / "three.dcm", quadrant_image(),
+    three = chest_cr(tmp_path / "three.dcm", quadrant_image(),
                         windows=[(2000, 4000, "Soft"), (1000, 500, "Lung"), (3000, 1000, "Bone")])
     window.open_paths([one, three])
     _wait_loaded(qtbot, window)

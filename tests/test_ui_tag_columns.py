@@ -8,7 +8,7 @@ import os
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom
+from ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph
 from cxviewer.ui.tag_browser import FULL_TEXT_ROLE, MAX_VALUE_CHARS, TagBrowser

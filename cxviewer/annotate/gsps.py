@@ -31,7 +31,7 @@ import pydicom
 import pydicom.multival
 
 from cxviewer.annotate.model import Annotation
-from cxviewer.report.atomic import atomic_write_bytes
+from cxviewer.files.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cxviewer.annotate.model import AnnotationDocument
-from cxviewer.report.atomic import atomic_write_text
+from cxviewer.files.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 

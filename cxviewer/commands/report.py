@@ -45,7 +45,7 @@ def _fail(message: str, code: int = 1) -> int:
 def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
     page_size, institution = "A4", ""
     try:
-        from cxviewer.ui.settings import Settings  # Qt-free JSON settings of the viewer
+        from cxviewer.settings import Settings  # Qt-free JSON settings of the viewer
 
         stored = Settings.load().data.get("report", {})
         if isinstance(stored, dict):

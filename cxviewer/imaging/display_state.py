@@ -39,13 +39,13 @@ class Window:
     function: str = "LINEAR"
 
     @classmethod
-    def custom(cls, center: float, width: float, name: str = "Custom", function: str = "LINEAR") -> "Window":
+    def custom(cls, center: float, width: float, name: str = "Custom", function: str = "LINEAR") -> Window:
         """A (centre, width) window; widths below 1e-6 are raised to 1e-6 (a zero width has no display)."""
         center, width = float(center), max(float(width), 1e-6)
         return cls((center, width), center, width, name, (function or "LINEAR").upper())
 
     @classmethod
-    def from_header(cls, preset: VoiPreset, voi_function: str = "LINEAR") -> "Window":
+    def from_header(cls, preset: VoiPreset, voi_function: str = "LINEAR") -> Window:
         """A header window or VOI LUT. A VOI LUT item's centre/width describe the input range it covers
         (a start for dragging); dragging away from it gives a window with the header's VOI LUT Function."""
         function = preset.function if preset.lut is None else voi_function
@@ -87,27 +87,27 @@ class DisplayState:
     orientation: np.ndarray = field(default_factory=_identity)
 
     @classmethod
-    def default(cls, rad: Radiograph) -> "DisplayState":
+    def default(cls, rad: Radiograph) -> DisplayState:
         """The default window, not inverted, not turned."""
         return cls(default_window(rad))
 
     # ------------------------------------------------------------ changes
-    def with_window(self, window: Window) -> "DisplayState":
+    def with_window(self, window: Window) -> DisplayState:
         return replace(self, window=window)
 
-    def with_inverted(self, on: bool) -> "DisplayState":
+    def with_inverted(self, on: bool) -> DisplayState:
         return replace(self, inverted=bool(on))
 
-    def rotated(self, clockwise: bool = True) -> "DisplayState":
+    def rotated(self, clockwise: bool = True) -> DisplayState:
         return self._then(vo.ROTATE_CW if clockwise else vo.ROTATE_CCW)
 
-    def flipped_horizontally(self) -> "DisplayState":
+    def flipped_horizontally(self) -> DisplayState:
         return self._then(vo.FLIP_H)
 
-    def flipped_vertically(self) -> "DisplayState":
+    def flipped_vertically(self) -> DisplayState:
         return self._then(vo.FLIP_V)
 
-    def _then(self, op: np.ndarray) -> "DisplayState":
+    def _then(self, op: np.ndarray) -> DisplayState:
         # flips and turns act on what is on screen, whatever came before: the new matrix is op @ current
         return replace(self, orientation=op @ self.orientation)
 

@@ -13,9 +13,10 @@ of small reads) in the folders the reader opened.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from cxviewer.imaging.study_grouping import same_patient
 
@@ -45,7 +46,7 @@ class StudyRef:
         return self.study_date.strip(), (time.split(".")[0] + "000000")[:6] if time else "000000"
 
     @classmethod
-    def of(cls, item: Any) -> "StudyRef":
+    def of(cls, item: Any) -> StudyRef:
         """From a Radiograph or an ImageEntry (``patient_issuer`` or the header's issuer)."""
         issuer = getattr(item, "patient_issuer", "") or ""
         header = getattr(item, "header", None)
@@ -87,7 +88,7 @@ def scan_folder(folder: Path, skip: Iterable[Path] = ()) -> list[StudyRef]:
     report without Rows is no film); files in ``skip`` (already known) are not read."""
     import pydicom
 
-    refs = []
+    refs: list[StudyRef] = []
     skip = set(skip)
     try:
         files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p not in skip)[:MAX_FOLDER_FILES]

@@ -64,17 +64,19 @@ class MeasurementScale:
     def length(self, p0: tuple[float, float], p1: tuple[float, float]) -> float:
         """Length between image points (x = column, y = row) in mm, or in pixels."""
         dx, dy = p1[0] - p0[0], p1[1] - p0[1]
-        if self.in_mm:
+        if self.row_mm is not None and self.col_mm is not None:  # in_mm, spelt out for the type checker
             return math.hypot(dx * self.col_mm, dy * self.row_mm)
         return math.hypot(dx, dy)
 
     def horizontal(self, x0: float, x1: float) -> float:
         """Horizontal extent (columns) in mm or pixels."""
-        return abs(x1 - x0) * (self.col_mm if self.in_mm else 1.0)
+        return abs(x1 - x0) * (self.col_mm if self.row_mm is not None and self.col_mm is not None else 1.0)
 
     def area(self, pixel_area: float) -> float:
         """An area of ``pixel_area`` image pixels in mm^2 (or px^2)."""
-        return pixel_area * (self.row_mm * self.col_mm if self.in_mm else 1.0)
+        if self.row_mm is not None and self.col_mm is not None:
+            return pixel_area * self.row_mm * self.col_mm
+        return pixel_area
 
     def format_length(self, value: float) -> str:
         return f"{value:.1f} {self.unit_label}"
@@ -84,14 +86,17 @@ class MeasurementScale:
                 "explanation": self.explanation}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "MeasurementScale":
+    def from_dict(cls, d: dict[str, Any]) -> MeasurementScale:
         kind = str(d.get("kind", PIXELS))
         if kind not in UNIT_LABELS:
             raise ValueError(f"unknown measurement scale kind {kind!r}")
         row, col = d.get("row_mm"), d.get("col_mm")
         row = float(row) if row is not None else None
         col = float(col) if col is not None else None
-        if (row is None) != (col is None) or (row is not None and (row <= 0 or col <= 0)):
+        if row is None or col is None:
+            if (row is None) != (col is None):
+                raise ValueError("a calibrated scale needs two positive spacings")
+        elif row <= 0 or col <= 0:
             raise ValueError("a calibrated scale needs two positive spacings")
         return cls(row, col, kind, str(d.get("explanation", "")))
 
@@ -115,7 +120,7 @@ def _pair(ds: Any, keyword: str) -> tuple[float, float] | None:
 def _positive(ds: Any, keyword: str) -> float | None:
     value = ds.get(keyword) if ds is not None else None
     try:
-        f = float(value)
+        f = float(value)  # type: ignore[arg-type]  # None and odd values are caught below
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) and f > 0 else None
@@ -185,7 +190,7 @@ def user_calibration(base: MeasurementScale, p0: tuple[float, float], p1: tuple[
     pixels = math.hypot(p1[0] - p0[0], p1[1] - p0[1])
     if pixels < 1.0:
         raise ValueError("draw the calibration line over at least one pixel")
-    if base.in_mm:
+    if base.row_mm is not None and base.col_mm is not None:  # base.in_mm
         factor = known_mm / base.length(p0, p1)
         row, col = base.row_mm * factor, base.col_mm * factor
     else:

@@ -166,7 +166,7 @@ def document_bytes(ds: Dataset) -> bytes:
 def write_report_document(out: Path, pdf: bytes, report: Any, source: Dataset | None = None,
                           anonymise: bool = False, keep_dates: bool = False) -> Path:
     """Build and write the Encapsulated PDF atomically, owner-readable only."""
-    from cxviewer.report.atomic import atomic_write_bytes
+    from cxviewer.files.atomic import atomic_write_bytes
 
     ds = build_report_document(pdf, report, source, anonymise=anonymise, keep_dates=keep_dates)
     return atomic_write_bytes(Path(out), document_bytes(ds), private=True)

@@ -18,7 +18,6 @@ import html
 import logging
 import os
 import sys
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
+from cxviewer.files.atomic import AtomicFile
 from cxviewer.report.annotation_overlay import with_annotations
 from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, RUNTIME_NAMES, SECTIONS, Report, profile_name,
                                      now_iso)
@@ -100,10 +100,8 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
     generated = options.generated_at or now_iso()
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    _chmod_like_new_file(tmp)
+    target = AtomicFile(path, private=False)  # a unique temp file beside path; commit() fsyncs and renames
+    tmp = str(target.temp)
     try:
         writer = QPdfWriter(tmp)
         writer.setResolution(300)
@@ -159,21 +157,11 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
             painter.end()
         del writer
         _repair_tounicode(Path(tmp), doc.toPlainText() + _footer_text(generated, 1, pages))
-        os.replace(tmp, path)
+        target.commit()
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        target.discard()
         raise
     return path
-
-
-def _chmod_like_new_file(path: str) -> None:
-    """mkstemp makes 0600 files; an exported PDF should get the user's normal permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
 
 
 def _keep_headings_with_next(doc, body_h: float, rounds: int = 6) -> None:

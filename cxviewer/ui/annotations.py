@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QW
 from cxviewer.imaging.dicom_values import (format_age, format_date, format_person_name, format_sex,
                                            format_time, shown)
 
-CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 EDGES = ("top", "bottom", "left", "right")
 PLATE = "background: rgba(0, 0, 0, 170); border-radius: 3px; padding: 1px 4px;"
 

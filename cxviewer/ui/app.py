@@ -65,10 +65,10 @@ def run_gui(argv: list[str]) -> int:
     app.setWindowIcon(app_icon())  # resources/icons; resources/cxviewer.desktop names the same icon
     app.setDesktopFileName("cxviewer")
     window, inference = build_main_window()
-    if os.environ.get("CXVIEWER_STARTUP_PROBE"):  # start-up benchmark: report the first paint, quit
-        from cxviewer.ui.startup_probe import install as install_startup_probe
+    from cxviewer.ui import startup_probe
 
-        install_startup_probe(app, window)
+    if startup_probe.requested():  # start-up benchmark: report the first paint, quit
+        startup_probe.install(app, window)
     window.show()
     if args.smoke_test:
         from cxviewer.ui.smoke_test import install_smoke_test

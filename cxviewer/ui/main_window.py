@@ -24,7 +24,7 @@ from cxviewer.ui.image_view import ImageView
 from cxviewer.ui.loader import Loader
 from cxviewer.ui.presets import BUILTIN_PRESETS, presets_for
 from cxviewer.ui.radiograph_cache import RadiographCache
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from cxviewer.ui.shortcuts_dialog import ShortcutsDialog
 from cxviewer.ui.status_bar import ViewerStatusBar
 from cxviewer.ui.study_browser import StudyBrowser

@@ -207,8 +207,7 @@ class AIResultSender(QObject):
         report = copy.deepcopy(report)
 
         def work(cancel, progress):
-            from pydicom import dcmread
-
+            from cxviewer.imaging.dicom_file import read_header  # DICOM is read in imaging (layer contract)
             from cxviewer.pacs.report_document import write_report_document
 
             path = write_report_document(outbox / f"report-{uuid.uuid4().hex}.dcm", pdf, report, header,
@@ -218,7 +217,7 @@ class AIResultSender(QObject):
             except BaseException:
                 path.unlink(missing_ok=True)  # kept only as the record of what was sent
                 raise
-            return path, str(dcmread(path, stop_before_pixels=True).PatientID)
+            return path, str(read_header(path).PatientID)
 
         def done(answer) -> None:
             path, patient_id = answer

@@ -37,9 +37,9 @@ def error_verdict(message: str, n_labels: int) -> tuple[str, int, str]:
 
 
 def _name(label: str) -> str:
-    from cxviewer.ui.ai_panel import DISPLAY_NAMES
+    from cxviewer.model.card import display_name
 
-    return DISPLAY_NAMES.get(label, label)
+    return display_name(label)
 
 
 class StudyAI(QObject):
