@@ -17,6 +17,7 @@ no Grad-CAM map and no lung mask (nothing draws them), is not cached, and comes 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import threading
 import traceback
@@ -32,6 +33,9 @@ QUIT_WAIT_MS = 150  # at quit, the longest wait for a job in flight (the process
 # After the service is made (in the window's construction), when its worker starts and preloads the model: after
 # the window's first paint, and well before a film opened at launch has been decoded (about 1 s for the sample).
 PRELOAD_DELAY_MS = 250
+# What an analysis imports besides the model (each import holds the GIL, so not at the first film): the display
+# pipeline (what the model is shown), the header/pixel scope check, the runtimes' names for the panel.
+PRELOAD_MODULES = ("cxviewer.imaging", "cxviewer.model.inputs", "cxviewer.scan.scope", "cxviewer.report.content")
 
 
 class _Worker(QThread):
@@ -110,11 +114,8 @@ class _Worker(QThread):
         """Import what an analysis needs, load the model and run it once on a made-up film (its answer is
         dropped). A failure here is only logged: the first request loads again and reports it."""
         try:
-            import cxviewer.imaging  # the display pipeline (what the model is shown)
-            import cxviewer.model.inputs
-            import cxviewer.report.content  # names of runtimes, for the panel
-            import cxviewer.scan.scope  # the header/pixel scope check
-
+            for module in PRELOAD_MODULES:
+                importlib.import_module(module)
             self._load()
             if not self._stopping:
                 self._classifier.predict(warm_up_film(), gradcam=True, outline=True)
