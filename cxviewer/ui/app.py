@@ -52,9 +52,12 @@ def run_gui(argv: list[str]) -> int:
     logging.basicConfig(level=os.environ.get("CXVIEWER_LOGLEVEL", "INFO"),
                         format="%(levelname)s %(name)s: %(message)s")
     if args.paths or args.sample or args.smoke_test:  # a film opens at once: its decoder process starts
-        from cxviewer.imaging.decode_pool import pool
+        from cxviewer.imaging.decode_pool import WorkerUnavailable, pool
 
-        pool().warm_up()  # (importing the decoders now, beside the window's own start-up)
+        try:
+            pool().warm_up()  # (importing the decoders now, beside the window's own start-up)
+        except WorkerUnavailable:  # the read itself will say so, with the file's name
+            logging.getLogger(__name__).info("no decoder process could be started ahead of the first film")
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
