@@ -120,7 +120,7 @@ def test_out_of_scope_film_can_be_shown_anyway_but_a_header_refusal_cannot(qtbot
 
 
 def test_report_block_carries_the_call_attention_and_scope(predictions):
-    from cxviewer.report.content import MODEL_SCOPE, AIBlock
+    from cxviewer.report.ai_block import MODEL_SCOPE, AIBlock
 
     pred = next(p for p in predictions if p.call == "uncertain")
     block = AIBlock.from_prediction(pred)

@@ -16,7 +16,7 @@ from cxviewer.imaging import orientation as vo
 from cxviewer.ui.annotation_pdf import render_annotation_layer
 from cxviewer.ui.annotation_tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.report_dock import install_report_dock
+from cxviewer.ui.report_install import install_report_dock
 from cxviewer.settings import Settings
 
 LINE = Annotation("distance", ((100.0, 50.0), (300.0, 50.0)))  # a horizontal line at row 50

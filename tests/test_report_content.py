@@ -9,7 +9,9 @@ import pytest
 from cxviewer.imaging import read_radiograph
 from cxviewer.model import Prediction
 from cxviewer.report import Report, report_to_json, write_report_json
-from cxviewer.report.content import AIBlock, card_summary, technique_text
+from cxviewer.report.ai_block import AIBlock
+from cxviewer.report.card_summary import card_summary
+from cxviewer.report.header import technique_text
 from report_samples import CHEST, JAPANESE, dicom_copy
 
 # renderer/formatter input (a Prediction value), not a model result

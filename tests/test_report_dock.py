@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from cxviewer.imaging import DisplayState, Window, read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import DraftStore
-from cxviewer.ui.report_dock import ReportDock, install_report_dock
+from cxviewer.ui.report_dock import ReportDock
+from cxviewer.ui.report_install import install_report_dock
 from pdf_readback import page_sizes_pt, read_images, read_text, squash
 from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
@@ -205,7 +206,7 @@ def test_pdf_image_and_overlay_carry_the_views_rotation(qtbot, rad, prediction, 
 
     monkeypatch.setattr(pdf, "render_report_pdf", spy)
     dock.heatmap, dock._heatmap_model = prediction.heatmap, ("cxnet-densenet121", "1.0.0")
-    from cxviewer.report.content import AIBlock
+    from cxviewer.report.ai_block import AIBlock
 
     dock.report.ai = AIBlock.from_prediction(prediction)
     dock.export_pdf(tmp_path / "r.pdf")

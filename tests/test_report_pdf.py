@@ -15,7 +15,8 @@ import pytest
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import Report
-from cxviewer.report.pdf import PdfOptions, render_report_pdf
+from cxviewer.report.pdf import render_report_pdf
+from cxviewer.report.pdf_options import PdfOptions
 from pdf_readback import all_bytes, metadata, page_sizes_pt, read_images, read_text, squash
 from report_samples import CHEST, JAPANESE, dicom_copy, edge_energy_map
 

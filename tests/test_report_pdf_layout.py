@@ -19,7 +19,8 @@ from report_samples import JAPANESE, dicom_copy, edge_energy_map
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import Report
-from cxviewer.report.pdf import PdfOptions, render_report_pdf
+from cxviewer.report.pdf import render_report_pdf
+from cxviewer.report.pdf_options import PdfOptions
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
 PREDICTION_INPUT = Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.12, 0.71, 0.17),

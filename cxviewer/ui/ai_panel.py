@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from cxviewer.model.card import display_name
-from cxviewer.report.content import MODEL_SCOPE, attention_text
+from cxviewer.report.ai_block import MODEL_SCOPE, attention_text
 
 NOTICE = "Research software, not a medical device. A second look, not a diagnosis."
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
@@ -27,7 +27,7 @@ COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
 def _where(prediction) -> str:
     """Device and runtime, e.g. "CPU (XNNPACK, 2 threads) · LiteRT"."""
-    from cxviewer.report.content import RUNTIME_NAMES
+    from cxviewer.report.ai_block import RUNTIME_NAMES
 
     runtime = RUNTIME_NAMES.get(prediction.runtime, prediction.runtime)
     return f"{prediction.device} · {runtime}" if runtime else prediction.device

@@ -28,7 +28,7 @@ def build_main_window(settings=None):
     from cxviewer.ui.batch_dialog import install_batch_action
     from cxviewer.ui.main_window import MainWindow
     from cxviewer.ui.pacs_dialog import install_pacs
-    from cxviewer.ui.report_dock import install_report_dock
+    from cxviewer.ui.report_install import install_report_dock
     from cxviewer.ui.study_ai import install_study_ai
 
     window = MainWindow(settings)

@@ -35,7 +35,7 @@ QUIT_WAIT_MS = 150  # at quit, the longest wait for a job in flight (the process
 PRELOAD_DELAY_MS = 250
 # What an analysis imports besides the model (each import holds the GIL, so not at the first film): the display
 # pipeline (what the model is shown), the header/pixel scope check, the runtimes' names for the panel.
-PRELOAD_MODULES = ("cxviewer.imaging", "cxviewer.model.inputs", "cxviewer.scan.scope", "cxviewer.report.content")
+PRELOAD_MODULES = ("cxviewer.imaging", "cxviewer.model.inputs", "cxviewer.scan.scope", "cxviewer.report.ai_block")
 
 
 class _Worker(QThread):
@@ -186,7 +186,7 @@ def warm_up_film(size: int = 512) -> np.ndarray:
 
 
 def _where(classifier) -> str:
-    from cxviewer.report.content import RUNTIME_NAMES
+    from cxviewer.report.ai_block import RUNTIME_NAMES
 
     return f"{classifier.device}, {RUNTIME_NAMES.get(classifier.runtime, classifier.runtime)}"
 

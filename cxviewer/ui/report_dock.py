@@ -1,14 +1,11 @@
-"""The report pane: header from the file, the reader's sections, the AI block, Draft/Final, exports.
+"""The report pane: header from the file, the reader's sections, the AI block, and their drafts.
 
 Every edit is autosaved (debounced) through ``cxviewer.report.DraftStore``; reopening the study
-brings the draft back, also after a crash. A Final report is read-only: "Amend" makes a new draft
-and keeps the signed version on disk. Exports (PDF and JSON) go where the reader chooses, under a
-sanitised proposed name, never beside the input file by default.
-
-``install_report_dock(window, inference, ai_panel)`` adds the pane to the main window, follows the
-image on screen, takes the inference service's results for it (keys are ``str(path)``) and exports
-the overlay with the AI panel's colour map and opacity. The PDF shows the image as the viewer does:
-its ``DisplayState`` (window, invert, rotation and flips) renders it and writes the caption.
+brings the draft back, also after a crash. The pane follows one study at a time and shows its
+report and the model's result for the image on screen. Its other parts live beside it:
+``report_signing`` (Draft/Final: a Final report is read-only, "Amend" makes a new draft and keeps
+the signed version on disk), ``report_export`` (PDF and JSON where the reader chooses) and
+``report_install`` (the pane in the main window: menus, keys and wiring).
 """
 
 from __future__ import annotations
@@ -18,22 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
-                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from cxviewer.imaging import DisplayState
-from cxviewer.imaging.orientation import orient_array
-from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
 from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
-from cxviewer.report.content import RUNTIME_NAMES, SECTIONS
+from cxviewer.report import DraftStore, FinalReportExists, Report
+from cxviewer.report.ai_block import RUNTIME_NAMES
+from cxviewer.report.content import SECTIONS
+from cxviewer.ui.report_export import ReportExports
+from cxviewer.ui.report_signing import ReportSigning
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 800
-REPORT_SETTINGS_DEFAULTS = {"page_size": "A4", "institution": ""}
 _HEADER_ROWS = (
     ("patient_name", "Patient"), ("patient_id", "Patient ID"), ("birth_date", "Birth date"),
     ("sex", "Sex"), ("accession_number", "Accession"), ("study_date", "Study date"),
@@ -43,28 +39,12 @@ _HEADER_ROWS = (
 if TYPE_CHECKING:
     from cxviewer.ui.ai_panel import AIPanel
     from cxviewer.ui.inference import InferenceService
-    from cxviewer.ui.main_window import MainWindow
 
 # the display state of the pane's radiograph as the viewer shows it, or None (then the default display)
 DisplayProvider = Callable[[], "DisplayState | None"]
 
 
-def report_settings(settings: Any) -> dict:
-    """Page size and institution from the viewer settings (defaults when the key is absent)."""
-    out = dict(REPORT_SETTINGS_DEFAULTS)
-    try:
-        stored = settings["report"] if settings is not None else None
-    except (KeyError, TypeError):
-        stored = None
-    if isinstance(stored, dict):
-        if stored.get("page_size") in ("A4", "Letter"):
-            out["page_size"] = stored["page_size"]
-        if isinstance(stored.get("institution"), str):
-            out["institution"] = stored["institution"]
-    return out
-
-
-class ReportDock(QDockWidget):
+class ReportDock(ReportExports, ReportSigning, QDockWidget):
     saved = Signal(str)  # path of the autosaved report
     exported = Signal(str)  # path of an exported PDF or JSON
     statusChanged = Signal()  # another report on screen, or this one finalised or amended
@@ -301,153 +281,6 @@ class ReportDock(QDockWidget):
         self._loading = False
         self._schedule_save()
 
-    # ------------------------------------------------------------------ status
-    def _finalize_clicked(self) -> None:
-        if self.report is None:
-            return
-        if self.report.is_final:
-            answer = QMessageBox.question(
-                self, "Amend final report",
-                "This report is final. Amend it? The signed version is kept on disk, "
-                "and the amended report starts as a draft.")
-            if answer == QMessageBox.StandardButton.Yes:
-                self.amend()
-            return
-        answer = QMessageBox.question(self, "Finalise report",
-                                      "Sign this report as final? It becomes read-only.")
-        if answer == QMessageBox.StandardButton.Yes:
-            try:
-                self.finalize()
-            except ValueError as exc:
-                QMessageBox.warning(self, "Finalise report", str(exc).capitalize() + ".")
-
-    def finalize(self) -> Path:
-        """Sign the report (raises ValueError when reader name or impression is missing)."""
-        self._on_edited()
-        self.report.finalize()
-        self._dirty = False
-        self._timer.stop()
-        path = self.store.save(self.report)
-        self._show_report()
-        self.saved_label.setText("Final report saved")
-        return path
-
-    def amend(self) -> Path:
-        """Reopen a Final report as a new draft; the signed version is archived, not lost."""
-        draft = self.report.reopen_as_draft()
-        path = self.store.save(draft, replace_final=True)
-        self.report = draft
-        self._show_report()
-        return path
-
-    # ------------------------------------------------------------------ exports
-    def _default_dir(self) -> Path:
-        if self.last_export_dir is not None:
-            return self.last_export_dir
-        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        return Path(docs) if docs else Path.home()
-
-    def _export_clicked(self, kind: str) -> None:
-        if self.report is None:
-            return
-        anonymise = self.anonymise_box.isChecked()
-        suggested = self._default_dir() / proposed_filename(self.report, kind, anonymise)
-        filters = "PDF (*.pdf)" if kind == "pdf" else "JSON (*.json)"
-        name, _ = QFileDialog.getSaveFileName(self, f"Export report as {kind.upper()}", str(suggested), filters)
-        if not name:
-            return
-        target = Path(name)
-        if target.suffix.lower() != f".{kind}":
-            target = target.with_name(target.name + f".{kind}")
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # under a second for a 9 MP film
-        try:
-            if kind == "pdf":
-                self.export_pdf(target, anonymise)
-            else:
-                self.export_json(target, anonymise)
-        except (OSError, ValueError) as exc:
-            QApplication.restoreOverrideCursor()
-            QMessageBox.warning(self, "Export report", f"The report could not be exported:\n{exc}")
-            return
-        QApplication.restoreOverrideCursor()
-        self.last_export_dir = target.parent
-        self.saved_label.setText(f"Exported {target.name}")
-
-    def _check_target(self, target: Path) -> None:
-        src = getattr(self.rad, "path", None)
-        if src is not None and Path(target).resolve() == Path(src).resolve():
-            raise ValueError("the export would overwrite the radiograph itself")
-
-    def export_pdf(self, target: str | Path, anonymise: bool | None = None, announce: bool = True) -> Path:
-        """``announce``: emit ``exported`` (False for a PDF made to be sent, not kept)."""
-        from cxviewer.report.pdf import PdfOptions, render_report_pdf
-
-        if self.report is None or self.rad is None:
-            raise ValueError("no study is open")
-        target = Path(target)
-        self._check_target(target)
-        self._on_edited()
-        state = self.display_provider() if self.display_provider is not None else None
-        if state is None:
-            state = DisplayState.default(self.rad)
-        image = state.render(self.rad, oriented=True)  # as on screen: window, invert, turn and flips
-        prefs = report_settings(self.settings)
-        options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
-                             anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
-                             image_caption=state.caption(), colormap=self.overlay_style["colormap"],
-                             overlay_opacity=self.overlay_style["opacity"],
-                             annotation_layer=self.annotation_layer_provider() if self.annotation_layer_provider else None)
-        ai = self.report.ai
-        # the overlay must come from the model whose figures the report shows (a Final keeps its own)
-        same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
-        heatmap = self.heatmap if same_model else None
-        if heatmap is not None:
-            heatmap = orient_array(heatmap, state.orientation)
-        path = render_report_pdf(target, self.report, image, heatmap, options=options)
-        if announce:
-            self.exported.emit(str(path))
-        return path
-
-    def export_json(self, target: str | Path, anonymise: bool | None = None) -> Path:
-        if self.report is None:
-            raise ValueError("no study is open")
-        target = Path(target)
-        self._check_target(target)
-        self._on_edited()
-        anonymise = self.anonymise_box.isChecked() if anonymise is None else anonymise
-        path = write_report_json(self.report, target, anonymise=anonymise)
-        self.exported.emit(str(path))
-        return path
-
-    def edit_pdf_settings(self) -> None:
-        """Institution name and page size for PDFs, kept in the viewer settings."""
-        prefs = report_settings(self.settings)
-        dialog = QDialog(self)
-        dialog.setWindowTitle("PDF report settings")
-        form = QFormLayout(dialog)
-        institution = QLineEdit(prefs["institution"])
-        form.addRow("Institution", institution)
-        size = QComboBox()
-        size.addItems(["A4", "Letter"])
-        size.setCurrentText(prefs["page_size"])
-        form.addRow("Page size", size)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        form.addRow(buttons)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.set_pdf_settings(institution.text().strip(), size.currentText())
-
-    def set_pdf_settings(self, institution: str, page_size: str) -> None:
-        if page_size not in ("A4", "Letter"):
-            raise ValueError("page size must be A4 or Letter")
-        if self.settings is None:
-            return
-        try:
-            self.settings["report"] = {"page_size": page_size, "institution": institution}
-        except KeyError:
-            log.warning("report: these settings have no 'report' entry; PDF settings are not remembered")
-
     # ------------------------------------------------------------------ display
     def _show_report(self) -> None:
         report = self.report
@@ -549,50 +382,3 @@ def _find_card(name: str, version: str):
     except Exception as exc:  # a broken models folder must not break the report pane
         log.warning("report: cannot look up the model card: %s", exc)
     return None
-
-
-REPORT_SHORTCUTS = {"export_pdf": "Ctrl+E", "finalise": "Ctrl+Shift+F"}
-
-
-def _add_report_actions(window: Any, dock: ReportDock) -> None:
-    """File > Export report as PDF... (Ctrl+E) and Finalise report... (Ctrl+Shift+F), before "Close all"."""
-    from PySide6.QtGui import QAction, QKeySequence
-
-    dock.export_pdf_action = QAction("Export report as &PDF\N{HORIZONTAL ELLIPSIS}", window)
-    dock.export_pdf_action.setObjectName("action_export_report_pdf")
-    dock.export_pdf_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["export_pdf"]))
-    dock.export_pdf_action.triggered.connect(lambda: dock._export_clicked("pdf"))
-    dock.finalise_action = QAction("&Finalise report\N{HORIZONTAL ELLIPSIS}", window)
-    dock.finalise_action.setObjectName("action_finalise_report")
-    dock.finalise_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["finalise"]))
-    dock.finalise_action.triggered.connect(dock._finalize_clicked)
-    actions = (dock.export_pdf_action, dock.finalise_action)
-    menu = getattr(window, "file_menu", None)
-    if menu is not None:
-        close_all = getattr(window, "actions_by_name", {}).get("close_all")
-        before = close_all if close_all in menu.actions() else None
-        for action in actions:
-            menu.insertAction(before, action)
-        menu.insertSeparator(before)
-    for action in actions:
-        window.addAction(action)  # the keys work with the menu bar hidden (full screen)
-    dock._sync_actions()
-
-
-def install_report_dock(window: "MainWindow", inference: "InferenceService | None" = None,
-                        ai_panel: "AIPanel | None" = None, store: DraftStore | None = None) -> ReportDock:
-    """Add the report pane to ``window`` and wire it to the image on screen, to the model's results
-    (``inference``) and to the overlay look (``ai_panel``); without them the pane has no AI block."""
-    dock = ReportDock(window, store=store, settings=window.settings)
-    window.add_panel(dock)
-    view = window.image_view
-    dock.display_provider = lambda: view.display if view.rad is not None and view.rad is dock.rad else None
-    window.currentImageChanged.connect(dock.set_radiograph)
-    _add_report_actions(window, dock)
-    if inference is not None:
-        dock.connect_inference(inference)
-    if ai_panel is not None:
-        dock.connect_ai_panel(ai_panel)
-    if view.rad is not None:
-        dock.set_radiograph(view.rad)
-    return dock
