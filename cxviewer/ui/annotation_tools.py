@@ -359,6 +359,11 @@ class AnnotationTools(QObject):
     def main(self) -> AnnotationController:
         return self.controller_for(self.window.image_view)
 
+    @property
+    def active(self) -> AnnotationController:
+        """The controller of the active viewport (the one last clicked), else the main view's."""
+        return self.controller_for(getattr(self.window, "active_view", self.window.image_view)) or self.main
+
     def set_tool(self, tool: str) -> None:
         self.tool = tool
         for c in self.controllers:
@@ -385,7 +390,7 @@ class AnnotationTools(QObject):
                 self.window.status.showMessage(text, 10000)
 
     def _active(self) -> AnnotationController | None:
-        return next((c for c in self.controllers if c.selected), None) or self.main
+        return next((c for c in self.controllers if c.selected), None) or self.active
 
     def delete_selected(self) -> None:
         for c in self.controllers:
@@ -435,9 +440,9 @@ def install_annotation_tools(window, store: AnnotationStore | None = None, repor
     menu.addAction(window._act("annotate_edit_text", "&Edit selected text\N{HORIZONTAL ELLIPSIS}",
                                tools.edit_selected_text, "F2"))
     menu.addAction(window._act("annotate_clear", "Delete &all annotations on this film",
-                               lambda: tools.main.clear_all(), "Ctrl+Shift+Delete"))
+                               lambda: tools.active.clear_all(), "Ctrl+Shift+Delete"))
     menu.addAction(window._act("annotate_uncalibrate", "&Remove calibration",
-                               lambda: tools.main.remove_calibration()))
+                               lambda: tools.active.remove_calibration()))
     menu.addSeparator()
     menu.addAction(window._act("undo", "&Undo annotation edit", tools.undo, QKeySequence.StandardKey.Undo))
     menu.addAction(window._act("redo", "&Redo annotation edit", tools.redo,

@@ -50,8 +50,8 @@ class PresentationStateActions:
 
     # ------------------------------------------------------------ export
     def export(self) -> Path | None:
-        view = self.window.image_view
-        c = self.tools.main
+        c = self.tools.active  # the film in the active viewport
+        view = c.view
         if view.rad is None or c.doc is None or not c.doc.annotations:
             self._tell("Nothing to export: draw annotations on a DICOM film first.")
             return None
@@ -73,10 +73,11 @@ class PresentationStateActions:
         return path
 
     # ------------------------------------------------------------ import
-    def apply_file(self, path: Path) -> int:
-        """Add the annotations ``path`` draws on the film on screen; returns how many were added."""
-        view = self.window.image_view
-        c = self.tools.main
+    def apply_file(self, path: Path, controller=None) -> int:
+        """Add the annotations ``path`` draws on the film of the active viewport (or ``controller``'s);
+        returns how many were added."""
+        c = controller or self.tools.active
+        view = c.view
         if view.rad is None or c.doc is None:
             return 0
         try:
@@ -101,7 +102,7 @@ class PresentationStateActions:
         return self.apply_file(Path(path)) if path else 0
 
     def apply_found(self) -> int:
-        return sum(self.apply_file(p) for p in self.found)
+        return sum(self.apply_file(p, self.tools.main) for p in self.found)  # found beside the main film
 
     def _on_image(self, rad) -> None:
         self.found = []
