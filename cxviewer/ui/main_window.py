@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         sig.batchStarted.connect(self._on_batch_started)
         sig.loaded.connect(self._on_loaded)
         sig.failed.connect(self._on_failed)
+        sig.nonImage.connect(self._on_non_image)
         sig.progress.connect(lambda _b, done, total: self.status.set_progress(done, total))
         sig.batchFinished.connect(self._on_batch_finished)
         sig.reread.connect(self._on_reread)
@@ -301,7 +302,7 @@ class MainWindow(QMainWindow):
                 if p.exists():
                     self.settings.add_recent("folders" if p.is_dir() else "files", p.resolve())
         batch = self.loader.load(items)
-        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0}
+        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0, "non_image": []}
         self.status.showMessage("Looking for images\N{HORIZONTAL ELLIPSIS}")
         return batch
 
@@ -370,8 +371,14 @@ class MainWindow(QMainWindow):
         if batch in self._batches:
             self._batches[batch]["failed"] += 1
 
+    def _on_non_image(self, batch: int, entry: ImageEntry) -> None:
+        """A report, presentation state or PDF among the films: counted in one quiet browser row."""
+        self.study_browser.add_entry(entry)
+        if batch in self._batches:
+            self._batches[batch]["non_image"].append(entry.non_image)
+
     def _on_batch_finished(self, batch: int, cancelled: bool) -> None:
-        info = self._batches.pop(batch, {"ok": 0, "failed": 0})
+        info = self._batches.pop(batch, {"ok": 0, "failed": 0, "non_image": []})
         if not self._batches:
             self.status.finish_progress()
         msg = f"Opened {info['ok']} image{'s' if info['ok'] != 1 else ''}"
@@ -380,7 +387,14 @@ class MainWindow(QMainWindow):
         if cancelled:
             msg += " (cancelled)"
         if not info["ok"] and not info["failed"]:
-            msg = "No images found."
+            msg = "No images found"
+        kinds = info.get("non_image", [])
+        if kinds:
+            n = len(kinds)
+            msg += (f"; {n} non-image object{'s' if n != 1 else ''} ("
+                    f"{', '.join(sorted(set(kinds)))}) not shown")
+        if not info["ok"] and not info["failed"] and not kinds:
+            msg += "."
         self.status.showMessage(msg, 15000)
 
     def _on_reread(self, path: Path, rad: Any, error: str | None) -> None:

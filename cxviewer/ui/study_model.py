@@ -1,5 +1,7 @@
 """Qt item model of the opened files: patient -> study -> series -> image, plus one top-level
 "Unreadable files" group whose rows carry the reader's message (error mark, red text, tooltip).
+DICOM objects that are no images (presentation states, structured reports, encapsulated PDFs, key
+object selections) are not errors: one grey row at the end counts them by kind, its tooltip names them.
 
 Grouping follows ``cxviewer.imaging.study_grouping`` (patient = Patient ID + issuer; files without
 UIDs by their folder); names and dates are written by ``cxviewer.imaging.dicom_values``, as in the
@@ -20,7 +22,7 @@ from cxviewer.imaging.dicom_values import format_date, format_person_name, shown
 from cxviewer.imaging.study_grouping import grouping_keys
 from cxviewer.ui.image_entry import ImageEntry
 
-KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors"
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors" | "non_image"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2  # str path of an image / unreadable file
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 3  # reader message of an unreadable file
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -44,6 +46,9 @@ class StudyModel(QStandardItemModel):
         self._images: dict[Path, QStandardItem] = {}
         self.entries: dict[Path, ImageEntry] = {}
         self._errors: QStandardItem | None = None
+        # presentation states, reports, PDFs found among the films: one quiet row, no error
+        self.non_images: dict[Path, ImageEntry] = {}
+        self._non_image: QStandardItem | None = None
 
     # ------------------------------------------------------------ building
     def clear_all(self) -> None:
@@ -54,6 +59,8 @@ class StudyModel(QStandardItemModel):
         self._images.clear()
         self.entries.clear()
         self._errors = None
+        self.non_images.clear()
+        self._non_image = None
 
     def contains(self, path: Path) -> bool:
         return Path(path) in self.entries
@@ -61,6 +68,8 @@ class StudyModel(QStandardItemModel):
     def add_entry(self, entry: ImageEntry) -> QStandardItem:
         """Insert (or replace) the row for ``entry``; returns its first-column item."""
         path = Path(entry.path)
+        if entry.non_image:
+            return self._add_non_image(entry)
         if path in self._images:
             self.remove_path(path)
         self.entries[path] = entry
@@ -132,10 +141,28 @@ class StudyModel(QStandardItemModel):
         series.setData(f"{n} image{'s' if n != 1 else ''}", Qt.ItemDataRole.ToolTipRole)
 
     def _insert_before_errors(self, row: list[QStandardItem]) -> None:
-        if self._errors is not None:
-            self.insertRow(self._errors.row(), row)
+        tails = [item.row() for item in (self._errors, self._non_image) if item is not None]
+        if tails:
+            self.insertRow(min(tails), row)
         else:
             self.appendRow(row)
+
+    def _add_non_image(self, e: ImageEntry) -> QStandardItem:
+        """One grey row counting the objects that are no images, by kind; the tooltip names each file."""
+        self.non_images[Path(e.path)] = e
+        if self._non_image is None:
+            row = self._row("", kind="non_image")
+            grey = QBrush(QColor("#8a8a8a"))
+            for it in row:
+                it.setForeground(grey)
+                it.setSelectable(False)
+            self.appendRow(row)
+            self._non_image = row[0]
+        n = len(self.non_images)
+        kinds = sorted({x.non_image for x in self.non_images.values()})
+        self._non_image.setText(f"{n} non-image object{'s' if n != 1 else ''} not shown ({', '.join(kinds)})")
+        self._non_image.setToolTip("\n".join(f"{p.name}: {x.error}" for p, x in sorted(self.non_images.items())))
+        return self._non_image
 
     def _add_error(self, e: ImageEntry) -> QStandardItem:
         icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
