@@ -139,3 +139,19 @@ def test_linked_viewports_follow_the_active_one(qtbot, window, two_films):
     assert other.inverted and not main.inverted
     _key(qtbot, window, Qt.Key.Key_F)  # fitted stays fitted in every viewport
     assert main._fit_mode and other._fit_mode
+
+
+def test_each_viewport_says_where_its_film_sits_in_its_series(qtbot, window, tmp_path):
+    films = [chest_cr(tmp_path / f"s{i}.dcm", quadrant_image(200, 300), instance=i, series_uid="1.2.826.0.1.99.1",
+                      study_uid="1.2.826.0.1.99") for i in (1, 2, 3)]
+    window.open_paths(films)
+    qtbot.waitUntil(lambda: not window.loader.busy() and not window._batches and window.image_view.rad is not None,
+                    timeout=60_000)
+    grid = window.viewports
+    grid.set_layout("1x2")
+    main, other = grid.visible_views()
+    grid.show_in(other, films[2])
+    qtbot.waitUntil(lambda: other.rad is not None, timeout=30_000)
+    QApplication.processEvents()
+    assert "Im 1/3" in main.annotations.text("top_right")
+    assert "Im 3/3" in other.annotations.text("top_right")  # viewport 2 too, not only the main view

@@ -222,6 +222,7 @@ class ViewportGrid(QWidget):
             return
         view.hide_message()
         view.set_radiograph(rad)
+        view.set_position_text(self.window.series_position(path))  # "Im 2/3" as in viewport 1
 
     def _on_reread(self, path: Path, rad, error) -> None:
         view = self._pending.pop(Path(path), None)
@@ -236,6 +237,7 @@ class ViewportGrid(QWidget):
             self.window.study_browser.add_entry(ImageEntry.from_radiograph(rad))
         view.hide_message()
         view.set_radiograph(rad)
+        view.set_position_text(self.window.series_position(Path(path)))
 
     def dropped(self, view: ImageView, paths: list[Path]) -> None:
         model = self.window.study_browser.model

@@ -381,6 +381,8 @@ class MainWindow(QMainWindow):
         info = self._batches.pop(batch, {"ok": 0, "failed": 0, "non_image": []})
         if not self._batches:
             self.status.finish_progress()
+        if self.current_path is not None:  # shown as the first of its series arrived: "Im 1/3" now
+            self.image_view.set_position_text(self.series_position(self.current_path))
         msg = f"Opened {info['ok']} image{'s' if info['ok'] != 1 else ''}"
         if info["failed"]:
             msg += f", {info['failed']} file{'s' if info['failed'] != 1 else ''} could not be read"
@@ -423,14 +425,17 @@ class MainWindow(QMainWindow):
         self.image_view.set_radiograph(rad)
         self.tag_browser.set_dataset(rad.header)
         self.study_browser.select_path(path)
-        series = self.study_browser.model.series_paths(path)
-        position = f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 else ""
-        self.image_view.set_position_text(position)
+        self.image_view.set_position_text(self.series_position(path))
         self.setWindowTitle(f"{path.name} \N{EM DASH} CXViewer")
         self._fill_window_menu()
         if self.active_view is not self.image_view:  # the readouts stay the active viewport's
             self._show_readouts()
         self.currentImageChanged.emit(rad)
+
+    def series_position(self, path: Path) -> str:
+        """E.g. "Im 2/5": where ``path`` sits in its series ("" for a series of one)."""
+        series = self.study_browser.model.series_paths(path)
+        return f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 and path in series else ""
 
     def _show_error_entry(self, entry: ImageEntry) -> None:
         self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")
