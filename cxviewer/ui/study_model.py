@@ -49,6 +49,7 @@ class StudyModel(QStandardItemModel):
         # presentation states, reports, PDFs found among the films: one quiet row, no error
         self.non_images: dict[Path, ImageEntry] = {}
         self._non_image: QStandardItem | None = None
+        self._non_image_note: QStandardItem | None = None
 
     # ------------------------------------------------------------ building
     def clear_all(self) -> None:
@@ -61,6 +62,7 @@ class StudyModel(QStandardItemModel):
         self._errors = None
         self.non_images.clear()
         self._non_image = None
+        self._non_image_note = None
 
     def contains(self, path: Path) -> bool:
         return Path(path) in self.entries
@@ -148,7 +150,8 @@ class StudyModel(QStandardItemModel):
             self.appendRow(row)
 
     def _add_non_image(self, e: ImageEntry) -> QStandardItem:
-        """One grey row counting the objects that are no images, by kind; the tooltip names each file."""
+        """One grey row counting the objects that are no images ("3 non-image objects"), their kinds in
+        the Description column ("not shown: document, report"); the tooltip names each file."""
         self.non_images[Path(e.path)] = e
         if self._non_image is None:
             row = self._row("", kind="non_image")
@@ -157,11 +160,14 @@ class StudyModel(QStandardItemModel):
                 it.setForeground(grey)
                 it.setSelectable(False)
             self.appendRow(row)
-            self._non_image = row[0]
+            self._non_image, self._non_image_note = row[0], row[-1]
         n = len(self.non_images)
         kinds = sorted({x.non_image for x in self.non_images.values()})
-        self._non_image.setText(f"{n} non-image object{'s' if n != 1 else ''} not shown ({', '.join(kinds)})")
-        self._non_image.setToolTip("\n".join(f"{p.name}: {x.error}" for p, x in sorted(self.non_images.items())))
+        self._non_image.setText(f"{n} non-image object{'s' if n != 1 else ''}")
+        self._non_image_note.setText(f"not shown: {', '.join(kinds)}")
+        tip = "\n".join(f"{p.name}: {x.error}" for p, x in sorted(self.non_images.items()))
+        for item in (self._non_image, self._non_image_note):
+            item.setToolTip(tip)
         return self._non_image
 
     def _add_error(self, e: ImageEntry) -> QStandardItem:
