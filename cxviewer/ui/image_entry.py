@@ -31,6 +31,7 @@ class ImageEntry:
     series_number: int | None = None
     series_description: str = ""
     modality: str = ""
+    body_part: str = ""  # BodyPartExamined, as the header says (shown before the film is opened)
     instance_number: int | None = None
     sop_uid: str = ""
     source_format: str = ""
@@ -65,7 +66,7 @@ class ImageEntry:
             study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
             study_description=rad.study_description, series_uid=rad.series_uid,
             series_number=rad.series_number, series_description=rad.series_description,
-            modality=rad.modality, instance_number=rad.instance_number, sop_uid=rad.sop_uid,
+            modality=rad.modality, body_part=rad.body_part, instance_number=rad.instance_number, sop_uid=rad.sop_uid,
             source_format=rad.source_format, rows=rows, columns=cols,
             thumbnail=make_thumbnail(display_u8) if display_u8 is not None else None,
         )
