@@ -23,6 +23,7 @@ from cxviewer.annotate.model import Annotation
 from cxviewer.imaging import NonImageObjectError, UnreadableImageError, read_radiograph
 from cxviewer.ui.annotation_tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
+from cxviewer.ui.study_model import COLUMNS
 from cxviewer.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ def test_an_opened_folder_lists_them_quietly_and_the_gsps_applies(qtbot, study):
     assert not any(t.startswith("Unreadable files") for t in top)  # no error for a report or a GSPS
     assert top[-1] == "3 non-image objects"
     last = model.rowCount() - 1
-    assert model.item(last, 3).text() == "not shown: document, presentation state, report"
+    assert model.item(last, COLUMNS.index("Description")).text() == "not shown: document, presentation state, report"
     assert w.image_view.rad.path == study / FILM and len(model.entries) == 1
     message = w.status.currentMessage()
     assert message.startswith("Opened 1 image;") and "could not be read" not in message

@@ -169,7 +169,7 @@ class StudyModel(QStandardItemModel):
                 it.setForeground(grey)
                 it.setSelectable(False)
             self.appendRow(row)
-            self._non_image, self._non_image_note = row[0], row[-1]
+            self._non_image, self._non_image_note = row[0], row[COLUMNS.index("Description")]
         n = len(self.non_images)
         kinds = sorted({x.non_image for x in self.non_images.values()})
         self._non_image.setText(f"{n} non-image object{'s' if n != 1 else ''}")
