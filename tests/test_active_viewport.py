@@ -155,3 +155,14 @@ def test_each_viewport_says_where_its_film_sits_in_its_series(qtbot, window, tmp
     QApplication.processEvents()
     assert "Im 1/3" in main.annotations.text("top_right")
     assert "Im 3/3" in other.annotations.text("top_right")  # viewport 2 too, not only the main view
+    # PgUp / PgDown page through the active viewport's series, there
+    _click(qtbot, other)
+    qtbot.keyClick(other.graphics, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: other.rad is not None and other.rad.path == films[1], timeout=30_000)
+    QApplication.processEvents()
+    assert "Im 2/3" in other.annotations.text("top_right")
+    assert main.rad.path == films[0] and "Im 1/3" in main.annotations.text("top_right")
+    _click(qtbot, main)
+    qtbot.keyClick(main.graphics, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: main.rad.path == films[1], timeout=30_000)
+    assert other.rad.path == films[1]

@@ -5,8 +5,8 @@ The main window's image view stays viewport 1 (top left): the study browser, the
 report show their film there. Other viewports are ImageViews of their own, each with the annotation
 tools attached; a film dragged from the browser (or from the file manager) onto one is shown there.
 The viewport last clicked (or dropped on) is the active one, outlined in ACTIVE_BORDER: the View and
-Window menus' keys (zoom, rotate, flips, presets, invert, reset) act on it and the status bar reads
-its window and zoom (``MainWindow.set_active_view``).
+Window menus' keys (zoom, rotate, flips, presets, invert, reset, PgUp/PgDown in its series) act on
+it and the status bar reads its window and zoom (``MainWindow.set_active_view``).
 With linking on, a window/level drag, a zoom or a pan in one viewport is repeated in the others
 (the same window in modality units; the same zoom and the same relative place in the image).
 "Compare with prior" puts the most recent earlier study of the same patient (cxviewer.imaging.priors)
@@ -239,6 +239,18 @@ class ViewportGrid(QWidget):
         view.set_radiograph(rad)
         view.set_position_text(self.window.series_position(Path(path)))
 
+    def step(self, step: int) -> None:
+        """PgUp / PgDown: the previous / next image of the active viewport's series, in that viewport."""
+        view = self.window.active_view
+        if view is self.window.image_view or view.rad is None:
+            self.window.step_image(step)
+            return
+        path = Path(view.rad.path)
+        series = self.window.study_browser.model.series_paths(path)
+        i = series.index(path) + step if path in series else -1
+        if 0 <= i < len(series):
+            self.show_in(view, series[i])
+
     def dropped(self, view: ImageView, paths: list[Path]) -> None:
         model = self.window.study_browser.model
         known = [p for p in paths if model.contains(p) and model.entries[p].ok]
@@ -356,6 +368,11 @@ def install_layouts(window, tools=None) -> ViewportGrid:
     grid.layoutChanged.connect(lambda name: [window.actions_by_name[f"layout_{n}"].setChecked(n == name)
                                              for n in LAYOUTS])
     window.actions_by_name["layout_1x1"].setChecked(True)
+    for name, step in (("prev_image", -1), ("next_image", 1)):  # PgUp / PgDown in the active viewport
+        action = window.actions_by_name.get(name)
+        if action is not None:
+            action.triggered.disconnect()
+            action.triggered.connect(lambda _=False, s=step: grid.step(s))
     view_menu.addAction(window._act("link_views", "&Link window, zoom and pan across viewports",
                                     grid.set_linked, "Ctrl+L", True))
     view_menu.addAction(window._act("compare_prior", "Compare with &prior", grid.compare_with_prior, "P"))
