@@ -38,6 +38,7 @@ class ImageEntry:
     rows: int = 0
     columns: int = 0
     thumbnail: np.ndarray | None = None  # uint8, longest side THUMBNAIL_SIZE
+    non_image: str = ""  # a DICOM object that is no image: "presentation state", "report", "document"...
 
     @property
     def ok(self) -> bool:
@@ -46,6 +47,15 @@ class ImageEntry:
     @classmethod
     def from_error(cls, path: Path, message: str) -> "ImageEntry":
         return cls(path=Path(path), error=message)
+
+    @classmethod
+    def from_non_image(cls, path: Path, kind: str, sop_class_name: str) -> "ImageEntry":
+        """A presentation state, report, document... found among the films: listed, not an error."""
+        text = f"{sop_class_name}: a {kind}, not an image"
+        if kind == "presentation state":
+            text += (". With its film on screen, Annotate \N{RIGHTWARDS ARROW} Apply presentation state "
+                     "found beside the film applies it")
+        return cls(path=Path(path), error=text, non_image=kind)
 
     @classmethod
     def from_radiograph(cls, rad, display_u8: np.ndarray | None = None) -> "ImageEntry":

@@ -47,6 +47,7 @@ def _unb64(text: str) -> QByteArray | None:
 
 class MainWindow(WindowMenus, WindowFilms, QMainWindow):
     currentImageChanged = Signal(object)  # Radiograph on screen, or None
+    activeViewChanged = Signal(object)  # the ImageView the keyboard's view actions act on
 
     def __init__(self, settings: Settings | None = None):
         super().__init__()
@@ -60,6 +61,10 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         self._close_hooks: list[Callable[[], None]] = []  # added by the parts composed in ui/app.py
 
         self.image_view = ImageView(self)
+        # the viewport the View and Window actions act on (the one last clicked, ui.layouts); the
+        # status bar's window and zoom read it. image_view stays the current film's (AI, report, title).
+        self.active_view: ImageView = self.image_view
+        self.image_views: list[ImageView] = []
         self.setCentralWidget(self.image_view)
         # Drops anywhere in the window reach dropEvent below, not the graphics view.
         self.image_view.graphics.setAcceptDrops(False)
@@ -80,15 +85,13 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         sig.batchStarted.connect(self._on_batch_started)
         sig.loaded.connect(self._on_loaded)
         sig.failed.connect(self._on_failed)
+        sig.nonImage.connect(self._on_non_image)
         sig.progress.connect(lambda _b, done, total: self.status.set_progress(done, total))
         sig.batchFinished.connect(self._on_batch_finished)
         sig.reread.connect(self._on_reread)
 
         v = self.image_view
-        v.windowChanged.connect(self.status.set_window)
-        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
-        v.zoomChanged.connect(lambda z: self.status.set_zoom(z if v.rad is not None else 0.0))
-        v.cursorMoved.connect(self.status.set_cursor)
+        self.watch_view(v)
         v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
         self.study_browser.errorSelected.connect(self._show_error_entry)
@@ -97,6 +100,47 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         self._build_menus()
         self._default_layout()
         self._apply_settings()
+
+    # ---------------------------------------------------------- viewports
+    def watch_view(self, view: ImageView) -> None:
+        """Readouts from ``view``: the cursor wherever it is, window and zoom while it is the active one."""
+        self.image_views.append(view)
+        view.windowChanged.connect(lambda c, w, v=view: self.status.set_window(c, w) if v is self.active_view
+                                   else None)
+        view.zoomChanged.connect(lambda _z, v=view: self._show_zoom() if v is self.active_view else None)
+        view.cursorMoved.connect(self.status.set_cursor)
+        view.imageChanged.connect(lambda rad, v=view: self._active_image_changed(v, rad))
+
+    def set_active_view(self, view: ImageView) -> None:
+        """Make ``view`` the one the keyboard's view actions act on; the readouts follow it."""
+        if view is self.active_view:
+            return
+        self.active_view = view
+        self._show_readouts()
+        if view.rad is not None:
+            self.tag_browser.set_dataset(getattr(view.rad, "header", None))
+        self._fill_window_menu()
+        self.activeViewChanged.emit(view)
+
+    def _show_zoom(self) -> None:
+        v = self.active_view
+        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
+        self.status.set_zoom(v.zoom() if v.rad is not None else 0.0)
+
+    def _show_readouts(self) -> None:
+        v = self.active_view
+        if v.window is not None and v.rad is not None:
+            self.status.set_window(v.window.center, v.window.width)
+        else:
+            self.status.window_label.setText("")
+        self._show_zoom()
+
+    def _active_image_changed(self, view: ImageView, rad: Any) -> None:
+        if view is self.active_view and view is not self.image_view:
+            self._show_readouts()
+            if rad is not None:
+                self.tag_browser.set_dataset(getattr(rad, "header", None))
+            self._fill_window_menu()
 
     # ---------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -1,5 +1,7 @@
 """Qt item model of the opened files: patient -> study -> series -> image, plus one top-level
 "Unreadable files" group whose rows carry the reader's message (error mark, red text, tooltip).
+DICOM objects that are no images (presentation states, structured reports, encapsulated PDFs, key
+object selections) are not errors: one grey row at the end counts them by kind, its tooltip names them.
 
 Columns: the header's modality and body part (known as soon as a file is read, before it is opened, so a
 hand film or a CT slice shows as such in the list), and the AI's answer for each image (its call,
@@ -24,7 +26,7 @@ from cxviewer.imaging.dicom_values import format_date, format_person_name, shown
 from cxviewer.imaging.study_grouping import grouping_keys
 from cxviewer.ui.image_entry import ImageEntry
 
-KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors"
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors" | "non_image"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2  # str path of an image / unreadable file
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 3  # reader message of an unreadable file
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -52,6 +54,10 @@ class StudyModel(QStandardItemModel):
         self._images: dict[Path, QStandardItem] = {}
         self.entries: dict[Path, ImageEntry] = {}
         self._errors: QStandardItem | None = None
+        # presentation states, reports, PDFs found among the films: one quiet row, no error
+        self.non_images: dict[Path, ImageEntry] = {}
+        self._non_image: QStandardItem | None = None
+        self._non_image_note: QStandardItem | None = None
 
     # ------------------------------------------------------------ building
     def clear_all(self) -> None:
@@ -62,6 +68,9 @@ class StudyModel(QStandardItemModel):
         self._images.clear()
         self.entries.clear()
         self._errors = None
+        self.non_images.clear()
+        self._non_image = None
+        self._non_image_note = None
 
     def contains(self, path: Path) -> bool:
         return Path(path) in self.entries
@@ -69,6 +78,8 @@ class StudyModel(QStandardItemModel):
     def add_entry(self, entry: ImageEntry) -> QStandardItem:
         """Insert (or replace) the row for ``entry``; returns its first-column item."""
         path = Path(entry.path)
+        if entry.non_image:
+            return self._add_non_image(entry)
         if path in self._images:
             self.remove_path(path)
         self.entries[path] = entry
@@ -141,10 +152,32 @@ class StudyModel(QStandardItemModel):
         series.setData(f"{n} image{'s' if n != 1 else ''}", Qt.ItemDataRole.ToolTipRole)
 
     def _insert_before_errors(self, row: list[QStandardItem]) -> None:
-        if self._errors is not None:
-            self.insertRow(self._errors.row(), row)
+        tails = [item.row() for item in (self._errors, self._non_image) if item is not None]
+        if tails:
+            self.insertRow(min(tails), row)
         else:
             self.appendRow(row)
+
+    def _add_non_image(self, e: ImageEntry) -> QStandardItem:
+        """One grey row counting the objects that are no images ("3 non-image objects"), their kinds in
+        the Description column ("not shown: document, report"); the tooltip names each file."""
+        self.non_images[Path(e.path)] = e
+        if self._non_image is None:
+            row = self._row("", kind="non_image")
+            grey = QBrush(QColor("#8a8a8a"))
+            for it in row:
+                it.setForeground(grey)
+                it.setSelectable(False)
+            self.appendRow(row)
+            self._non_image, self._non_image_note = row[0], row[COLUMNS.index("Description")]
+        n = len(self.non_images)
+        kinds = sorted({x.non_image for x in self.non_images.values()})
+        self._non_image.setText(f"{n} non-image object{'s' if n != 1 else ''}")
+        self._non_image_note.setText(f"not shown: {', '.join(kinds)}")
+        tip = "\n".join(f"{p.name}: {x.error}" for p, x in sorted(self.non_images.items()))
+        for item in (self._non_image, self._non_image_note):
+            item.setToolTip(tip)
+        return self._non_image
 
     def _add_error(self, e: ImageEntry) -> QStandardItem:
         icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)

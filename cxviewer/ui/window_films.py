@@ -31,7 +31,7 @@ class WindowFilms:
                 if p.exists():
                     self.settings.add_recent("folders" if p.is_dir() else "files", p.resolve())
         batch = self.loader.load(items)
-        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0}
+        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0, "non_image": []}
         self.status.showMessage("Looking for images\N{HORIZONTAL ELLIPSIS}")
         return batch
 
@@ -82,17 +82,32 @@ class WindowFilms:
         if batch in self._batches:
             self._batches[batch]["failed"] += 1
 
+    def _on_non_image(self, batch: int, entry: ImageEntry) -> None:
+        """A report, presentation state or PDF among the films: counted in one quiet browser row."""
+        self.study_browser.add_entry(entry)
+        if batch in self._batches:
+            self._batches[batch]["non_image"].append(entry.non_image)
+
     def _on_batch_finished(self, batch: int, cancelled: bool) -> None:
-        info = self._batches.pop(batch, {"ok": 0, "failed": 0})
+        info = self._batches.pop(batch, {"ok": 0, "failed": 0, "non_image": []})
         if not self._batches:
             self.status.finish_progress()
+        if self.current_path is not None:  # shown as the first of its series arrived: "Im 1/3" now
+            self.image_view.set_position_text(self.series_position(self.current_path))
         msg = f"Opened {info['ok']} image{'s' if info['ok'] != 1 else ''}"
         if info["failed"]:
             msg += f", {info['failed']} file{'s' if info['failed'] != 1 else ''} could not be read"
         if cancelled:
             msg += " (cancelled)"
         if not info["ok"] and not info["failed"]:
-            msg = "No images found."
+            msg = "No images found"
+        kinds = info.get("non_image", [])
+        if kinds:
+            n = len(kinds)
+            msg += (f"; {n} non-image object{'s' if n != 1 else ''} ("
+                    f"{', '.join(sorted(set(kinds)))}) not shown")
+        if not info["ok"] and not info["failed"] and not kinds:
+            msg += "."
         self.status.showMessage(msg, 15000)
 
     def _on_reread(self, path: Path, rad: Any, error: str | None) -> None:
@@ -120,12 +135,17 @@ class WindowFilms:
         self.image_view.set_radiograph(rad)
         self.tag_browser.set_dataset(rad.header)
         self.study_browser.select_path(path)
-        series = self.study_browser.model.series_paths(path)
-        position = f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 else ""
-        self.image_view.set_position_text(position)
+        self.image_view.set_position_text(self.series_position(path))
         self.setWindowTitle(f"{path.name} \N{EM DASH} CXViewer")
         self._fill_window_menu()
+        if self.active_view is not self.image_view:  # the readouts stay the active viewport's
+            self._show_readouts()
         self.currentImageChanged.emit(rad)
+
+    def series_position(self, path: Path) -> str:
+        """E.g. "Im 2/5": where ``path`` sits in its series ("" for a series of one)."""
+        series = self.study_browser.model.series_paths(path)
+        return f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 and path in series else ""
 
     def _show_error_entry(self, entry: ImageEntry) -> None:
         self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")

@@ -37,7 +37,9 @@ class WindowMenus:
         return action
 
     def _build_menus(self) -> None:
-        v = self.image_view
+        def v_(method: str, *args):  # a view action on the active viewport
+            return lambda *_: getattr(self.active_view, method)(*args)
+
         a = self._act
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
@@ -57,21 +59,21 @@ class WindowMenus:
 
         view_menu = mb.addMenu("&View")
         for name, text, slot, key in (
-            ("fit", "Zoom to &fit", v.fit, "F"),
-            ("zoom_1to1", "&1:1 (actual pixels)", v.zoom_1to1, "1"),
-            ("zoom_in", "Zoom &in", v.zoom_in, ["+", "="]),
-            ("zoom_out", "Zoom &out", v.zoom_out, "-"),
-            ("rotate_cw", "&Rotate 90\N{DEGREE SIGN} clockwise", lambda: v.rotate(True), "R"),
-            ("rotate_ccw", "Rotate 90\N{DEGREE SIGN} &anticlockwise", lambda: v.rotate(False), "Shift+R"),
-            ("flip_h", "Flip &horizontal", v.flip_horizontal, "H"),
-            ("flip_v", "Flip &vertical", v.flip_vertical, "V"),
-            ("reset_view", "R&eset view", v.reset_view, "Ctrl+0"),
+            ("fit", "Zoom to &fit", v_("fit"), "F"),
+            ("zoom_1to1", "&1:1 (actual pixels)", v_("zoom_1to1"), "1"),
+            ("zoom_in", "Zoom &in", v_("zoom_in"), ["+", "="]),
+            ("zoom_out", "Zoom &out", v_("zoom_out"), "-"),
+            ("rotate_cw", "&Rotate 90\N{DEGREE SIGN} clockwise", v_("rotate", True), "R"),
+            ("rotate_ccw", "Rotate 90\N{DEGREE SIGN} &anticlockwise", v_("rotate", False), "Shift+R"),
+            ("flip_h", "Flip &horizontal", v_("flip_horizontal"), "H"),
+            ("flip_v", "Flip &vertical", v_("flip_vertical"), "V"),
+            ("reset_view", "R&eset view", v_("reset_view"), "Ctrl+0"),
         ):
             view_menu.addAction(a(name, text, slot, key))
         view_menu.addSeparator()
         view_menu.addAction(a("annotations", "Corner &annotations", self._toggle_annotations, "T", True))
         view_menu.addAction(a("measure", "&Distance tool", self._toggle_measure, "D", True))
-        view_menu.addAction(a("clear_measurements", "&Clear measurements", v.clear_measurements, "Delete"))
+        view_menu.addAction(a("clear_measurements", "&Clear measurements", v_("clear_measurements"), "Delete"))
         view_menu.addSeparator()
         view_menu.addAction(a("prev_image", "&Previous image in series", lambda: self.step_image(-1),
                               "PgUp"))
@@ -90,8 +92,8 @@ class WindowMenus:
         for preset in BUILTIN_PRESETS:
             a(f"preset_{preset.name.lower()}", f"{preset.name}",
               lambda _=False, p=preset: self._apply_builtin(p), _BUILTIN_KEYS[preset.name])
-        a("reset_window", "&Reset window", v.reset_window, "0")
-        a("invert", "&Invert", v.toggle_invert, "I")
+        a("reset_window", "&Reset window", v_("reset_window"), "0")
+        a("invert", "&Invert", v_("toggle_invert"), "I")
         a("save_preset", "&Save window as preset\N{HORIZONTAL ELLIPSIS}", self.save_window_preset)
         self._header_preset_actions = [
             a(f"header_preset_{i}", f"Header window {i}", lambda _=False, i=i: self._apply_header(i - 1),
@@ -117,7 +119,7 @@ class WindowMenus:
     def _fill_window_menu(self) -> None:
         menu = self.window_menu
         menu.clear()
-        presets = list(getattr(self.image_view.rad, "voi_presets", []) or [])
+        presets = list(getattr(self.active_view.rad, "voi_presets", []) or [])
         for i, action in enumerate(self._header_preset_actions):
             if i < len(presets):
                 p = presets[i]
@@ -137,7 +139,7 @@ class WindowMenus:
             none = menu.addAction("(no window in the file header)")
             none.setEnabled(False)
         menu.addSeparator()
-        allowed = presets_for(self.image_view.rad)  # chest windows for chest films only
+        allowed = presets_for(self.active_view.rad)  # chest windows for chest films only
         for preset in BUILTIN_PRESETS:
             action = self.actions_by_name[f"preset_{preset.name.lower()}"]
             action.setToolTip(preset.explanation)
@@ -150,7 +152,7 @@ class WindowMenus:
             menu.addSeparator()
             for p in user:
                 act = menu.addAction(f"{p['name']}  (W {p['width']:g} L {p['center']:g})")
-                act.triggered.connect(lambda _=False, p=p: self.image_view.set_window(p["center"], p["width"],
+                act.triggered.connect(lambda _=False, p=p: self.active_view.set_window(p["center"], p["width"],
                                                                                      p["name"]))
         menu.addSeparator()
         menu.addAction(self.actions_by_name["save_preset"])
@@ -168,16 +170,17 @@ class WindowMenus:
             menu.addAction("Clear list").triggered.connect(lambda: self.settings.__setitem__(f"recent_{kind}", []))
 
     def _apply_builtin(self, preset) -> None:
-        if self.image_view.rad is not None and preset in presets_for(self.image_view.rad):
-            self.image_view.apply_builtin_preset(preset)
+        view = self.active_view
+        if view.rad is not None and preset in presets_for(view.rad):
+            view.apply_builtin_preset(preset)
 
     def _apply_header(self, index: int) -> None:
-        rad = self.image_view.rad
-        if rad is not None and index < len(rad.voi_presets):
-            self.image_view.apply_header_preset(index)
+        view = self.active_view
+        if view.rad is not None and index < len(view.rad.voi_presets):
+            view.apply_header_preset(index)
 
     def save_window_preset(self) -> None:
-        w = self.image_view.window
+        w = self.active_view.window
         if w is None:
             return
         name, ok = QInputDialog.getText(self, "Save window", "Name of this window:")
@@ -190,11 +193,12 @@ class WindowMenus:
         self.settings["presets"] = presets
 
     def _toggle_annotations(self, on: bool) -> None:
-        self.image_view.set_annotations_visible(on)
+        for view in self.image_views:  # corner text on every viewport
+            view.set_annotations_visible(on)
         self.settings["overlay"]["annotations"] = bool(on)
 
     def _toggle_measure(self, on: bool) -> None:
-        self.image_view.set_measure_mode(on)
+        self.active_view.set_measure_mode(on)
         self.status.showMessage("Distance tool: drag on the image" if on else "Distance tool off", 5000)
 
     def _toggle_full_screen(self, on: bool) -> None:
