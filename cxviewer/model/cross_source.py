@@ -88,7 +88,7 @@ def evaluate_folder(clf, folder: str | Path, log=print, predictions_path: Path |
     }
     report["ece"] = expected_calibration_error(y_a, probs_a)
     if clf.calibration is not None:
-        from cxviewer.model.calibration import call_figures
+        from cxviewer.model.calibration_fit import call_figures
 
         report["calls"] = call_figures(y_a, probs_a, clf.calibration.min_probability, clf.calibration.min_margin)
     report["pass_rate_out_of_scope_rules"] = float(np.mean(scoped))

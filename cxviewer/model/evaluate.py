@@ -206,7 +206,7 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
     }
     report["attention_unet_masks"] = attention_summary(unet_attention)
     if clf.calibration is not None:
-        from cxviewer.model.calibration import call_figures
+        from cxviewer.model.calibration_fit import call_figures
 
         report["calls"] = call_figures(y_a, probs_a, clf.calibration.min_probability, clf.calibration.min_margin)
     report["lung_crop_applied_rate"] = float(np.mean(cropped))
@@ -427,7 +427,8 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
                 target_accuracy: float = CALL_TARGET_ACCURACY, log=print) -> dict:
     """Refit the calibration (validation patients), re-measure the held-out patients and the cross-source folder
     through the calibrated model, and rewrite the card; the out-of-scope rules and training record are kept."""
-    from cxviewer.model.calibration import Calibration, fit_calibration
+    from cxviewer.model.calibration import Calibration
+    from cxviewer.model.calibration_fit import fit_calibration
     from cxviewer.model.card import load_card
     from cxviewer.model.classifier import Classifier
     from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE
