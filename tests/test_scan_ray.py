@@ -19,11 +19,11 @@ from scan_corpus import CXR, DICOM, needs_shared
 ray = pytest.importorskip("ray", reason="the [cluster] extra (Ray with Ray Data) is not installed")
 pytest.importorskip("ray.data")
 
-from cxviewer.cli import main  # noqa: E402
-from cxviewer.model import available_models, load_classifier  # noqa: E402
-from cxviewer.scan import COLUMNS, ScanOptions, run_scan  # noqa: E402
-from cxviewer.scan.ray_scan import RayOptions, run_ray_scan, worker_env  # noqa: E402
-from cxviewer.scan.resume import open_results  # noqa: E402
+from cxviewer.cli import main
+from cxviewer.model import available_models, load_classifier
+from cxviewer.scan import COLUMNS, ScanOptions, run_scan
+from cxviewer.scan.ray_scan import RayOptions, run_ray_scan, worker_env
+from cxviewer.scan.resume import open_results
 
 pytestmark = [
     needs_shared,

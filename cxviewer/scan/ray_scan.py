@@ -29,7 +29,13 @@ from cxviewer.scan.guards import ScanSetupError
 from cxviewer.scan.pipeline import count_in_background
 from cxviewer.scan.results import ScanResult
 from cxviewer.scan.state import ScanOptions, ScanProgress, ScanSummary, StageClock
-from cxviewer.scan.steps import BatchInference, InputRecipe, RowWriter, examine, new_paths
+from cxviewer.scan.steps import (
+    BatchInference,
+    InputRecipe,
+    RowWriter,
+    examine,
+    new_paths,
+)
 
 TASK_RETRIES = 3  # a decode task whose worker died is tried again this many times
 LOST_REASON = ("the worker process scanning this file died every time it was tried (a decoder crash?); "
@@ -51,7 +57,7 @@ class RayOptions:
 def _import_ray():
     try:
         import ray
-        import ray.data  # noqa: F401 - Ray Data is the part the scan needs
+        import ray.data
     except ImportError as exc:
         raise ScanSetupError(
             f"--ray needs Ray with Ray Data ({exc}); install it with: pip install 'cxviewer[cluster]'"
@@ -109,27 +115,71 @@ def _quiet_readers() -> None:
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
 
 
-def _examine_block(table, recipe: InputRecipe | None):
+class NodePause:
+    """The local scan's rule across processes: while a CPU-bound network (LiteRT) runs on a node, that node's
+    decode tasks wait before starting their next file (XNNPACK's threads otherwise wait for each other and
+    both run slower; measured in tests/benchmarks/bench_ray.py). A flag file in the node's own temporary
+    folder, so each node pauses only for its own actors; a flag older than ``STALE_S`` (its actor was
+    killed mid-batch) is ignored."""
+
+    STALE_S = 60.0
+
+    def __init__(self, name: str):
+        import tempfile
+
+        self.flag = os.path.join(tempfile.gettempdir(), name)
+
+    def wait(self) -> None:
+        while True:
+            try:
+                if time.time() - os.stat(self.flag).st_mtime > self.STALE_S:
+                    return
+            except OSError:
+                return
+            time.sleep(0.01)
+
+    def __enter__(self):
+        with open(self.flag, "w"):
+            pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            os.unlink(self.flag)
+        except OSError:
+            pass
+
+
+def _examine_block(table, recipe: InputRecipe | None, pause: str):
     """Step 2 for a block of files: each file's ``Examined`` (row, prepared input, decode time), pickled."""
     import pyarrow as pa
 
     _quiet_readers()
+    node = NodePause(pause)
     paths = table.column("path").to_pylist()
-    items = [pickle.dumps(examine(os.fsdecode(p), recipe), protocol=pickle.HIGHEST_PROTOCOL) for p in paths]
+    items = []
+    for p in paths:
+        node.wait()
+        items.append(pickle.dumps(examine(os.fsdecode(p), recipe), protocol=pickle.HIGHEST_PROTOCOL))
     return pa.table({"path": pa.array(paths, pa.binary()), "item": pa.array(items, pa.large_binary())})
 
 
 class _InferActor:
     """Step 3 in an actor: the model loaded once, then one forward pass per batch; rows out, pickled."""
 
-    def __init__(self, model_dir: str, runtime: str | None, threads: int):
+    def __init__(self, model_dir: str, runtime: str | None, threads: int, pause: str, batch_size: int):
         from cxviewer.model import load_classifier
 
         _quiet_readers()
         self.inference = BatchInference(load_classifier(model_dir, runtime), threads)
+        self.pause = NodePause(pause)
+        self.inference.warm_up(batch_size)  # while the decode tasks read the first files
 
     def __call__(self, table):
-        return _rows_table(table, self.inference)
+        if not self.inference.exclusive:
+            return _rows_table(table, self.inference)
+        with self.pause:
+            return _rows_table(table, self.inference)
 
 
 def _rows_table(table, inference: BatchInference | None):
@@ -191,7 +241,8 @@ def _actor_count(ray, cluster: RayOptions) -> int:
     return max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
 
 
-def _dataset(ray, paths: list[bytes], per_task: int, recipe, model: tuple | None, batch_size: int, cluster, actors: int):
+def _dataset(ray, paths: list[bytes], per_task: int, recipe, model: tuple | None, batch_size: int, cluster, actors: int,
+             pause: str):
     """The Ray Data pipeline for ``paths``: blocks of ``per_task`` files -> examine tasks -> model actors."""
     import pyarrow as pa
 
@@ -199,14 +250,15 @@ def _dataset(ray, paths: list[bytes], per_task: int, recipe, model: tuple | None
     with warnings.catch_warnings():  # the only way to bound task retries in Ray 2.60 (see pyproject's [cluster])
         warnings.filterwarnings("ignore", message=".*ray_remote_args_fn. is deprecated")
         ds = ray.data.from_arrow(blocks).map_batches(
-            _examine_block, batch_format="pyarrow", batch_size=None, fn_kwargs={"recipe": recipe},
+            _examine_block, batch_format="pyarrow", batch_size=None, fn_kwargs={"recipe": recipe, "pause": pause},
             num_cpus=cluster.decode_cpus, ray_remote_args_fn=_task_retries,
         )
     if model is None:
         return ds.map_batches(_checks_only, batch_format="pyarrow", batch_size=None, num_cpus=cluster.decode_cpus)
     model_dir, runtime, threads = model
     return ds.map_batches(
-        _InferActor, fn_constructor_kwargs={"model_dir": model_dir, "runtime": runtime, "threads": threads},
+        _InferActor, fn_constructor_kwargs={"model_dir": model_dir, "runtime": runtime, "threads": threads, "pause": pause,
+                               "batch_size": batch_size},
         batch_format="pyarrow", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=cluster.cpus_per_worker, num_gpus=cluster.gpus_per_worker or None,
     )
@@ -290,9 +342,9 @@ def run_ray_scan(
     driver = _Driver(rows, clock, cancel)
     cancelled = False
     try:
-        from ray.data import DataContext
-
         import logging
+
+        from ray.data import DataContext
 
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # the terminal shows the scan's own progress line
         ctx = DataContext.get_current()
@@ -311,11 +363,12 @@ def run_ray_scan(
         per_task = max(1, int(cluster.files_per_task))
         batch_size = max(1, int(options.batch_size))
         todo = paths
+        pause = f"cxviewer-scan-{os.getpid()}-{time.time_ns()}.inferring"  # this scan's flag on each node
         for attempt in range(2):  # the second pass: files whose block was lost, one file per task
             if not todo:
                 break
             ds = _dataset(ray, todo, per_task if attempt == 0 else 1, inference.recipe if inference else None,
-                          model, batch_size, cluster, actors)
+                          model, batch_size, cluster, actors, pause)
             if not driver.drain(ds):
                 cancelled = True
                 break

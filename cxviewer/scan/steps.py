@@ -72,10 +72,14 @@ class InputRecipe:
 
     def __call__(self, rad):
         from cxviewer.model.inputs import model_image
+
+        return self.from_display(model_image(rad))
+
+    def from_display(self, image):
+        """The model input for an 8-bit display image."""
         from cxviewer.model.lung_mask import segmenter_input
         from cxviewer.model.preprocess import prepare
 
-        image = model_image(rad)
         if self.crops:
             return image, segmenter_input(image, self.segmenter_size)
         return prepare(image, self.input_size, crop=None, standardise=self.standardise)[0]
@@ -192,6 +196,17 @@ class BatchInference:
         result.call = pred.call or ""
         result.confidence = pred.confidence
         return result
+
+    def warm_up(self, batch_size: int, rounds: int = 2) -> None:
+        """Run the network on a few full batches of a plain grey film, so that a fresh process's first files do not
+        pay for its start (the first forward passes of a new interpreter are several times slower)."""
+        import numpy as np
+
+        film = np.full((512, 512), 128, np.uint8)
+        film[64:448, 96:240] = film[64:448, 272:416] = 40  # two dark fields, roughly where lungs are
+        inputs = [self.recipe.from_display(film)] * max(1, batch_size)
+        for _ in range(rounds):
+            self.predictions(inputs)
 
     def infer(self, items: list[Examined]) -> list[ScanResult]:
         """The rows of a batch, in its order; a failure of the whole batch (out of memory...) is an error row each."""
