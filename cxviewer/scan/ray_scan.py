@@ -118,7 +118,7 @@ def _quiet_readers() -> None:
 class NodePause:
     """The local scan's rule across processes: while a CPU-bound network (LiteRT) runs on a node, that node's
     decode tasks wait before starting their next file (XNNPACK's threads otherwise wait for each other and
-    both run slower; measured in tests/benchmarks/bench_ray.py). A flag file in the node's own temporary
+    both run slower). A flag file in the node's own temporary
     folder, so each node pauses only for its own actors; a flag older than ``STALE_S`` (its actor was
     killed mid-batch) is ignored."""
 
