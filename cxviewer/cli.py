@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
+from pathlib import Path
 
 from cxviewer import __version__
 
@@ -52,8 +54,26 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_COMMAND_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # no dot, no separator: not a file name
+
+
+def unknown_command_message(word: str) -> str:
+    """What ``cxviewer WORD ...`` says when WORD is neither a subcommand nor a file or folder."""
+    width = max(len(n) for n in SUBCOMMANDS)
+    lines = [f"cxviewer: unknown command {word!r} (and no file or folder of that name).", "Commands:"]
+    lines += [f"  {name:<{width}}  {help_text}" for name, (_m, help_text) in SUBCOMMANDS.items()]
+    lines.append("Run 'cxviewer' alone, or with existing files or folders, to open the viewer.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    first = argv[0] if argv else ""
+    if _COMMAND_LIKE.fullmatch(first) and first not in SUBCOMMANDS and not Path(first).exists():
+        # a misspelt subcommand must not open the viewer and report its words as missing files; a
+        # word with a dot or a slash names a file, and the viewer says it is missing
+        print(unknown_command_message(first), file=sys.stderr)
+        return 2
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
         from cxviewer.ui.app import run_gui  # Qt is only imported for the GUI
 

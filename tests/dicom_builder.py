@@ -1,4 +1,9 @@
-"""Build small synthetic DICOM files for the imaging tests (pydicom only, no CXViewer code)."""
+"""The one builder of synthetic DICOM files for the tests (pydicom only, no CXViewer code).
+
+``build_dicom`` writes any single-frame greyscale image (or, with ``stored=None``, an object
+without pixels); ``chest_cr`` is the viewer tests' usual CR film with patient, spacing and windows.
+Malformed files a test needs (missing pixel elements, odd transfer syntaxes) start from its output.
+"""
 
 from __future__ import annotations
 
@@ -32,34 +37,40 @@ def lut_item(first_mapped: int, data: list[int] | np.ndarray, bits: int = 16, ex
 
 def build_dicom(
     path: Path,
-    stored: np.ndarray,
+    stored: np.ndarray | None,
     *,
     photometric: str = "MONOCHROME2",
     bits_stored: int | None = None,
     file_meta: bool = True,
     pixel_data: bytes | None = None,
+    sop_class: str = SecondaryCaptureImageStorage,
+    modality: str = "CR",
     **elements: Any,
 ) -> Path:
-    """Write a single-frame greyscale image; ``elements`` are extra keywords (lists become sequences)."""
-    stored = np.asarray(stored)
+    """Write a single-frame greyscale image; ``elements`` are extra keywords (lists become sequences).
+
+    ``stored=None`` writes no image pixel module (a report, a presentation state)."""
     ds = Dataset()
-    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = generate_uid()
     ds.StudyInstanceUID = generate_uid()
     ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "CR"
-    ds.Rows, ds.Columns = stored.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = photometric
-    ds.BitsAllocated = stored.dtype.itemsize * 8
-    ds.BitsStored = bits_stored or ds.BitsAllocated
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = 1 if stored.dtype.kind == "i" else 0
+    ds.Modality = modality
+    if stored is not None:
+        stored = np.asarray(stored)
+        ds.Rows, ds.Columns = stored.shape
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = photometric
+        ds.BitsAllocated = stored.dtype.itemsize * 8
+        ds.BitsStored = bits_stored or ds.BitsAllocated
+        ds.HighBit = ds.BitsStored - 1
+        ds.PixelRepresentation = 1 if stored.dtype.kind == "i" else 0
     for keyword, value in elements.items():
         if isinstance(value, list) and value and isinstance(value[0], Dataset):
             value = Sequence(value)
         setattr(ds, keyword, value)
-    ds.PixelData = stored.astype(stored.dtype.newbyteorder("<")).tobytes() if pixel_data is None else pixel_data
+    if stored is not None:
+        ds.PixelData = stored.astype(stored.dtype.newbyteorder("<")).tobytes() if pixel_data is None else pixel_data
     if file_meta:
         ds.file_meta = FileMetaDataset()
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -69,3 +80,34 @@ def build_dicom(
     else:  # ACR-NEMA style: no preamble, no meta, implicit VR little endian
         pydicom.dcmwrite(path, ds, implicit_vr=True, little_endian=True, enforce_file_format=False)
     return path
+
+
+CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
+
+
+def chest_cr(path: Path, pixels: np.ndarray, *, spacing: tuple[float, float] | None = (0.5, 0.25),
+             photometric: str = "MONOCHROME2", windows: list[tuple[float, float, str]] | None = None,
+             orientation: tuple[str, str] | None = ("L", "F"), patient: str = "Synthetic^Test",
+             patient_id: str = "SYN1", instance: int = 1, series_uid: str | None = None,
+             study_uid: str | None = None) -> Path:
+    """A small, valid chest CR (explicit VR little endian, 16-bit, at least 12 bits stored) with the given pixels."""
+    elements: dict[str, Any] = {
+        "PatientName": patient, "PatientID": patient_id,
+        "StudyDate": "20240131", "StudyDescription": "SYNTHETIC CHEST",
+        "SeriesNumber": 1, "InstanceNumber": instance, "BodyPartExamined": "CHEST",
+    }
+    if study_uid:
+        elements["StudyInstanceUID"] = study_uid
+    if series_uid:
+        elements["SeriesInstanceUID"] = series_uid
+    if spacing is not None:
+        elements["PixelSpacing"] = [f"{spacing[0]:g}", f"{spacing[1]:g}"]
+    if orientation is not None:
+        elements["PatientOrientation"] = list(orientation)
+    if windows:
+        elements["WindowCenter"] = [f"{c:g}" for c, _, _ in windows]
+        elements["WindowWidth"] = [f"{w:g}" for _, w, _ in windows]
+        elements["WindowCenterWidthExplanation"] = [e for _, _, e in windows]
+    bits = max(12, int(pixels.max()).bit_length())
+    return build_dicom(path, np.ascontiguousarray(pixels, dtype=np.uint16), photometric=photometric,
+                       bits_stored=bits, sop_class=CR_IMAGE_STORAGE, **elements)

@@ -75,7 +75,8 @@ class Orthanc:
         studies = [i["ID"] for i in ids if i["Type"] == "Study"]
         return self.rest(f"/studies/{studies[0]}/instances") if studies else []
 
-    def start(self, plugin: str) -> None:
+    def start(self, plugin: str, extra: dict | None = None) -> None:
+        """``extra``: configuration entries added to (or replacing) the defaults, e.g. DICOM TLS."""
         config = {
             "Name": "cxviewer-test",
             "StorageDirectory": str(self.folder / "db"),
@@ -97,6 +98,7 @@ class Orthanc:
             "Plugins": [plugin],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True, "StudiesMetadata": "Full"},
             "StableAge": 1,
+            **(extra or {}),
         }
         cfg = self.folder / "orthanc.json"
         cfg.write_text(json.dumps(config, indent=1))

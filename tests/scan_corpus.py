@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from dicom_builder import build_dicom
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DICOM = SHARED / "dicom"
@@ -34,49 +35,20 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 
 
 def _ct_slice(path: Path) -> None:
-    """A small real CT data set (512 x 512, HU rescale) written with pydicom."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    """A small CT data set (512 x 512, HU rescale): an ellipse of soft tissue in air."""
+    from pydicom.uid import CTImageStorage
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.PatientID = "CT-1"
-    ds.Modality = "CT"
-    ds.BodyPartExamined = "CHEST"
-    ds.Rows = ds.Columns = 512
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
-    ds.PixelRepresentation = 0
-    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
     yy, xx = np.mgrid[:512, :512]
     body = ((yy - 256) ** 2 / 200**2 + (xx - 256) ** 2 / 240**2) < 1
-    ds.PixelData = np.where(body, 1064, 24).astype(np.uint16).tobytes()
-    ds.save_as(path, enforce_file_format=True)
+    build_dicom(path, np.where(body, 1064, 24).astype(np.uint16), bits_stored=12, sop_class=CTImageStorage,
+                modality="CT", PatientID="CT-1", BodyPartExamined="CHEST", RescaleIntercept=-1024, RescaleSlope=1)
 
 
 def _text_report(path: Path) -> None:
     """A Basic Text SR: a well-formed DICOM object with no pixels (exports often hold reports like it)."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import BasicTextSRStorage
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = BasicTextSRStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = BasicTextSRStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "SR"
-    ds.PatientID = "SR-1"
-    ds.save_as(path, enforce_file_format=True)
+    build_dicom(path, None, sop_class=BasicTextSRStorage, modality="SR", PatientID="SR-1")
 
 
 def build_corpus(root: Path, symlink_loop: bool = True) -> dict[str, str]:

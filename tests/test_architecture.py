@@ -87,6 +87,9 @@ def test_import_linter_contracts():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout and "KEPT" in done.stdout
+    text = " ".join(done.stdout.split())  # the report wraps long contract names
+    for contract in ("Layers: cli > commands > ui > pacs > scan > report | model | annotate > imaging", "pydicom is imported only in"):
+        assert contract in text and "KEPT" in text.split(contract, 1)[1][:200], done.stdout
 
 
 def test_core_and_cli_import_without_qt_or_tensorflow():

@@ -80,3 +80,18 @@ def test_invalid_windows_are_skipped(tmp_path):
     rad = read_radiograph(build_dicom(tmp_path / "w.dcm", PIXELS, WindowCenter=[5, 6, 7], WindowWidth=[0, 10, -3]))
     assert [(p.center, p.width) for p in rad.voi_presets] == [(6, 10)]
     assert rad.voi_presets[0].name == "Header window 2"
+
+
+def test_acquisition_date_and_time_in_order_of_preference():
+    from pydicom.dataset import Dataset
+
+    from cxviewer.imaging.dicom_header import acquisition_date_time
+
+    ds = Dataset()
+    assert acquisition_date_time(ds) == ("", "")
+    ds.ContentDate, ds.ContentTime = "19950926", "125130"
+    assert acquisition_date_time(ds) == ("19950926", "125130")  # the image's creation, lacking better
+    ds.AcquisitionDate, ds.AcquisitionTime = "19970314", "091300.00"
+    assert acquisition_date_time(ds) == ("19970314", "091300.00")
+    ds.AcquisitionDateTime = "20240131101532.123+0900"
+    assert acquisition_date_time(ds) == ("20240131", "101532")

@@ -27,11 +27,15 @@ def inputs(classifier, shared_dir):
     return np.stack([classifier.prepare(img)[0] for img in images])
 
 
+def _probabilities(classifier, tensors) -> np.ndarray:
+    return np.stack([p.probabilities for p in classifier.predict_prepared(tensors)])
+
+
 def test_batches_of_any_size_share_one_trace_and_agree_with_single_images(classifier, inputs):
     classifier.chunk = 2  # as on a 2-core machine: 5 images run as 2 + 2 + 1
-    together = classifier.predict_tensors(inputs)
-    one_by_one = np.concatenate([classifier.predict_tensors(inputs[i:i + 1]) for i in range(len(inputs))])
-    three = classifier.predict_tensors(inputs[:3])
+    together = _probabilities(classifier, inputs)
+    one_by_one = np.concatenate([_probabilities(classifier, inputs[i:i + 1]) for i in range(len(inputs))])
+    three = _probabilities(classifier, inputs[:3])
     assert together.shape == (5, len(classifier.labels))
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
     np.testing.assert_allclose(three, together[:3], atol=1e-5)

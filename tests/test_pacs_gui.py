@@ -11,7 +11,7 @@ from cxviewer.ui.main_window import MainWindow
 from cxviewer.ui.pacs_dialog import QueryRetrieveDialog, install_pacs
 from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
 from cxviewer.ui.pacs_task import PacsTask
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from tests.orthanc_server import LISTENER_AET, ORTHANC_AET
 
 RG1_STUDY = "1.3.6.1.4.1.5962.1.2.9.20040826185059.5457"
@@ -113,7 +113,7 @@ def test_query_retrieve_dialog_finds_retrieves_and_opens(orthanc, qtbot, window,
     assert "CR" in row[4].split(", ")  # plus SR once another test has stored an AI result there
     dialog.table.selectRow(0)
     dialog.retrieve_button.click()
-    qtbot.waitUntil(lambda: "CompressedSamples RG1" in _browser_text(w), timeout=60_000)
+    qtbot.waitUntil(lambda: "CompressedSamples, RG1" in _browser_text(w), timeout=60_000)
     files = list((cxviewer_home / "data" / "pacs" / "retrieved" / RG1_STUDY).glob("*.dcm"))
     assert len(files) >= 1 and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     assert "Retrieved 1 study" in dialog.status.text()
@@ -155,7 +155,7 @@ def test_listener_toggle_receives_a_c_move_and_opens_the_study(orthanc, qtbot, w
     task.start()
     qtbot.waitUntil(lambda: bool(outcome), timeout=60_000)
     assert outcome[0].completed >= 1, outcome
-    qtbot.waitUntil(lambda: "CompressedSamples RG1" in _browser_text(w), timeout=30_000)
+    qtbot.waitUntil(lambda: "CompressedSamples, RG1" in _browser_text(w), timeout=30_000)
     assert toggle.listener.received >= 1
     toggle.action.trigger()
     assert toggle.listener is None and toggle.action.text() == "PACS listener off"
@@ -171,10 +171,10 @@ def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, 
 
     w = MainWindow(_settings(orthanc))
     qtbot.addWidget(w)
-    install_report_dock(w)
-    install_pacs(w)
+    dock = install_report_dock(w)
+    install_pacs(w, report_dock=dock)
     sender = w.pacs_sender
-    assert sender.panel.isVisibleTo(w.report_dock) and sender.send_button.isEnabled()
+    assert sender.panel.isVisibleTo(dock) and sender.send_button.isEnabled()
     image = dicom_dir / "RG1_J2KR.dcm"
     w.open_paths([image], remember=False)
     qtbot.waitUntil(lambda: w.image_view.rad is not None and w.current_path == image, timeout=120_000)
@@ -194,4 +194,77 @@ def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, 
     assert back.call == "normal" and back.algorithm == ("cxnet-test", "9.9")
     listed = {i["MainDicomTags"]["SOPInstanceUID"] for i in orthanc.study_instances(RG1_STUDY)}
     assert str(ds.SOPInstanceUID) in listed
+    w.loader.shutdown()
+
+
+def test_send_report_from_the_report_pane(orthanc, qtbot, dicom_dir, cxviewer_home, tmp_path):
+    """Only a Final report is sent; it lands in the film's study as an Encapsulated PDF (a new anonymous
+    study when "Anonymise export" is ticked), and the PDF inside is the one the pane renders."""
+    import pydicom
+    from pydicom.uid import EncapsulatedPDFStorage
+
+    from cxviewer.pacs.report_document import pdf_from_document
+    from cxviewer.ui.report_dock import install_report_dock
+    from tests.pdf_readback import read_text
+
+    w = MainWindow(_settings(orthanc))
+    qtbot.addWidget(w)
+    dock = install_report_dock(w)
+    install_pacs(w, report_dock=dock)
+    sender = w.pacs_sender
+    action = w.actions_by_name["send_report_to_pacs"]
+    assert action.text() == "Send report to PACS" and action.shortcut().toString() == "Ctrl+Shift+P"
+    pacs_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&PACS")
+    assert action in pacs_menu.actions()
+    assert not sender.send_report_button.isEnabled() and not action.isEnabled()  # no study open
+    image = dicom_dir / "RG1_J2KR.dcm"
+    w.open_paths([image], remember=False)
+    qtbot.waitUntil(lambda: w.image_view.rad is not None and dock.report is not None, timeout=120_000)
+    assert not sender.send_report_button.isEnabled()  # a draft
+    sender.send_report()
+    assert "Finalise the report first" in sender.message.text()
+    dock.editors["impression"].setPlainText("No focal consolidation.")
+    dock.reader_edit.setText("Dr Sender")
+    dock.finalize()
+    assert sender.send_report_button.isEnabled() and action.isEnabled()
+
+    outbox = cxviewer_home / "data" / "pacs" / "outbox"
+
+    def send() -> pydicom.Dataset:
+        before = set(outbox.glob("report-*.dcm"))
+        action.trigger()
+        assert not sender.send_report_button.isEnabled()  # one send at a time
+        qtbot.waitUntil(action.isEnabled, timeout=60_000)  # the send finished (and the next may start)
+        (path,) = set(outbox.glob("report-*.dcm")) - before
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and not list(outbox.glob("*.pdf"))
+        ds = pydicom.dcmread(path)
+        (tmp_path / "sent.pdf").write_bytes(pdf_from_document(ds))
+        return ds
+
+    ds = send()
+    assert "Report stored on Test Orthanc in the film's study" in sender.message.text(), sender.message.text()
+    assert ds.SOPClassUID == EncapsulatedPDFStorage and ds.VerificationFlag == "VERIFIED"
+    assert (ds.PatientID, ds.StudyInstanceUID) == ("9RG1", RG1_STUDY)
+    text = read_text(tmp_path / "sent.pdf")
+    assert "Dr Sender" in text and "9RG1" in text and "No focal consolidation." in text
+    assert str(ds.SOPInstanceUID) in {i["MainDicomTags"]["SOPInstanceUID"] for i in orthanc.study_instances(RG1_STUDY)}
+
+    dock.anonymise_box.setChecked(True)
+    anon = send()
+    assert f"Anonymised report stored on Test Orthanc as a new study (patient ID {anon.PatientID})" in sender.message.text()
+    assert anon.PatientID.startswith("ANON-") and anon.StudyInstanceUID != RG1_STUDY and anon.PatientName == ""
+    text = read_text(tmp_path / "sent.pdf")
+    assert "Anonymised export" in text and "9RG1" not in text and "No focal consolidation." in text
+    assert [i["MainDicomTags"]["SOPInstanceUID"] for i in orthanc.study_instances(str(anon.StudyInstanceUID))] == [
+        str(anon.SOPInstanceUID)]
+    # a node that does not answer: the message says so, and nothing is left in the outbox for it
+    from tests.orthanc_server import free_port
+
+    w.settings["pacs"] = {**w.settings["pacs"], "nodes": [{"name": "Gone", "address": f"GONE@127.0.0.1:{free_port()}"}]}
+    kept = set(outbox.iterdir())
+    action.trigger()
+    assert not action.isEnabled()
+    qtbot.waitUntil(action.isEnabled, timeout=60_000)
+    assert sender.message.text().startswith("Report not sent: cannot connect to 127.0.0.1:"), sender.message.text()
+    assert set(outbox.iterdir()) == kept
     w.loader.shutdown()

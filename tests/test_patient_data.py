@@ -9,7 +9,8 @@ import stat
 import pytest
 
 from cxviewer import paths
-from cxviewer.report.content import Report, ReportHeader, redact, shown
+from cxviewer.imaging.dicom_values import shown
+from cxviewer.report.content import Report, ReportHeader, redact
 from cxviewer.report.drafts import DraftStore
 from cxviewer.scan.results import CsvResultWriter, ScanResult
 

@@ -9,7 +9,7 @@ import pytest
 from cxviewer.imaging import read_radiograph
 from cxviewer.model import Prediction
 from cxviewer.report import Report, report_to_json, write_report_json
-from cxviewer.report.content import AIBlock, card_summary, format_person_name, technique_text
+from cxviewer.report.content import AIBlock, card_summary, technique_text
 from report_samples import CHEST, JAPANESE, dicom_copy
 
 # renderer/formatter input (a Prediction value), not a model result
@@ -42,13 +42,6 @@ def test_header_from_a_real_dicom(rad):
 def test_technique_from_the_bundled_chest_header():
     rad = read_radiograph(CHEST)
     assert technique_text(Report.for_radiograph(rad).header).startswith("Computed radiography (CR)")
-
-
-def test_person_names():
-    assert format_person_name("DOE^JOHN^Q^Dr.^Jr.") == "DOE, Dr. JOHN Q Jr."
-    assert format_person_name("山田^太郎") == "山田 太郎"
-    assert format_person_name("山田太郎") == "山田太郎"
-    assert format_person_name("") == ""
 
 
 def test_ai_block_and_summary(rad):

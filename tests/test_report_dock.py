@@ -7,7 +7,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
-from cxviewer.imaging import read_radiograph, render_display
+from cxviewer.imaging import DisplayState, Window, read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import DraftStore
 from cxviewer.ui.report_dock import ReportDock, install_report_dock
@@ -120,8 +120,7 @@ def test_exports_pdf_and_json(qtbot, rad, prediction, tmp_path):
     dock.set_radiograph(rad)
     dock.set_prediction(prediction)
     dock.editors["impression"].setPlainText("Normal study.")
-    image = render_display(rad)
-    dock.display_provider = lambda: (255 - image, "Lung, centre -600 / width 1500, inverted")
+    dock.display_provider = lambda: DisplayState(Window.custom(-600, 1500, "Lung"), inverted=True)
     pdf = dock.export_pdf(tmp_path / "out" / "r.pdf", anonymise=False)
     text = read_text(pdf)
     assert "Kyoto Clinic" in text and "Normal study." in text and "JP-000123" in text
@@ -145,19 +144,17 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
     class Inference(QObject):  # the InferenceService's result signal, driven by hand
         result = Signal(str, object)
 
-    window = MainWindow()
-    qtbot.addWidget(window)
-    dock = install_report_dock(window)
-    inference = Inference()
-    window.inference = inference  # installed after the report pane: found once the event loop runs
     from cxviewer.ui.ai_panel import AIPanel
 
-    window.ai_panel = AIPanel()
-    qtbot.wait(10)
-    window.ai_panel.colormap.setCurrentText("viridis")
-    window.ai_panel.opacity.setValue(70)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    inference, panel = Inference(), AIPanel()
+    panel.set_overlay_style("plasma", 0.3)  # the style the panel shows when the pane is wired is taken at once
+    dock = install_report_dock(window, inference=inference, ai_panel=panel)
+    assert dock.overlay_style == {"colormap": "plasma", "opacity": 0.3}
+    panel.set_overlay_style("viridis", 0.7)  # and every change after
     assert dock.overlay_style == {"colormap": "viridis", "opacity": 0.7}
-    assert window.report_dock is dock and dock.objectName() == "reportDock"
+    assert dock.objectName() == "reportDock" and dock in window.findChildren(ReportDock)
     window.currentImageChanged.emit(rad)
     assert dock.header_labels["patient_id"].text() == "JP-000123"
     inference.result.emit("some/other/image.dcm", prediction)
@@ -219,3 +216,37 @@ def test_pdf_image_and_overlay_carry_the_views_rotation(qtbot, rad, prediction, 
     np.testing.assert_array_equal(captured["heatmap"], prediction.heatmap.T)
     # described as the view's own status line does: mirror first, then the turn (same picture)
     assert "mirrored, rotated 270" in captured["caption"]
+
+
+def test_pdf_shows_the_views_window_with_its_voi_function(qtbot, tmp_path, monkeypatch):
+    """The PDF renders the view's own DisplayState: a window dragged on a SIGMOID header stays SIGMOID
+    (the pane used to re-render it as LINEAR), inverted as on screen, with the caption of that state."""
+    import numpy as np
+
+    import cxviewer.report.pdf as pdf
+    from cxviewer.imaging import apply_voi
+    from cxviewer.ui.main_window import MainWindow
+
+    rad = read_radiograph(dicom_copy(tmp_path, VOILUTFunction="SIGMOID", WindowCenter="550", WindowWidth="1024"))
+    assert rad.voi_function == "SIGMOID"
+    window = MainWindow()
+    qtbot.addWidget(window)
+    dock = install_report_dock(window)
+    window.image_view.set_radiograph(rad)
+    window.currentImageChanged.emit(rad)
+    window.image_view.set_window(500, 800)  # as a drag leaves it: the header's function, another window
+    window.image_view.set_inverted(True)
+    captured = {}
+    real = pdf.render_report_pdf
+
+    def spy(path, report, image, heatmap=None, **kw):
+        captured.update(image=image, caption=kw["options"].image_caption)
+        return real(path, report, image, heatmap, **kw)
+
+    monkeypatch.setattr(pdf, "render_report_pdf", spy)
+    dock.export_pdf(tmp_path / "r.pdf")
+    sigmoid = apply_voi(rad.pixels, (500, 800), monochrome1=True, function="SIGMOID")
+    np.testing.assert_array_equal(captured["image"], 255 - sigmoid)
+    assert not np.array_equal(captured["image"], 255 - apply_voi(rad.pixels, (500, 800), monochrome1=True))
+    assert captured["caption"] == "Custom, centre 500 / width 800, inverted"
+    assert window.image_view.display.render(rad).tobytes() == captured["image"].tobytes()

@@ -53,7 +53,7 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, {repo!r}); sys.path.insert(0, {tests!r})
     from cxviewer.imaging import read_radiograph
     from cxviewer.report import DraftStore, Report
-    import cxviewer.report.atomic as atomic
+    import cxviewer.files.atomic as atomic
     rad = read_radiograph({dicom!r})
     store = DraftStore()
     report = Report.for_radiograph(rad)

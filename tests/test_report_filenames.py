@@ -74,8 +74,24 @@ def test_anonymised_name_has_no_identifiers(tmp_path):
     report = Report.for_radiograph(read_radiograph(dcm))
     plain = proposed_filename(report, "pdf")
     anon = proposed_filename(report, "pdf", anonymise=True)
-    assert plain == "20240131_Yamada_Taro_JP-1_CR_report_draft.pdf"
+    assert plain == "20240131_ACC-7_CR_report_draft.pdf"  # the accession: no patient name or ID
     assert anon == "20240131_anonymised_CR_report_draft.pdf"
+
+
+def test_default_name_never_carries_the_patients_name_or_id(tmp_path):
+    """Without an accession number: the study date and a short hash of the Study Instance UID."""
+    import hashlib
+
+    dcm = dicom_copy(tmp_path, PatientName="Yamada^Taro", PatientID="JP-1", AccessionNumber="",
+                     StudyDate="20240131", Modality="CR")
+    report = Report.for_radiograph(read_radiograph(dcm))
+    name = proposed_filename(report, "pdf")
+    digest = hashlib.sha256(report.header.study_uid.encode()).hexdigest()[:8]
+    assert report.header.study_uid and name == f"20240131_study-{digest}_CR_report_draft.pdf"
+    assert "Yamada" not in name and "JP-1" not in name and report.header.study_uid not in name
+    other = dicom_copy(tmp_path, name="b.dcm", PatientName="Yamada^Taro", PatientID="JP-1", AccessionNumber="",
+                       StudyDate="20240131", Modality="CR", StudyInstanceUID="1.2.3.4.5")
+    assert proposed_filename(Report.for_radiograph(read_radiograph(other)), "pdf") != name  # two studies, two names
 
 
 def test_safe_join_refuses_anything_but_a_plain_name(tmp_path):

@@ -72,7 +72,7 @@ def test_every_field_is_in_the_text(pdfs):
         "Hôpital Saint-Éloi — Radiologie", "Chest radiograph report", "DRAFT",
         "Patient name", "Yamada, Tarou (山田 太郎 / やまだ たろう)", "JP-000123", "1958-04-12", "Male",
         "ACC-98765", "2024-01-31 10:15", "Thorax PA", "PA", "CR",
-        "Clinical indication", "Technique", "Findings", "Impression", "Recommendation", "Reader",
+        "Clinical indication", "Technique", "Findings", "Impression", "Recommendation", "Reported by",
         *[line for t in SECTIONS_TEXT.values() for line in t.split("\n")],
         "Computed radiography (CR)", READER,
         "covid", "12.0 %", "pneumonia (leading)", "71.0 %", "normal", "17.0 %",

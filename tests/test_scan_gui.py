@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from scan_corpus import CXR, build_corpus, needs_shared, tree_digest
@@ -180,6 +181,34 @@ def test_dialog_classifies_with_the_model(corpus, qtbot):
         assert (r.p_covid is not None) is (r.status == "ok")
     d.results.min_p.setValue(0.01)  # any class: every classified row has a leading probability >= 1/3
     assert {r.path for r in d.results.proxy.visible_results()} == {r.path for r in rows if r.status == "ok"}
+
+
+def test_dialog_passes_its_classifier_to_the_scan_and_each_row_gets_its_films_answer(corpus, qtbot):
+    """Wiring, with the FakeClassifier (tests/fake_classifier.py): the classifier given to the dialog runs in
+    the scan's batches, and every in-scope row holds the numbers computed from that very film."""
+    from fake_classifier import FakeClassifier, fake_probabilities
+
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model.inputs import model_image
+
+    root, expected = corpus
+    fake = FakeClassifier()
+    d = BatchScanDialog(classifier=fake)
+    qtbot.addWidget(d)
+    assert d.model_box.isEnabled() and d.model_box.isChecked()
+    d.add_paths([root / "films", root / "dicom"])
+    with qtbot.waitSignal(d.scanFinished, timeout=120_000) as finished:
+        assert d.start()
+    qtbot.waitUntil(lambda: not d.running, timeout=10_000)
+    assert finished.args[0].model == "fake-classifier@0.0.0"
+    rows = [r for r in d.results.model.results() if r.status == "ok"]
+    assert rows and sum(fake.batches) == len(rows)
+    for r in rows:
+        want = fake_probabilities(model_image(read_radiograph(r.path)))
+        got = [r.p_covid, r.p_pneumonia, r.p_normal]
+        np.testing.assert_allclose(got, want, atol=1e-6, err_msg=r.path)
+        assert r.label == fake.labels[int(np.argmax(want))] and r.model == "fake-classifier@0.0.0"
+        assert r.runtime == "fake"
 
 
 def test_old_scan_journals_are_pruned(monkeypatch):

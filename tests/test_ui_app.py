@@ -10,16 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_ui_support import real_dicom
+from ui_support import real_dicom
 
 from cxviewer import paths
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 # run_gui ends with QApplication.exec() and the test ends it with quit(): after that, Qt returns at
@@ -90,3 +85,32 @@ def test_cli_routes_paths_to_the_gui(monkeypatch):
     assert cli.main(["some/file.dcm", "--sample"]) == 0
     assert cli.main([]) == 0
     assert calls == [["some/file.dcm", "--sample"], []]
+
+
+@pytest.mark.parametrize("argv", [["pacss", "query", "--node", "x"], ["scna", "folder"], ["Report"]])
+def test_unknown_command_lists_the_commands_without_opening_the_viewer(argv, tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(tmp_path / "home"),
+               PYTHONPATH=str(ROOT))
+    code = "import sys; from cxviewer.cli import main; rc = main(sys.argv[1:]); " \
+           "print('QT', 'PySide6' in sys.modules); sys.exit(rc)"
+    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"unknown command '{argv[0]}'" in proc.stderr
+    from cxviewer.cli import SUBCOMMANDS
+
+    for name in SUBCOMMANDS:  # every command is listed, one a line
+        assert f"\n  {name} " in proc.stderr
+    assert "QT False" in proc.stdout  # the viewer was never started
+
+
+def test_an_existing_path_with_a_command_like_name_opens_the_viewer(tmp_path, monkeypatch):
+    import cxviewer.cli as cli
+    import cxviewer.ui.app as app
+
+    (tmp_path / "films").mkdir()
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    monkeypatch.setattr(app, "run_gui", lambda argv: calls.append(argv) or 0)
+    assert cli.main(["films"]) == 0
+    assert calls == [["films"]]

@@ -7,17 +7,12 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
-from test_ui_support import real_dicom
+from ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.ui.image_entry import THUMBNAIL_SIZE, make_thumbnail, thumbnail_display
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
+from cxviewer.settings import Settings
 
 
 @pytest.mark.parametrize("name", ["RG1_UNCR.dcm", "CR-MONO1-10-chest.dcm", "CR-ModalitySequenceLUT.dcm"])
@@ -85,7 +80,7 @@ def test_search_in_a_hidden_tag_browser_sees_the_current_header(qtbot):
 
 def test_display_goes_to_qt_as_grey_bytes_and_reaches_the_screen_unchanged(qtbot, tmp_path):
     from PySide6.QtGui import QImage
-    from test_ui_support import widget_gray
+    from ui_support import widget_gray
 
     from cxviewer.imaging import Radiograph, apply_voi
     from cxviewer.ui.image_view import ImageView

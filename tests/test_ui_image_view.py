@@ -9,17 +9,12 @@ import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from test_ui_support import (mouse_drag, quadrant_image, real_dicom, send_mouse, widget_gray,
-                             write_dicom)
+from dicom_builder import chest_cr
+from ui_support import mouse_drag, quadrant_image, real_dicom, send_mouse, widget_gray
 
 from cxviewer.imaging import apply_voi, read_radiograph
 from cxviewer.ui.image_view import WL_DRAG_FULL_RANGE_PX, ImageView
 from cxviewer.ui.presets import AUTO, BONE, LUNG, MEDIASTINUM
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture
@@ -41,7 +36,7 @@ def _show(view, rad):
 @pytest.fixture
 def synthetic(tmp_path):
     """240 x 160 px, bright top-left quadrant, spacing 0.5 mm (rows) x 0.25 mm (columns)."""
-    path = write_dicom(tmp_path / "synthetic.dcm", quadrant_image(),
+    path = chest_cr(tmp_path / "synthetic.dcm", quadrant_image(),
                        windows=[(2000, 4000, "FULL"), (300, 600, "DARK")])
     return read_radiograph(path)
 
@@ -68,7 +63,7 @@ def test_window_level_drag_changes_centre_and_width_by_expected_amounts(view, sy
 
 
 def test_vertical_drag_darkens_monochrome1_the_same_way(view, tmp_path):
-    rad = read_radiograph(write_dicom(tmp_path / "m1.dcm", quadrant_image(), photometric="MONOCHROME1",
+    rad = read_radiograph(chest_cr(tmp_path / "m1.dcm", quadrant_image(), photometric="MONOCHROME1",
                                       windows=[(2000, 4000, "")]))
     _show(view, rad)
     before = view.displayed_image().mean()
@@ -102,13 +97,13 @@ def test_header_presets_and_reset(view, synthetic):
 
 def test_builtin_presets_are_brightness_percentiles(view, tmp_path):
     ramp = np.arange(10000, dtype=np.uint16).reshape(100, 100)  # uniform histogram 0..9999
-    rad = _show(view, read_radiograph(write_dicom(tmp_path / "ramp.dcm", ramp)))
+    rad = _show(view, read_radiograph(chest_cr(tmp_path / "ramp.dcm", ramp)))
     view.apply_builtin_preset(LUNG)  # brightness percentiles 2 .. 65
     lo, hi = view.window.center - view.window.width / 2, view.window.center + view.window.width / 2
     assert lo == pytest.approx(200, abs=3) and hi == pytest.approx(6500, abs=3)
     assert np.array_equal(view.displayed_image(), apply_voi(rad.pixels, (view.window.center, view.window.width)))
     # MONOCHROME1: high values are dark, so the lung (dark) window sits at the high values
-    rad1 = _show(view, read_radiograph(write_dicom(tmp_path / "ramp1.dcm", ramp, photometric="MONOCHROME1")))
+    rad1 = _show(view, read_radiograph(chest_cr(tmp_path / "ramp1.dcm", ramp, photometric="MONOCHROME1")))
     view.apply_builtin_preset(LUNG)
     lo, hi = view.window.center - view.window.width / 2, view.window.center + view.window.width / 2
     assert lo == pytest.approx(3500, abs=3) and hi == pytest.approx(9800, abs=3)
@@ -265,7 +260,7 @@ def test_distance_in_mm_from_pixel_spacing(view, synthetic):
     value, unit = m.length()
     # 40 columns x 0.25 mm = 10 mm across, 30 rows x 0.5 mm = 15 mm down
     assert unit == "mm" and value == pytest.approx(math.hypot(10, 15))
-    assert m.text() == "18.0 mm"
+    assert m.text() == "18.0 mm at detector"  # CR Pixel Spacing alone: detector plane
 
 
 def test_distance_tool_by_mouse(view, synthetic):
@@ -286,7 +281,7 @@ def test_distance_tool_by_mouse(view, synthetic):
 
 
 def test_distance_in_pixels_when_spacing_is_unknown(view, tmp_path):
-    rad = _show(view, read_radiograph(write_dicom(tmp_path / "nosp.dcm", quadrant_image(), spacing=None)))
+    rad = _show(view, read_radiograph(chest_cr(tmp_path / "nosp.dcm", quadrant_image(), spacing=None)))
     assert rad.pixel_spacing is None
     m = view.add_measurement((0, 0), (30, 40))
     assert m.length() == (50.0, "px")
@@ -307,7 +302,7 @@ def test_measurement_follows_rotation(view, synthetic):
 def test_corner_annotations_show_patient_window_zoom_orientation(view, synthetic):
     _show(view, synthetic)
     ann = view.annotations
-    assert "Synthetic Test" in ann.text("top_left") and "SYN1" in ann.text("top_left")
+    assert "Synthetic, Test" in ann.text("top_left") and "SYN1" in ann.text("top_left")
     assert "2024-01-31" in ann.text("top_right")
     assert "W 4000  L 2000" in ann.text("bottom_left") and "Zoom" in ann.text("bottom_left")
     assert (ann.text("left"), ann.text("right"), ann.text("top"), ann.text("bottom")) == ("R", "L", "H", "F")

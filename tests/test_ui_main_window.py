@@ -11,16 +11,12 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-from test_ui_support import quadrant_image, real_dicom, write_dicom
+from dicom_builder import chest_cr
+from ui_support import quadrant_image, real_dicom
 
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from cxviewer.ui.study_model import ERROR_ROLE, KIND_ROLE, PATH_ROLE
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture
@@ -96,13 +92,13 @@ def test_drop_of_a_folder_fills_the_browser_with_hierarchy_and_error_marks(qtbot
     assert len(top) == 4, top  # three patients + the unreadable group, which comes last
     assert top[-1] == "Unreadable files (3)"
 
-    rg1 = _children(tree, "CompressedSamples RG1")
-    assert "(9RG1)" in [t for t, _ in tree if t.startswith("CompressedSamples RG1")][0]
+    rg1 = _children(tree, "CompressedSamples, RG1")
+    assert "(9RG1)" in [t for t, _ in tree if t.startswith("CompressedSamples, RG1")][0]
     thorax = _children(rg1, "THORAX")
     series = _children(thorax, "Series 1")
     assert [t for t, _ in series] == ["Image 1", "Image 3"]  # sorted by instance number
 
-    spine_patient = _children(tree, "Doe Archibald")
+    spine_patient = _children(tree, "Doe, Archibald")
     study = _children(spine_patient, "XR C Spine")
     assert [t for t, _ in study] == ["Series 1: Cervical LAT", "Series 2: Cervical OBLI 1",
                                      "Series 3: Cervical OBLI 2"]  # ordered by series number
@@ -147,7 +143,9 @@ def test_selecting_an_unreadable_file_shows_its_message(qtbot, window, mixed_fol
     assert window.image_view.rad is None
     assert window.image_view.message.isVisible()
     assert "notes.dcm" in window.image_view.message.text()
-    assert index.data(ERROR_ROLE) in window.image_view.message.text()
+    error = index.data(ERROR_ROLE)
+    assert error.removeprefix("notes.dcm: ") in window.image_view.message.text()
+    assert window.image_view.message.text().count("notes.dcm") == 1  # the name once, in the title
 
 
 def test_missing_path_on_the_command_line_is_reported_not_fatal(qtbot, window, tmp_path):
@@ -162,7 +160,7 @@ def test_previous_next_image_in_series_and_tag_browser(qtbot, window, tmp_path):
     paths = []
     for i in (3, 1, 2):
         img = quadrant_image() + i * 10
-        paths.append(write_dicom(tmp_path / f"im{i}.dcm", img, instance=i, series_uid=series_uid,
+        paths.append(chest_cr(tmp_path / f"im{i}.dcm", img, instance=i, series_uid=series_uid,
                                  study_uid=study_uid))
     window.open_paths([tmp_path])
     _wait_loaded(qtbot, window)
@@ -195,8 +193,8 @@ def test_previous_next_image_in_series_and_tag_browser(qtbot, window, tmp_path):
 
 
 def test_pixels_dropped_from_the_cache_are_read_again(qtbot, window, tmp_path):
-    a = write_dicom(tmp_path / "a.dcm", quadrant_image())
-    b = write_dicom(tmp_path / "b.dcm", quadrant_image()[::-1].copy())
+    a = chest_cr(tmp_path / "a.dcm", quadrant_image())
+    b = chest_cr(tmp_path / "b.dcm", quadrant_image()[::-1].copy())
     window.cache.max_bytes = 1  # keep only the newest decoded image
     window.open_paths([a, b])
     _wait_loaded(qtbot, window)
@@ -210,7 +208,7 @@ def test_pixels_dropped_from_the_cache_are_read_again(qtbot, window, tmp_path):
 
 
 def test_recent_files_and_folders_are_remembered(qtbot, window, tmp_path):
-    f = write_dicom(tmp_path / "r.dcm", quadrant_image())
+    f = chest_cr(tmp_path / "r.dcm", quadrant_image())
     window.open_paths([f])
     window.open_paths([tmp_path])
     _wait_loaded(qtbot, window)
@@ -233,7 +231,7 @@ def test_shortcuts_help_lists_every_shortcut_action(window):
 
 
 def test_keyboard_shortcuts_drive_the_view(qtbot, window, tmp_path):
-    window.open_paths([write_dicom(tmp_path / "k.dcm", quadrant_image())])
+    window.open_paths([chest_cr(tmp_path / "k.dcm", quadrant_image())])
     _wait_loaded(qtbot, window)
     view = window.image_view
     view.graphics.setFocus()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxviewer.ui import view_orientation as vo
+from cxviewer.imaging import orientation as vo
 from cxviewer.ui.radiograph_cache import RadiographCache
 
 
@@ -89,7 +89,7 @@ def test_orient_array_matches_what_the_view_shows(qtbot, tmp_path, ops):
 
     from cxviewer.imaging import read_radiograph
     from cxviewer.ui.image_view import ImageView
-    from cxviewer.ui.view_orientation import orient_array
+    from cxviewer.imaging.orientation import orient_array
 
     img = np.zeros((30, 50), np.uint8)
     path = tmp_path / "m.png"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
+
+from cxviewer.files.atomic import atomic_write_bytes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,18 +40,6 @@ def _output_problem(source: Path, output: Path) -> str | None:
     return None
 
 
-def _write_atomically(data: bytes, output: Path) -> None:
-    """Write to a temporary file beside the output, then rename: no half-written PNG on failure."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.resolve().parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     import cv2
 
@@ -76,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print("cxviewer export: PNG encoding failed", file=sys.stderr)
         return 1
     try:
-        _write_atomically(encoded.tobytes(), args.output)
+        atomic_write_bytes(args.output, encoded.tobytes(), private=True)  # the image of a patient: 0600
     except OSError as exc:
         print(f"cxviewer export: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -26,6 +26,8 @@ def _peer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to connect and to wait for each answer (default 10)")
     p.add_argument("--tls", action="store_true", help="DIMSE over TLS (verified against the system's CAs or --ca-file)")
     p.add_argument("--ca-file", default="", help="CA bundle for TLS/HTTPS")
+    p.add_argument("--cert", default="", metavar="PEM", help="our client certificate, for a DIMSE TLS peer that requires one")
+    p.add_argument("--key", default="", metavar="PEM", help="the private key of --cert (default: inside --cert)")
     p.add_argument("--user", default="", help=f"DICOMweb basic auth user (password from ${PASSWORD_ENV}); "
                    f"a bearer token is taken from ${TOKEN_ENV}")
     p.add_argument("--root", choices=("study", "patient"), default="study", help="query/retrieve information model (DIMSE)")
@@ -60,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--accept-any", action="store_true", help="accept every calling AE title (no allow list)")
     p.add_argument("--max-size", type=float, default=1024, metavar="MB", help="largest object accepted (default 1024 MB)")
     p.add_argument("--max-count", type=int, default=100_000, help="objects accepted before refusing more (default 100000)")
+    p.add_argument("--tls-cert", default="", metavar="PEM", help="listen with TLS, presenting this certificate")
+    p.add_argument("--tls-key", default="", metavar="PEM", help="the private key of --tls-cert (default: inside it)")
+    p.add_argument("--ca-file", default="", help="with --tls-cert: callers must present a certificate signed by this CA")
 
 
 def _fail(exc: Exception, code: int) -> int:
@@ -77,8 +82,10 @@ def _node(args: argparse.Namespace):
         node.username = args.user or node.username
         node.password = os.environ.get(PASSWORD_ENV, node.password)
         node.token = os.environ.get(TOKEN_ENV, "")
-    elif args.tls is False and args.ca_file:
-        node.tls = True
+    else:
+        node.tls = bool(args.tls or args.ca_file or args.cert)
+        node.cert_file, node.key_file = args.cert, args.key
+        node.ssl_context()  # an unreadable CA, certificate or key is a bad argument, before any connection
     return node
 
 
@@ -175,7 +182,7 @@ def _send(args) -> int:
 
 def _listen(args) -> int:
     from cxviewer.pacs.errors import BadAddress
-    from cxviewer.pacs.listener import Listener
+    from cxviewer.pacs.listener import Listener, listener_ssl_context
     from cxviewer.pacs.storage import ObjectStore
 
     if not args.allow and not args.accept_any:
@@ -185,13 +192,17 @@ def _listen(args) -> int:
     def received(path: Path, calling: str, study_uid: str) -> None:
         print(f"{calling}: {path}", flush=True)
 
+    if (args.tls_key or args.ca_file) and not args.tls_cert:
+        raise BadAddress("--tls-key and --ca-file need --tls-cert (the listener's certificate)")
+    tls = listener_ssl_context(args.tls_cert, args.tls_key, args.ca_file) if args.tls_cert else None
     listener = Listener(store, ae_title=args.ae, port=args.port, host=args.bind,
-                        allowed=None if args.accept_any else set(args.allow), on_received=received)
+                        allowed=None if args.accept_any else set(args.allow), on_received=received, ssl_context=tls)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     listener.start()
-    print(f"listening as {listener.ae_title} on port {listener.port}; files go to {store.folder}; Ctrl-C stops",
+    print(f"listening as {listener.ae_title} on port {listener.port}{' with TLS' if tls else ''}; "
+          f"files go to {store.folder}; Ctrl-C stops",
           file=sys.stderr, flush=True)
     try:
         while not stop.wait(0.2):

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-dates", action="store_true",
                         help="with --anonymize: keep dates and times (the profile's Full Dates option)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the findings as JSON")
+    parser.add_argument("--dicom", metavar="OUT.dcm",
+                        help="also write the PDF as a DICOM Encapsulated PDF in the film's study (a new series; "
+                             "with --anonymize a new anonymous study), to store with 'cxviewer pacs send'")
     parser.add_argument("--model", default=None, metavar="DIR", help="model folder (default: the bundled model)")
     add_runtime_argument(parser)
     parser.add_argument("--no-ai", action="store_true", help="do not run the model (no AI block, no overlay)")
@@ -39,23 +42,10 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _window_caption(rad) -> str:
-    from cxviewer.imaging import full_range_window
-
-    presets = list(getattr(rad, "voi_presets", []) or [])
-    if presets:
-        p = presets[0]
-        if p.center is not None and p.width is not None:
-            return f"{p.name or 'Header window'}, centre {p.center:g} / width {p.width:g}"
-        return p.name or "Header VOI LUT"
-    c, w = full_range_window(rad)
-    return f"full range, centre {c:g} / width {w:g}"
-
-
 def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
     page_size, institution = "A4", ""
     try:
-        from cxviewer.ui.settings import Settings  # Qt-free JSON settings of the viewer
+        from cxviewer.settings import Settings  # Qt-free JSON settings of the viewer
 
         stored = Settings.load().data.get("report", {})
         if isinstance(stored, dict):
@@ -67,11 +57,11 @@ def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cxviewer.imaging import UnreadableImageError, read_radiograph, render_display
+    from cxviewer.imaging import DisplayState, UnreadableImageError, read_radiograph
     from cxviewer.report import Report, write_report_json
 
     src, out = Path(args.file), Path(args.output)
-    targets = [out] + ([Path(args.json)] if args.json else [])
+    targets = [out] + ([Path(args.json)] if args.json else []) + ([Path(args.dicom)] if args.dicom else [])
     for target in targets:
         if src.exists() and target.resolve() == src.resolve():
             return _fail(f"{target} is the input file; choose another output name")
@@ -81,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
         rad = read_radiograph(src)
     except UnreadableImageError as exc:
         return _fail(f"{src}: {exc}")
-    image = render_display(rad)
+    if args.dicom and not args.anonymise and getattr(rad, "header", None) is None:
+        return _fail(f"{src} is not a DICOM film: --dicom needs its patient and study (or use --anonymize)")
+    display = DisplayState.default(rad)  # the viewer's default display of this film
+    image = display.render(rad)
     report = Report.for_radiograph(rad)
     report.sections["impression"] = args.impression
     report.sections["findings"] = args.findings
@@ -113,15 +106,23 @@ def run(args: argparse.Namespace) -> int:
     ensure_gui_application()
     page_size, institution = _pdf_preferences(args)
     options = PdfOptions(page_size=page_size, institution=institution, anonymise=args.anonymise,
-                         keep_dates=args.keep_dates, image_caption=_window_caption(rad))
+                         keep_dates=args.keep_dates, image_caption=display.caption())
     try:
         render_report_pdf(out, report, image, heatmap, options=options)
         if args.json:
             write_report_json(report, args.json, anonymise=args.anonymise, keep_dates=args.keep_dates)
+        if args.dicom:
+            from cxviewer.pacs.report_document import ReportDocumentError, write_report_document
+
+            try:
+                write_report_document(Path(args.dicom), out.read_bytes(), report, getattr(rad, "header", None),
+                                      anonymise=args.anonymise, keep_dates=args.keep_dates)
+            except ReportDocumentError as exc:
+                return _fail(f"{args.dicom}: {exc}")
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}")
     for warning in options.warnings:
         print(f"cxviewer report: warning: {warning}", file=sys.stderr)
-    print(f"wrote {out}" + (f" and {args.json}" if args.json else "")
+    print(f"wrote {out}" + "".join(f" and {extra}" for extra in (args.json, args.dicom) if extra)
           + (" (anonymised)" if args.anonymise else ""))
     return 0

@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from cxviewer.model.dataset import LABELS, read_manifest, split_by_patient
+    from cxviewer.model.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
     from cxviewer.model.metrics import classification_report
     from cxviewer.model.soup import make_soup
-    from cxviewer.model.train import lung_crops, load_readable, prepared_stack
+    from cxviewer.model.train import load_readable, lung_crops, prepared_stack
 
     log = lambda m: print(m, flush=True)  # noqa: E731
     out = Path(args.out_dir)
@@ -49,20 +49,20 @@ def run(args: argparse.Namespace) -> int:
 
     _, bn_x = inputs(train)
     val_s, val_x = inputs(splits["val"])
-    sets = {"validation": (val_x, np.array([s.label_index for s in val_s]))}
+    sets = {"validation": (val_x, label_indices(val_s, TRAINING_LABELS))}
     if args.monitor:
         mon_s, mon_x = inputs(read_manifest(args.monitor))
-        sets["monitor"] = (mon_x, np.array([s.label_index for s in mon_s]))
+        sets["monitor"] = (mon_x, label_indices(mon_s, TRAINING_LABELS))
     results = []
     for k, spec in enumerate(args.soup):
         files = [f for f in spec.split(",") if f]
-        model = make_soup(files, args.input_size, len(LABELS), bn_x)
+        model = make_soup(files, args.input_size, len(TRAINING_LABELS), bn_x)
         path = out / f"soup_{k}.weights.h5"
         model.save_weights(str(path))
         entry = {"soup": k, "members": files, "weights": str(path)}
         for name, (x, y) in sets.items():
             probs = np.concatenate([model(x[i : i + 32], training=False).numpy() for i in range(0, len(x), 32)])
-            rep = classification_report(y, probs, LABELS)
+            rep = classification_report(y, probs, TRAINING_LABELS)
             entry[name] = {"macro_auc": round(rep["macro_auc"], 4), "balanced_accuracy": round(rep["balanced_accuracy"], 4),
                            "recall": {c: round(v["recall"], 3) for c, v in rep["per_class"].items()},
                            "auc": {c: round(v["auc"], 3) for c, v in rep["per_class"].items()}}

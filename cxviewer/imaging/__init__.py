@@ -1,17 +1,16 @@
 """Qt-free imaging core: read radiographs (DICOM and images) and compute their display (PS3.3 C.11)."""
 
-from cxviewer.imaging.display import apply_voi, full_range_window, render_display
+from cxviewer.imaging.display import apply_voi, full_range_window
+from cxviewer.imaging.display_state import DisplayState, Window, default_window, render_display
 from cxviewer.imaging.errors import UnreadableImageError
 from cxviewer.imaging.radiograph import Radiograph, VoiPreset
 from cxviewer.imaging.reader import read_radiograph
-from cxviewer.imaging.study_index import Patient, Series, Study, StudyIndex
 
 __all__ = [
-    "Patient",
+    "DisplayState",
+    "Window",
+    "default_window",
     "Radiograph",
-    "Series",
-    "Study",
-    "StudyIndex",
     "UnreadableImageError",
     "VoiPreset",
     "apply_voi",

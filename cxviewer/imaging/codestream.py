@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from pydicom.uid import UID, JPEGLSTransferSyntaxes, JPEG2000TransferSyntaxes, JPEGTransferSyntaxes, RLELossless
+from pydicom.uid import UID, JPEG2000TransferSyntaxes, JPEGLSTransferSyntaxes, JPEGTransferSyntaxes, RLELossless
 
 _SCAN_BYTES = 1 << 16  # markers before the frame header: JPEG APPn segments are at most 64 KiB each
 # Start-of-frame markers: SOF0-3, 5-7, 9-11, 13-15 (JPEG) and SOF55 (JPEG-LS).

@@ -48,7 +48,7 @@ def _bound_after_header(data: bytearray, start: int) -> tuple[int | None, int]:
     while at >= 0:
         if data[at + 4 : at + 6] in (b"OB", b"OW", b"UN"):
             try:
-                header = read_dataset(DicomBytesIO(bytes(data[:at])), is_implicit_VR=False, is_little_endian=True)
+                header = read_dataset(DicomBytesIO(bytes(data[:at])), is_implicit_VR=False, is_little_endian=True)  # type: ignore[arg-type]  # pydicom reads its own DicomBytesIO; its hint says BinaryIO
                 size = _image_bytes(header)
             except Exception:  # noqa: BLE001 - the tag bytes were inside another value
                 size = None
@@ -95,7 +95,7 @@ def read_deflated(path: Path) -> FileDataset | None:
             return None
         compressed = f.read()
     buffer = DicomBytesIO(inflate(compressed))
-    ds = read_dataset(buffer, is_implicit_VR=False, is_little_endian=True)
+    ds = read_dataset(buffer, is_implicit_VR=False, is_little_endian=True)  # type: ignore[arg-type]
     return FileDataset(str(path), ds, preamble=preamble, file_meta=meta, is_implicit_VR=False, is_little_endian=True)
 
 

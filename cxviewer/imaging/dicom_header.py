@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 _TEXT_FIELDS = {
     "patient_name": "PatientName",
     "patient_id": "PatientID",
+    "patient_issuer": "IssuerOfPatientID",
     "patient_birth_date": "PatientBirthDate",
     "patient_sex": "PatientSex",
+    "patient_age": "PatientAge",
     "accession_number": "AccessionNumber",
     "study_uid": "StudyInstanceUID",
     "series_uid": "SeriesInstanceUID",
@@ -31,6 +33,7 @@ _TEXT_FIELDS = {
     "modality": "Modality",
     "body_part": "BodyPartExamined",
     "view_position": "ViewPosition",
+    "referring_physician": "ReferringPhysicianName",
 }
 _INT_FIELDS = {"series_number": "SeriesNumber", "instance_number": "InstanceNumber"}
 
@@ -76,7 +79,21 @@ def metadata(ds: Dataset) -> dict[str, Any]:
     """Identifiers and descriptions for the Radiograph ("" / None when absent)."""
     fields: dict[str, Any] = {name: _text(ds, keyword) for name, keyword in _TEXT_FIELDS.items()}
     fields.update({name: _int(ds, keyword) for name, keyword in _INT_FIELDS.items()})
+    fields["acquisition_date"], fields["acquisition_time"] = acquisition_date_time(ds)
     return fields
+
+
+def acquisition_date_time(ds: Dataset) -> tuple[str, str]:
+    """When the film was taken, as DICOM (DA, TM): Acquisition DateTime, else Acquisition Date and Time,
+    else Content Date and Time (the image's creation); ("", "") when the header says none of them."""
+    dt = _text(ds, "AcquisitionDateTime")
+    if len(dt) >= 12 and dt[:12].isdigit():
+        return dt[:8], dt[8:14]
+    for date_key, time_key in (("AcquisitionDate", "AcquisitionTime"), ("ContentDate", "ContentTime")):
+        tm = _text(ds, time_key)
+        if tm:
+            return _text(ds, date_key), tm
+    return "", ""
 
 
 def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:

@@ -33,7 +33,7 @@ def read_lut(item: Dataset, signed_input: bool, little_endian: bool = True) -> L
     raw = item.LUTData
     if isinstance(raw, (bytes, bytearray)):
         dtype = np.dtype("<u2" if little_endian else ">u2")
-        data = np.frombuffer(raw, dtype=dtype, count=min(entries, len(raw) // 2))
+        data: np.ndarray = np.frombuffer(raw, dtype=dtype, count=min(entries, len(raw) // 2))
     else:
         data = np.atleast_1d(np.asarray(raw, dtype=np.int64))
     if len(data) < entries:

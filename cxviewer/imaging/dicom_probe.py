@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # Header elements a real image data set has; a forced read must find at least one of them.
 _PLAUSIBLE_TAGS = ("SOPClassUID", "Modality", "Rows", "Columns", "PatientID", "StudyInstanceUID")
@@ -14,7 +15,7 @@ def plausible_dataset(path: str | os.PathLike) -> bool:
     from cxviewer.imaging.deflate import dcmread_bounded
 
     try:
-        ds = dcmread_bounded(path, stop_before_pixels=True, defer_size=256)
+        ds = dcmread_bounded(Path(path), stop_before_pixels=True, defer_size=256)
         return any(tag in ds for tag in _PLAUSIBLE_TAGS)
     except Exception:  # noqa: BLE001 - any parse failure means "not a data set we recognise"
         return False
@@ -22,8 +23,6 @@ def plausible_dataset(path: str | os.PathLike) -> bool:
 
 def is_non_image_object(path: str | os.PathLike) -> bool:
     """A well-formed DICOM object of a class that has no pixels (SR, DICOMDIR, KOS...), not a damaged image."""
-    from pathlib import Path
-
     from pydicom.uid import UID
 
     from cxviewer.imaging.deflate import dcmread_bounded
@@ -32,7 +31,7 @@ def is_non_image_object(path: str | os.PathLike) -> bool:
     if not_a_regular_file(Path(path)):
         return False
     try:
-        ds = dcmread_bounded(path, defer_size=1024)
+        ds = dcmread_bounded(Path(path), defer_size=1024)
         sop = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
     except Exception:  # noqa: BLE001 - a header pydicom cannot parse is not a well-formed object
         return False

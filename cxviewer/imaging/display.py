@@ -76,7 +76,7 @@ def _linear_fast(pixels: np.ndarray, center: float, width: float, exact: bool, i
     beta = -alpha * lower  # output 0 at the lower edge, 255 at the upper edge
     # convertScaleAbs takes |alpha*x + beta|: clamp x first so that the value is never negative.
     if pixels.dtype.kind == "f":
-        out = cv2.convertScaleAbs(cv2.max(pixels, float(lower)), alpha=alpha, beta=beta)
+        out = cv2.convertScaleAbs(cv2.max(pixels, float(lower)), alpha=alpha, beta=beta)  # type: ignore[call-overload]  # cv2 takes a scalar; its stubs omit it
     else:
         info = np.iinfo(pixels.dtype)
         first_above = math.floor(lower) + 1  # smallest integer value above the lower edge
@@ -85,9 +85,9 @@ def _linear_fast(pixels: np.ndarray, center: float, width: float, exact: bool, i
         elif first_above <= info.min:
             out = cv2.convertScaleAbs(pixels, alpha=alpha, beta=beta)
         else:
-            out = cv2.convertScaleAbs(cv2.max(pixels, float(first_above)), alpha=alpha, beta=beta)
+            out = cv2.convertScaleAbs(cv2.max(pixels, float(first_above)), alpha=alpha, beta=beta)  # type: ignore[call-overload]
             if alpha * (first_above - lower) >= 0.5:  # values below first_above must be 0, not f(first_above)
-                cv2.bitwise_and(out, cv2.compare(pixels, float(first_above), cv2.CMP_GE), dst=out)
+                cv2.bitwise_and(out, cv2.compare(pixels, float(first_above), cv2.CMP_GE), dst=out)  # type: ignore[call-overload]
     if invert:
         cv2.bitwise_not(out, dst=out)
     return out
@@ -123,20 +123,3 @@ def full_range_window(rad: Radiograph | np.ndarray) -> tuple[float, float]:
     lo, hi = rad.value_range() if isinstance(rad, Radiograph) else min_max(rad)
     width = hi - lo + 1.0
     return lo + width / 2.0, width
-
-
-def render_display(rad: Radiograph, window: Window | None = None, invert: bool = False) -> np.ndarray:
-    """2-D uint8 display of ``rad`` per PS3.3 C.11.
-
-    ``window`` None: the first VOI the header offers, else the full range of modality values.
-    A (center, width) pair uses the header's VOI LUT Function. MONOCHROME1 is inverted after VOI;
-    ``invert`` is an extra inversion the user asked for.
-    """
-    function = rad.voi_function
-    if window is None:
-        if rad.voi_presets:
-            window = rad.voi_presets[0]
-        else:
-            window, function = full_range_window(rad), "LINEAR"
-    monochrome1 = (rad.photometric == "MONOCHROME1") != bool(invert)
-    return apply_voi(rad.pixels, window, monochrome1=monochrome1, function=function)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 # OpenCV is imported inside the functions: the viewer's window shows before it is loaded.
 
@@ -44,7 +45,7 @@ def integer_domain(dtype: np.dtype) -> tuple[np.ndarray, Callable[[np.ndarray], 
     return None
 
 
-def lookup(pixels: np.ndarray, func: ValueFunction, out_dtype: np.dtype) -> np.ndarray:
+def lookup(pixels: np.ndarray, func: ValueFunction, out_dtype: npt.DTypeLike) -> np.ndarray:
     """``func`` applied to every pixel; ``func`` takes and returns 1-D arrays (values -> outputs)."""
     out_dtype = np.dtype(out_dtype)
     domain = integer_domain(pixels.dtype)

@@ -36,8 +36,8 @@ def _stored_range(stored: np.ndarray, ds: Dataset) -> tuple[int, int]:
 
 def _int_dtype_for(lo: float, hi: float, at_least: np.dtype) -> np.dtype | None:
     """Smallest integer dtype, no narrower than ``at_least``, that holds lo..hi."""
-    for dtype in map(np.dtype, (np.uint8, np.int8, np.uint16, np.int16, np.int32)):
-        info = np.iinfo(dtype)
+    for kind in (np.uint8, np.int8, np.uint16, np.int16, np.int32):
+        dtype, info = np.dtype(kind), np.iinfo(kind)
         if dtype.itemsize >= at_least.itemsize and info.min <= lo and hi <= info.max:
             return dtype
     return None

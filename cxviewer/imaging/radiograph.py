@@ -47,8 +47,10 @@ class Radiograph:
     transfer_syntax: str = ""  # name of the DICOM transfer syntax ("" for plain images)
     patient_name: str = ""
     patient_id: str = ""
+    patient_issuer: str = ""  # Issuer of Patient ID (0010,0021): the ID is unique only within it
     patient_birth_date: str = ""
     patient_sex: str = ""
+    patient_age: str = ""  # DICOM AS, e.g. "045Y"
     accession_number: str = ""
     study_uid: str = ""
     series_uid: str = ""
@@ -62,6 +64,9 @@ class Radiograph:
     modality: str = ""
     body_part: str = ""
     view_position: str = ""
+    referring_physician: str = ""  # DICOM PN (0008,0090), for the report
+    acquisition_date: str = ""  # DICOM DA/TM of the acquisition (else of the image's creation); "" if unknown
+    acquisition_time: str = ""
     _value_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def value_range(self) -> tuple[float, float]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 
 DICOM = "DICOM"
-IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 HEAD_BYTES = 132
 
 # Groups a DICOM data set without preamble can start with: file meta (0002), identifying

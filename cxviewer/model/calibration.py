@@ -72,7 +72,9 @@ def choose_thresholds(y: np.ndarray, probs: np.ndarray, target_accuracy: float) 
     """The (probability, margin) pair with the widest coverage whose accuracy among called films reaches the
     target on these (validation) films; the coverage/accuracy curve for the card. Falls back to the pair with
     the best accuracy when no pair reaches the target."""
-    curve, best, fallback = [], None, None
+    curve = []
+    best: tuple[tuple[float, float, float], float, float] | None = None  # (coverage, -t, -m), t, m
+    fallback: tuple[float, float, float] | None = None  # accuracy, t, m
     for t in PROBABILITY_GRID:
         for m in MARGIN_GRID:
             f = call_figures(y, probs, t, m)
@@ -85,8 +87,11 @@ def choose_thresholds(y: np.ndarray, probs: np.ndarray, target_accuracy: float) 
                 best = (key, t, m)
             if fallback is None or f["accuracy_when_called"] > fallback[0]:
                 fallback = (f["accuracy_when_called"], t, m)
-    chosen = best or fallback
-    return float(chosen[1]), float(chosen[2]), curve
+    if best is not None:
+        return float(best[1]), float(best[2]), curve
+    if fallback is None:
+        raise ValueError(f"no call rule calls at least {MIN_CALLED} films: too few validation films")
+    return float(fallback[1]), float(fallback[2]), curve
 
 
 def fit_calibration(y: np.ndarray, raw_probs: np.ndarray, target_accuracy: float) -> dict:
@@ -118,7 +123,7 @@ class Calibration:
     min_margin: float
 
     @classmethod
-    def from_card(cls, entry: dict | None) -> "Calibration | None":
+    def from_card(cls, entry: dict | None) -> Calibration | None:
         if not entry:
             return None
         call = entry.get("call", {})

@@ -6,8 +6,24 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cxviewer.files.atomic import atomic_write_text
+
 CARD_FILE = "card.json"
 REQUIRED = ("name", "version", "architecture", "weights", "labels", "input")
+
+
+# How the viewer names the classes of the bundled models. A card may name its own classes in
+# ``display_names``; a label named nowhere is shown as written (underscores as spaces, first letter up).
+KNOWN_DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": "Normal"}
+
+
+def display_name(label: str, names: dict[str, str] | None = None) -> str:
+    """The reader-facing name of a model's class ``label`` (``names``: a card's own ``display_names``)."""
+    name = (names or {}).get(label) or KNOWN_DISPLAY_NAMES.get(label)
+    if name:
+        return name
+    text = label.replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else label
 
 
 class ModelCardError(ValueError):
@@ -30,6 +46,12 @@ class ModelCard:
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(self.data["labels"])
+
+    @property
+    def display_names(self) -> dict[str, str]:
+        """Each label's reader-facing name, keyed by the card's labels (see :func:`display_name`)."""
+        own = self.data.get("display_names") or {}
+        return {label: display_name(label, own) for label in self.labels}
 
     @property
     def architecture(self) -> str:
@@ -86,7 +108,4 @@ def load_card(directory: str | Path) -> ModelCard:
 
 def save_card(directory: str | Path, data: dict) -> Path:
     path = Path(directory) / CARD_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", private=False)

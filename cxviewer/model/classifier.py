@@ -13,6 +13,7 @@ from cxviewer.model.card import ModelCard, ModelCardError, load_card
 from cxviewer.model.gradcam import normalise
 from cxviewer.model.prediction import Prediction
 from cxviewer.model.preprocess import prepare
+from cxviewer.model.runtime import ClassifierNetwork
 
 DEFAULT_LUNG_MODEL = "lung-unet"
 FILM_CHECK_REASON = ("the model's film check fired: a rule trained to tell whole upright frontal films from "
@@ -28,11 +29,15 @@ class Classifier:
 
         self.card = card
         self.runtime = resolve_runtime(card, runtime)
+        self._net: ClassifierNetwork
         if self.runtime == "litert":
-            from cxviewer.model.litert_network import LiteRTClassifierNetwork as Network
+            from cxviewer.model.litert_network import LiteRTClassifierNetwork
+
+            self._net = LiteRTClassifierNetwork(card)
         else:
-            from cxviewer.model.tf_network import TFClassifierNetwork as Network
-        self._net = Network(card)
+            from cxviewer.model.tf_network import TFClassifierNetwork
+
+            self._net = TFClassifierNetwork(card)
         self.device = self._net.device
         # TensorFlow on the CPU runs best in chunks of about one image per core; LiteRT's threads share one image
         self.chunk = cpu_chunk() if self.device == "CPU" else None
@@ -99,7 +104,7 @@ class Classifier:
         score = None
         if self.gate is not None and features is not None:
             score = float(self.gate.score(features)[0])
-        if self.film_check is not None and features is not None and "scope_reason" not in extra:
+        if self.film_check is not None and self.gate is not None and features is not None and "scope_reason" not in extra:
             if bool(self.film_check.refuses(self.gate.project(features))[0]):
                 extra["scope_reason"] = FILM_CHECK_REASON
         if self.calibration is not None:
@@ -164,10 +169,6 @@ class Classifier:
             return self._net.forward(x)
         parts = [self._net.forward(x[i:i + step]) for i in range(0, len(x), step)]
         return np.concatenate([p for p, _ in parts]), np.concatenate([f for _, f in parts])
-
-    def predict_tensors(self, tensors: np.ndarray) -> np.ndarray:
-        """Forward pass on prepared inputs (N, S, S, 3) -> probabilities (N, classes)."""
-        return self._run_forward(tensors)[0]
 
     def predict_prepared(self, tensors: np.ndarray, geometries=None) -> list[Prediction]:
         """Predictions (with the gate's score) for inputs already made by :meth:`prepare`; pass their

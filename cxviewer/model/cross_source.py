@@ -62,8 +62,8 @@ def evaluate_folder(clf, folder: str | Path, log=print, predictions_path: Path |
     """Figures of ``clf`` on a labelled folder (``manifest.csv`` layout) of films from other sources."""
     from cxviewer.model.train import load_grey
 
-    samples = read_manifest(folder)
     labels = list(clf.labels)
+    samples = read_manifest(folder, tuple(labels))
     probs, y, rows, attention, scoped = [], [], [], [], []
     for i, s in enumerate(samples):
         pred = clf.predict(load_grey(s.path), gradcam=True, outline=True)

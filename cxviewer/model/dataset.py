@@ -12,7 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-LABELS = ("covid", "pneumonia", "normal")
+import numpy as np
+
+# The classes a new model is trained on, in its output order; training writes them into the model card
+# (evaluate.base_card). Everything that uses a trained model reads the card's labels instead.
+TRAINING_LABELS = ("covid", "pneumonia", "normal")
 SPLITS = ("train", "val", "test")
 
 
@@ -26,18 +30,28 @@ class Sample:
     license: str
     view: str = ""
 
-    @property
-    def label_index(self) -> int:
-        return LABELS.index(self.label)
+
+def label_indices(samples: list[Sample], labels: tuple[str, ...]) -> np.ndarray:
+    """Each sample's class as its index in ``labels`` (a model card's output order).
+
+    Raises ValueError naming the classes the model does not have: a model trained on other labels
+    cannot be scored on this folder.
+    """
+    missing = sorted({s.label for s in samples} - set(labels))
+    if missing:
+        raise ValueError(f"the model's labels ({', '.join(labels)}) lack {', '.join(missing)}, found in the data")
+    order = {label: i for i, label in enumerate(labels)}
+    return np.array([order[s.label] for s in samples], dtype=np.int64)
 
 
-def read_manifest(root: str | Path) -> list[Sample]:
+def read_manifest(root: str | Path, labels: tuple[str, ...] = TRAINING_LABELS) -> list[Sample]:
+    """The samples of ``root/manifest.csv`` whose label is one of ``labels`` (others are left out)."""
     root = Path(root)
     pairs = _near_duplicate_groups(root)
     samples = []
     with open(root / "manifest.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            if row["label"] not in LABELS:
+            if row["label"] not in labels:
                 continue
             path = row["path"]
             group = row["patient_id"] or pairs.get(path, f"image:{path}")

@@ -19,7 +19,7 @@ import numpy as np
 
 from cxviewer.model.attention import border_band, mass_share
 from cxviewer.model.card import save_card
-from cxviewer.model.dataset import LABELS, read_manifest, split_by_patient
+from cxviewer.model.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
 from cxviewer.model.metrics import classification_report
 from cxviewer.model.network import ARCHITECTURE, GRADCAM_LAYER
 from cxviewer.model.preprocess import BEASF_GAMMA, CLAHE_CLIP, CLAHE_TILES
@@ -115,7 +115,7 @@ def base_card(name: str, version: str, input_size: int, lung_model: str | Path |
         "architecture_text": "DenseNet-121 (Keras application, trained from scratch: no pretrained weights) -> "
         "global average pooling -> Dense(10, ReLU) -> Dropout(0.2) -> Dense(3, softmax)",
         "weights": WEIGHTS_FILE,
-        "labels": list(LABELS),
+        "labels": list(TRAINING_LABELS),
         "input": {
             "size": input_size,
             "source": "the default display of the radiograph as 8-bit grey (DICOM PS3.3 C.11: modality LUT, "
@@ -153,18 +153,18 @@ def write_predictions(path: Path, samples, probs: np.ndarray, labels) -> None:
 
 def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: Path | None = None) -> dict:
     """Held-out figures of a loaded classifier (see the module docstring)."""
-    test = split_by_patient(read_manifest(data_dir), seed=seed)["test"]
+    labels = tuple(clf.labels)
+    test = split_by_patient(read_manifest(data_dir, labels), seed=seed)["test"]
     from cxviewer.model.attention import lung_attention
     from cxviewer.model.cross_source import attention_summary
 
-    probs, y, lung, lung_area, lung_uniform, border, times, cropped = [], [], [], [], [], [], [], []
+    probs, lung, lung_area, lung_uniform, border, times, cropped = [], [], [], [], [], [], [], []
     unet_attention = []
     band_area = None
     for i, s in enumerate(test):
         img = load_grey(s.path)
         pred = clf.predict(img, gradcam=True, outline=False)
         probs.append(pred.probabilities)
-        y.append(s.label_index)
         times.append(pred.elapsed_ms)
         cropped.append(pred.lung_crop == "applied")
         att = lung_attention(pred)
@@ -181,10 +181,10 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
             lung_uniform.append(float(mask[y0:y1, x0:x1].mean()))
         if (i + 1) % 50 == 0:
             log(f"evaluated {i + 1}/{len(test)}")
-    probs_a, y_a = np.array(probs), np.array(y)
+    probs_a, y_a = np.array(probs), label_indices(test, labels)
     if predictions_path is not None:
-        write_predictions(predictions_path, test, probs_a, LABELS)
-    report = classification_report(y_a, probs_a, LABELS)
+        write_predictions(predictions_path, test, probs_a, labels)
+    report = classification_report(y_a, probs_a, labels)
     by_source = {}
     for src in sorted({s.source for s in test}):
         idx = [i for i, s in enumerate(test) if s.source == src]
@@ -415,12 +415,12 @@ CALL_TARGET_ACCURACY = 0.85
 
 def validation_probabilities(clf, data_dir, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Labels and the model's probabilities (as computed now: calibration off for fitting) on the validation patients."""
-    val = split_by_patient(read_manifest(data_dir), seed=seed)["val"]
+    val = split_by_patient(read_manifest(data_dir, tuple(clf.labels)), seed=seed)["val"]
     probs = []
     for i in range(0, len(val), 16):
         imgs = [load_grey(s.path) for s in val[i : i + 16]]
         probs += [p.probabilities for p in clf.predict_batch(imgs)]
-    return np.array([s.label_index for s in val]), np.array(probs, dtype=np.float64)
+    return label_indices(val, tuple(clf.labels)), np.array(probs, dtype=np.float64)
 
 
 def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = True, held_out: bool = True,
@@ -430,7 +430,8 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
     from cxviewer.model.calibration import Calibration, fit_calibration
     from cxviewer.model.card import load_card
     from cxviewer.model.classifier import Classifier
-    from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE, evaluate_folder
+    from cxviewer.model.cross_source import PREDICTIONS_FILE as CS_FILE
+    from cxviewer.model.cross_source import evaluate_folder
 
     model_dir = Path(model_dir)
     card = load_card(model_dir)

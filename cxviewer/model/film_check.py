@@ -43,7 +43,7 @@ class FilmCheck:
                             threshold=np.array(self.threshold))
 
     @classmethod
-    def load(cls, path: str | Path) -> "FilmCheck":
+    def load(cls, path: str | Path) -> FilmCheck:
         with np.load(path) as z:
             return cls(z["scale"], z["weights"], float(z["bias"]), float(z["threshold"]))
 

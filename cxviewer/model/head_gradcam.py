@@ -25,7 +25,7 @@ class Head:
     out_bias: np.ndarray  # (classes,)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Head":
+    def load(cls, path: str | Path) -> Head:
         with np.load(path, allow_pickle=False) as z:
             return cls(*(z[k].astype(np.float64) for k in ("dense_kernel", "dense_bias", "out_kernel", "out_bias")))
 

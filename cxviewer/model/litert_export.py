@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cxviewer.files.atomic import atomic_write_bytes
 from cxviewer.model.card import ModelCard, ModelCardError, load_card, save_card
 
 TFLITE_FILE = "model.tflite"
@@ -123,28 +124,30 @@ def convert(card: ModelCard) -> tuple[bytes, bytes | None, dict]:
     return flat, head, outputs
 
 
-def export_model(model_dir: str | Path) -> dict:
-    """Write ``model.tflite`` (and a classifier's ``head.npz``) into ``model_dir`` and record both in its card."""
+def toolchain() -> str:
+    """What made a converted file: the bytes depend on Keras (its export archive) as well as TensorFlow."""
+    import keras
     import tensorflow as tf
 
+    return f"tf.lite.TFLiteConverter, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+
+
+def export_model(model_dir: str | Path) -> dict:
+    """Write ``model.tflite`` (and a classifier's ``head.npz``) into ``model_dir`` and record both in its card."""
     card = load_card(model_dir)
     flat, head, outputs = convert(card)
     directory = Path(model_dir)
-    tmp = directory / (TFLITE_FILE + ".tmp")
-    tmp.write_bytes(flat)
-    tmp.replace(directory / TFLITE_FILE)
+    atomic_write_bytes(directory / TFLITE_FILE, flat, private=False)
     entry = {
         "file": TFLITE_FILE,
         "sha256": sha256(directory / TFLITE_FILE),
         "precision": "float32",
         "outputs": outputs,
-        "converted_with": f"tf.lite.TFLiteConverter, TensorFlow {tf.__version__}",
+        "converted_with": toolchain(),
         "command": f"cxviewer export-model models/{directory.resolve().name}",
     }
     if head is not None:
-        tmp = directory / (HEAD_FILE + ".tmp")
-        tmp.write_bytes(head)
-        tmp.replace(directory / HEAD_FILE)
+        atomic_write_bytes(directory / HEAD_FILE, head, private=False)
         entry["head_file"] = HEAD_FILE
         entry["head_sha256"] = sha256(directory / HEAD_FILE)
     data = dict(card.data)

@@ -37,8 +37,8 @@ def coverage_by_source(segmenter, data_dir, seed: int = 20201, batch: int = 64) 
 
 
 def write_lung_card(data_dir, out_dir, summary: dict, version: str = "1.0.0") -> dict:
-    from cxviewer.model.segmenter import LungSegmenter
     from cxviewer.model.card import ModelCard
+    from cxviewer.model.segmenter import LungSegmenter
     from cxviewer.model.train_lungs import WEIGHTS_FILE, held_out_dice
 
     out = Path(out_dir)

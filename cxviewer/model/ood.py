@@ -46,7 +46,7 @@ class OodGate:
         )
 
     @classmethod
-    def load(cls, path: str | Path) -> "OodGate":
+    def load(cls, path: str | Path) -> OodGate:
         with np.load(path) as z:
             return cls(z["mean"], z["components"], z["class_means"], z["precision"], float(z["threshold"]))
 

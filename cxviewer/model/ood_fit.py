@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cxviewer.model.dataset import read_manifest, split_by_patient
+from cxviewer.model.dataset import label_indices, read_manifest, split_by_patient
 from cxviewer.model.ood import calibrate, fit_gate
 from cxviewer.model.train import load_grey
 
@@ -57,7 +57,7 @@ def synthetic_ct_slice(rng: np.random.Generator, size: int = 512) -> np.ndarray:
 def synthetic_out_of_scope(rng: np.random.Generator, chest_images: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
     """Inputs a chest classifier must refuse, built from scratch or from chest films."""
     photos, documents, noise, ct = [], [], [], []
-    for i in range(12):
+    for _ in range(12):
         ct.append(synthetic_ct_slice(rng))
         # a colour "photograph" turned grey the way the viewer would show it: smooth blobs and edges
         img = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (0, 0), 3)
@@ -92,12 +92,12 @@ def altered_films(rng: np.random.Generator, films: list[np.ndarray]) -> list[np.
 def fit_and_measure(clf, data_dir: str | Path, seed: int, dicom_dir: str | Path | None = None, log=print) -> dict:
     from cxviewer.model.film_check import calibrate_film_check, fit_film_check
 
-    splits = split_by_patient(read_manifest(data_dir), seed=seed)
+    splits = split_by_patient(read_manifest(data_dir, tuple(clf.labels)), seed=seed)
     feats = {}
     for name in ("train", "val", "test"):
         feats[name] = _features(clf, [load_grey(s.path) for s in splits[name]])
         log(f"features for {name}: {feats[name].shape}")
-    labels = np.array([s.label_index for s in splits["train"]])
+    labels = label_indices(splits["train"], tuple(clf.labels))
     fitted = fit_gate(feats["train"], labels)
     held_out = np.concatenate([feats["val"], feats["test"]])
     # Calibrated on one held-out split alone, the other split's pass rate shows how far the quantile

@@ -55,3 +55,12 @@ def default_model_dir() -> Path:
     if cards:
         return cards[0].directory
     raise ModelCardError("no model is installed (models/ holds no card.json with weights)")
+
+
+def default_card() -> ModelCard | None:
+    """The default model's card (its labels name the viewer's rows before a model runs), or None."""
+    try:
+        return load_card(default_model_dir())
+    except ModelCardError as exc:
+        log.info("no default model card: %s", exc)
+        return None

@@ -11,11 +11,33 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 _device: str | None = None
 RUNTIMES = ("auto", "litert", "tensorflow")
 RUNTIME_ENV = "CXVIEWER_RUNTIME"  # the default for --runtime (and the viewer's setting "auto")
+
+
+class ClassifierNetwork(Protocol):
+    """What runs a classifier, on either runtime (litert_network / tf_network)."""
+
+    device: str
+
+    def forward(self, x: Any) -> tuple[Any, Any]:
+        """(N, S, S, 3) inputs -> (probabilities, gate features)."""
+
+    def explain(self, x: Any) -> tuple[Any, Any, Any]:
+        """One input -> (probabilities, Grad-CAM map or None, gate features)."""
+
+
+class SegmenterNetwork(Protocol):
+    """What runs the lung segmenter, on either runtime."""
+
+    device: str
+
+    def __call__(self, x: Any) -> Any:
+        """(N, S, S, 1) inputs -> masks."""
 
 
 def litert_importable() -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 
 from cxviewer.model.card import ModelCard, ModelCardError, load_card
 from cxviewer.model.lung_mask import clean_mask, crop_box, segmenter_input, to_source
+from cxviewer.model.runtime import SegmenterNetwork
 
 ARCHITECTURE = "unet-compact"  # cxviewer.model.lung_unet's (which imports Keras)
 
@@ -35,11 +36,15 @@ class LungSegmenter:
         self.card = card
         self.size = card.input_size
         self.runtime = resolve_runtime(card, runtime)
+        self._forward: SegmenterNetwork
         if self.runtime == "litert":
-            from cxviewer.model.litert_network import LiteRTSegmenterNetwork as Network
+            from cxviewer.model.litert_network import LiteRTSegmenterNetwork
+
+            self._forward = LiteRTSegmenterNetwork(card)
         else:
-            from cxviewer.model.tf_network import TFSegmenterNetwork as Network
-        self._forward = Network(card)
+            from cxviewer.model.tf_network import TFSegmenterNetwork
+
+            self._forward = TFSegmenterNetwork(card)
         self.device = self._forward.device
 
     def inputs(self, images: list[np.ndarray]) -> np.ndarray:

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from cxviewer.model.augment import augment
-from cxviewer.model.dataset import LABELS, read_manifest, split_by_patient
-from cxviewer.model.metrics import classification_report
+from cxviewer.model.dataset import TRAINING_LABELS, Sample, label_indices, read_manifest, split_by_patient
 from cxviewer.model.preprocess import prepare
 
 WEIGHTS_FILE = "weights.weights.h5"
-LABEL_SMOOTHING = 0.1
-BN_MOMENTUM = 0.9
 
 
 def load_grey(path: Path) -> np.ndarray:
@@ -102,19 +99,57 @@ def lung_crops(images: list[np.ndarray], lung_model: str | Path) -> tuple[list[n
     return out, found / max(1, len(images))
 
 
-def one_hot(indices: np.ndarray, n: int) -> np.ndarray:
-    return np.eye(n, dtype=np.float32)[indices]
-
-
-def smoothed_ce(y: np.ndarray, probs: np.ndarray) -> float:
-    n = y.shape[1]
-    target = y * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / n
-    return float(-(target * np.log(np.clip(probs, 1e-7, 1.0))).sum(axis=1).mean())
-
-
 def balanced_class_weights(indices: np.ndarray, n: int) -> dict[int, float]:
     counts = np.bincount(indices, minlength=n)
     return {k: float(len(indices) / (n * counts[k])) for k in range(n)}
+
+
+@dataclass
+class TrainingData:
+    """What one run trains and validates on, read once: films (lung-cropped when asked), labels, loss weights."""
+
+    splits: dict[str, list[Sample]]
+    train_images: list[np.ndarray]
+    train_labels: np.ndarray
+    sample_weights: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    monitor: tuple[np.ndarray, np.ndarray] | None
+    crop_rate: dict[str, float] | None
+
+
+def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: str | Path | None,
+                       standardise: str | None, balance_views: bool, monitor_dir: str | Path | None,
+                       log=print) -> TrainingData:
+    """The patient-level split of ``data_dir``, its readable films, their loss weights and the validation inputs."""
+    splits = split_by_patient(read_manifest(data_dir), seed=seed)
+    train_s, val_s = splits["train"], splits["val"]
+    log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
+    train_s, train_imgs = load_readable(train_s, log)
+    val_s, val_imgs = load_readable(val_s, log)
+    crop_rate = None
+    if lung_model:
+        train_imgs, train_rate = lung_crops(train_imgs, lung_model)
+        val_imgs, val_rate = lung_crops(val_imgs, lung_model)
+        crop_rate = {"train": train_rate, "val": val_rate}
+        log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
+    monitor = None
+    if monitor_dir:
+        mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
+        if lung_model:
+            mon_imgs, _ = lung_crops(mon_imgs, lung_model)
+        monitor = (prepared_stack(mon_imgs, size, standardise), label_indices(mon_s, TRAINING_LABELS))
+        log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
+    train_y = label_indices(train_s, TRAINING_LABELS)
+    n = len(TRAINING_LABELS)
+    if balance_views:
+        sample_w = view_balanced_weights(train_y, [view_group(s.view) for s in train_s], n)
+    else:
+        cw = balanced_class_weights(train_y, n)
+        sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
+    return TrainingData(splits=splits, train_images=train_imgs, train_labels=train_y, sample_weights=sample_w,
+                        val_x=prepared_stack(val_imgs, size, standardise), val_y=label_indices(val_s, TRAINING_LABELS),
+                        monitor=monitor, crop_rate=crop_rate)
 
 
 def train(
@@ -148,159 +183,28 @@ def train(
     (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
     fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
     """
-    import keras
-
-    from cxviewer.model.network import ARCHITECTURE, build_cxnet
     from cxviewer.model.runtime import import_tensorflow
 
     tf = import_tensorflow()
+    from cxviewer.model import train_loop
+
     size = train_size or input_size
-    out = Path(out_dir)
-    ckpt_dir = out / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    state_path = ckpt_dir / "state.json"
-    log_path = out / "train_log.jsonl"
-
-    splits = split_by_patient(read_manifest(data_dir), seed=seed)
-    train_s, val_s = splits["train"], splits["val"]
-    log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
-    train_s, train_imgs = load_readable(train_s, log)
-    val_s, val_imgs = load_readable(val_s, log)
-    crop_rate = None
-    if lung_model:
-        train_imgs, train_rate = lung_crops(train_imgs, lung_model)
-        val_imgs, val_rate = lung_crops(val_imgs, lung_model)
-        crop_rate = {"train": train_rate, "val": val_rate}
-        log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
-    monitor = None
-    if monitor_dir:
-        mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
-        if lung_model:
-            mon_imgs, _ = lung_crops(mon_imgs, lung_model)
-        monitor = (prepared_stack(mon_imgs, size, standardise), np.array([s.label_index for s in mon_s]))
-        log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
-    train_y = np.array([s.label_index for s in train_s])
-    n = len(LABELS)
-    if balance_views:
-        sample_w = view_balanced_weights(train_y, [view_group(s.view) for s in train_s], n)
-    else:
-        cw = balanced_class_weights(train_y, n)
-        sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
-    val_x = prepared_stack(val_imgs, size, standardise)
-    val_y = np.array([s.label_index for s in val_s])
-
-    class Batches(keras.utils.PyDataset):
-        """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index)."""
-
-        def __init__(self):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.epoch = 0
-            self.order = np.arange(len(train_imgs))
-
-        def __len__(self):
-            return int(np.ceil(len(train_imgs) / batch_size))
-
-        def on_epoch_begin(self, epoch=None):
-            self.epoch = self.epoch + 1 if epoch is None else epoch
-            self.order = np.random.default_rng((seed, self.epoch)).permutation(len(train_imgs))
-
-        def __getitem__(self, i):
-            idx = self.order[i * batch_size : (i + 1) * batch_size]
-            rng = np.random.default_rng((seed, self.epoch, i))
-            x = np.stack([prepare(augment(train_imgs[j], rng), size, standardise=standardise)[0] for j in idx])
-            return x, one_hot(train_y[idx], n), sample_w[idx]
-
-    batches = Batches()
-    steps = len(batches)
-    state = {"epoch": -1, "best_auc": -1.0, "best_epoch": None, "best_val_loss": float("inf"), "bad_epochs": 0, "seconds": 0.0}
-    if resume and state_path.exists() and (ckpt_dir / "last.keras").exists():
-        state = json.loads(state_path.read_text())
-        model = keras.models.load_model(ckpt_dir / "last.keras")
-        log(f"resuming after epoch {state['epoch'] + 1}")
-    else:
-        keras.utils.set_random_seed(seed)
-        model = build_cxnet(size, n)
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                # 0.99 lets the moving statistics lag far behind the weights in a short CPU run: in
-                # inference mode the net then predicted one class for every validation image.
-                layer.momentum = BN_MOMENTUM
-        if init_weights:
-            model.load_weights(str(init_weights))
-            log(f"initialised from {init_weights}")
-        warmup = int(round(steps * warmup_epochs))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=learning_rate / 30,
-            decay_steps=max(1, steps * epochs - warmup),
-            alpha=0.05,
-            warmup_target=learning_rate,
-            warmup_steps=warmup,
-        )
-        model.compile(
-            optimizer=keras.optimizers.Adam(schedule),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING),
-            metrics=["accuracy"],
-        )
-        log_path.unlink(missing_ok=True)
+    files = train_loop.RunFiles(Path(out_dir))
+    files.checkpoints.mkdir(parents=True, exist_ok=True)
+    data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log)
+    n = len(TRAINING_LABELS)
+    batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
+                                          seed, size, standardise)
+    state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
+                                    init_weights, log)
     started = time.monotonic() - state["seconds"]
     forward = tf.function(lambda x: model(x, training=False))
-
-    class EpochEnd(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            batches.on_epoch_begin(epoch)
-            self.t0 = time.monotonic()
-
-        def on_epoch_end(self, epoch, logs=None):
-            probs = np.concatenate([forward(val_x[i : i + 32]).numpy() for i in range(0, len(val_x), 32)])
-            report = classification_report(val_y, probs, LABELS)
-            val_loss = smoothed_ce(one_hot(val_y, n), probs)
-            improved_auc = report["macro_auc"] > state["best_auc"]
-            if improved_auc:
-                state.update(best_auc=report["macro_auc"], best_epoch=epoch + 1)
-                model.save_weights(out / WEIGHTS_FILE)
-            if val_loss < state["best_val_loss"] - 1e-4:
-                state.update(best_val_loss=val_loss, bad_epochs=0)
-            else:
-                state["bad_epochs"] += 1
-            state.update(epoch=epoch, seconds=time.monotonic() - started)
-            model.save(ckpt_dir / "last.keras")
-            model.save_weights(ckpt_dir / f"epoch_{epoch + 1:03d}.weights.h5")
-            state_path.write_text(json.dumps(state, indent=1))
-            line = {
-                "epoch": epoch + 1,
-                "loss": round(float(logs.get("loss", float("nan"))), 4),
-                "accuracy": round(float(logs.get("accuracy", float("nan"))), 4),
-                "val_loss": round(val_loss, 4),
-                "val_accuracy": round(report["accuracy"], 4),
-                "val_balanced_accuracy": round(report["balanced_accuracy"], 4),
-                "val_macro_auc": round(report["macro_auc"], 4),
-                "val_recall": {k: round(v["recall"], 3) for k, v in report["per_class"].items()},
-                "epoch_seconds": round(time.monotonic() - self.t0, 1),
-                "best_epoch": state["best_epoch"],
-            }
-            if monitor is not None:
-                mx, my = monitor
-                mprobs = np.concatenate([forward(mx[i : i + 32]).numpy() for i in range(0, len(mx), 32)])
-                mrep = classification_report(my, mprobs, LABELS)
-                line["monitor_macro_auc"] = round(mrep["macro_auc"], 4)
-                line["monitor_recall"] = {k: round(v["recall"], 3) for k, v in mrep["per_class"].items()}
-                line["monitor_auc"] = {k: round(v["auc"], 3) for k, v in mrep["per_class"].items()}
-            with open(log_path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(line) + "\n")
-            log(json.dumps(line))
-            over_time = max_minutes is not None and state["seconds"] > max_minutes * 60
-            if state["bad_epochs"] >= patience or over_time:
-                log("early stop: " + ("time budget spent" if over_time else f"val loss flat for {patience} epochs"))
-                self.model.stop_training = True
-
     if state["epoch"] + 1 < epochs and state["bad_epochs"] < patience:
-        model.fit(
-            batches,
-            epochs=epochs,
-            initial_epoch=state["epoch"] + 1,
-            callbacks=[EpochEnd()],
-            verbose=2,
-        )
+        epoch_end = train_loop.EpochEnd(model, forward, batches, files, state, started, (data.val_x, data.val_y),
+                                        data.monitor, patience, max_minutes, log)
+        model.fit(batches, epochs=epochs, initial_epoch=state["epoch"] + 1, callbacks=[epoch_end], verbose=2)
+    from cxviewer.model.network import ARCHITECTURE
+
     summary = {
         "architecture": ARCHITECTURE,
         "input_size": input_size,
@@ -313,12 +217,28 @@ def train(
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "seed": seed,
-        "split_sizes": {k: len(v) for k, v in splits.items()},
+        "split_sizes": {k: len(v) for k, v in data.splits.items()},
         "lung_model": str(lung_model) if lung_model else None,
-        "lung_crop_rate": crop_rate,
+        "lung_crop_rate": data.crop_rate,
         "standardise": standardise,
         "balance_views": balance_views,
     }
-    (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    (files.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
+
+def _resume_or_build(files, resume: bool, size: int, n: int, seed: int, steps: int, epochs: int,
+                     learning_rate: float, warmup_epochs: float, init_weights, log):
+    """The saved state and model of an interrupted run, else a fresh state, a new model and an empty log."""
+    import keras
+
+    from cxviewer.model import train_loop
+
+    if resume and files.state.exists() and files.last.exists():
+        state = json.loads(files.state.read_text())
+        model = keras.models.load_model(files.last)
+        log(f"resuming after epoch {state['epoch'] + 1}")
+        return state, model
+    model = train_loop.build_model(size, n, seed, steps, epochs, learning_rate, warmup_epochs, init_weights, log)
+    files.log.unlink(missing_ok=True)
+    return train_loop.fresh_state(), model

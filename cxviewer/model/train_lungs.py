@@ -17,7 +17,7 @@ import numpy as np
 
 from cxviewer.model.augment import photometric
 from cxviewer.model.dataset import read_manifest, split_by_patient
-from cxviewer.model.lung_mask import clean_mask, crop_box, dice, segmenter_input, to_source
+from cxviewer.model.lung_mask import clean_mask, dice, segmenter_input
 from cxviewer.model.train import load_grey
 
 WEIGHTS_FILE = "weights.weights.h5"

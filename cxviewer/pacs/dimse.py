@@ -8,6 +8,7 @@ Every call opens one association and closes it. Failures become the errors of
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -90,8 +91,9 @@ class DimseClient:
     def _unreachable(self, connected: bool) -> Unreachable:
         where = f"{self.node.host}:{self.node.port}"
         if connected:
+            hint = "" if self.node.tls else "; does the peer expect TLS?"
             return Unreachable(f"{self.node.describe()}: no DICOM answer to the association request "
-                               f"(connection closed, or nothing within {self.timeout:g} s)")
+                               f"(connection closed{hint}, or nothing within {self.timeout:g} s)")
         try:
             socket.getaddrinfo(self.node.host, self.node.port)
         except socket.gaierror:
@@ -119,11 +121,18 @@ class DimseClient:
         ctx = self.node.ssl_context()
         if ctx is not None:
             tls = (ctx, self.node.host)
+        started = time.monotonic()
         try:
             assoc = ae.associate(self.node.host, int(self.node.port), ae_title=self.node.ae_title,
                                  ext_neg=ext_neg, evt_handlers=all_handlers, tls_args=tls)
         except OSError:  # the host name does not resolve
             raise self._unreachable(False) from None
+        timed_out = time.monotonic() - started >= 0.9 * self.timeout
+        answered = isinstance(seen.get("primitive"), A_ASSOCIATE)  # an accept or reject: TLS itself worked
+        if not assoc.is_established and ctx is not None and not answered and not timed_out:
+            problem = self._tls_problem(ctx)  # pynetdicom only logs why the handshake failed
+            if problem is not None:
+                raise problem
         if not assoc.is_established:
             rsp = seen.get("primitive")
             if assoc.is_rejected and rsp is not None and hasattr(rsp, "reason_str"):
@@ -144,6 +153,51 @@ class DimseClient:
             self._current = None
             if assoc.is_established:
                 assoc.release()
+
+    def _tls_problem(self, ctx: ssl.SSLContext) -> PacsError | None:
+        """Why a TLS association failed, found by one more handshake: an untrusted or mismatched
+        certificate, a peer that wants a client certificate or refuses ours, a peer that does not speak
+        TLS; None when no connection can be made at all, or the handshake shows nothing wrong."""
+        where = self.node.describe()
+        try:
+            raw = socket.create_connection((self.node.host, int(self.node.port)), timeout=self.timeout)
+        except OSError:
+            return None
+        try:
+            with ctx.wrap_socket(raw, server_hostname=self.node.host) as tls:
+                tls.settimeout(min(self.timeout, 2.0))
+                try:
+                    closed = tls.recv(1) == b""  # TLS 1.3 checks the client's certificate after the handshake
+                except (TimeoutError, socket.timeout):
+                    return None  # the peer waits for our association request: TLS is fine
+                except (ssl.SSLEOFError, ConnectionResetError):
+                    closed = True
+                if closed:
+                    return PeerError(f"{where}: the peer closed the TLS connection after the handshake: it requires "
+                                     "a client certificate (--cert/--key), or does not trust ours")
+                return None
+        except ssl.SSLCertVerificationError as exc:
+            ca = f"the CA file {self.node.ca_file}" if self.node.ca_file else "the system's CAs"
+            return PeerError(f"{where}: TLS refused: the peer's certificate is not trusted ({exc.verify_message}); "
+                             f"is it signed by {ca}, and issued for {self.node.host}?")
+        except (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError):
+            return PeerError(f"{where}: the peer closed the connection during the TLS handshake: "
+                             "does it speak TLS on this port?")
+        except ssl.SSLError as exc:
+            reason = str(exc.reason or exc)
+            hint = {"TLSV13_ALERT_CERTIFICATE_REQUIRED": "it requires a client certificate (--cert/--key)",
+                    "SSLV3_ALERT_HANDSHAKE_FAILURE": "it may require a client certificate (--cert/--key)",
+                    "TLSV1_ALERT_UNKNOWN_CA": "it does not trust our client certificate",
+                    "SSLV3_ALERT_BAD_CERTIFICATE": "it refused our client certificate",
+                    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "it refused our client certificate (not one for "
+                                                           "client authentication?)",
+                    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "it refused our client certificate",
+                    "WRONG_VERSION_NUMBER": "it does not speak TLS on this port"}.get(reason, "")
+            return PeerError(f"{where}: TLS handshake failed: {reason}" + (f"; {hint}" if hint else ""))
+        except OSError:
+            return None
+        finally:
+            raw.close()
 
     def _lost(self, what: str, status: Dataset | None) -> PacsError:
         """No response to a request: the peer aborted (it refused), or the connection or the timeout went."""

@@ -23,6 +23,25 @@ from cxviewer.pacs.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
+
+def listener_ssl_context(cert_file: str, key_file: str = "", ca_file: str = "") -> ssl.SSLContext:
+    """The listener's TLS context: our certificate (and key), TLS 1.2 or later; with ``ca_file``,
+    callers must present a certificate signed by it (mutual TLS), else any TLS caller may associate
+    (the AE title checks still apply). Unreadable files raise BadAddress."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert_file, key_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise BadAddress(f"cannot use the listener's certificate {cert_file!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if ca_file:
+        try:
+            ctx.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise BadAddress(f"cannot use the CA file {ca_file!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
 Received = Callable[[Path, str, str], None]  # (path, calling AE title, StudyInstanceUID)
 
 

@@ -35,6 +35,8 @@ class Node:
     url: str = ""
     tls: bool = False  # DIMSE over TLS (DICOMweb uses the URL's scheme)
     ca_file: str = ""  # CA bundle that signs the peer's certificate (empty: the system's)
+    cert_file: str = ""  # our certificate (PEM) for DIMSE TLS peers that require one (mutual TLS)
+    key_file: str = ""  # its private key (PEM; empty: in cert_file)
     username: str = ""
     password: str = field(default="", repr=False)
     token: str = field(default="", repr=False)  # bearer token for DICOMweb
@@ -53,8 +55,18 @@ class Node:
         """The client-side TLS context for a DIMSE node with ``tls``; None otherwise."""
         if not self.tls or self.is_web:
             return None
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ca_file or None)
+        try:
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise BadAddress(f"cannot use the CA file {self.ca_file!r}: {getattr(exc, 'strerror', None) or exc}") from None
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file:
+            try:
+                ctx.load_cert_chain(self.cert_file, self.key_file or None)
+            except (OSError, ssl.SSLError) as exc:
+                raise BadAddress(f"cannot use the client certificate {self.cert_file!r}"
+                                 + (f" with the key {self.key_file!r}" if self.key_file else "")
+                                 + f": {getattr(exc, 'strerror', None) or exc}") from None
         return ctx
 
     def validate(self) -> Node:

@@ -134,7 +134,7 @@ def sr_bytes(sr: Dataset) -> bytes:
 
 def write_sr(result: AIResult, source: Dataset, out: Path) -> Path:
     """Build and write the SR atomically, owner-readable only."""
-    from cxviewer.report.atomic import atomic_write_bytes
+    from cxviewer.files.atomic import atomic_write_bytes
 
     return atomic_write_bytes(Path(out), sr_bytes(build_sr(result, source)), private=True)
 

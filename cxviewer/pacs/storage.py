@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from cxviewer.pacs.errors import LimitExceeded
-from cxviewer.report.atomic import atomic_write_bytes
+from cxviewer.files.atomic import atomic_write_bytes
 
 DEFAULT_MAX_OBJECT_BYTES = 1 << 30  # 1 GiB: larger than any radiograph, smaller than a disk
 DEFAULT_MAX_OBJECTS = 100_000

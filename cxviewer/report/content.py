@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
+
 SCHEMA = "cxviewer.report/1"
 DRAFT = "Draft"
 FINAL = "Final"
@@ -49,14 +51,6 @@ def profile_name(keep_dates: bool = False) -> str:
     return BASIC_PROFILE + (f" with the {KEEP_DATES_OPTION}" if keep_dates else "")
 
 
-def shown(text: str) -> str:
-    """An identifier as it may be drawn: bidirectional controls and other invisible format or
-    control characters written as escapes (U+202E would otherwise draw "1234" as "4321")."""
-    return "".join(
-        f"\\u{ord(ch):04X}" if unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs") else ch for ch in text or ""
-    )
-
-_SEX = {"M": "Male", "F": "Female", "O": "Other"}
 _MODALITY = {"CR": "Computed radiography", "DX": "Digital radiography", "RG": "Radiographic imaging"}
 
 
@@ -90,10 +84,11 @@ class ReportHeader:
     sop_uid: str = ""
     source_name: str = ""  # file name only (never a path); may itself carry a name, so it is identifying
     source_format: str = ""
+    referring_physician: str = ""  # DICOM PN (0008,0090); emptied by the Basic Profile
 
     # fields that identify the patient or the examination and are dropped by an anonymised export
     IDENTIFYING = ("patient_name", "patient_id", "birth_date", "accession_number",
-                   "study_uid", "series_uid", "sop_uid", "source_name")
+                   "study_uid", "series_uid", "sop_uid", "source_name", "referring_physician")
 
     @classmethod
     def from_radiograph(cls, rad: Any) -> "ReportHeader":
@@ -120,6 +115,7 @@ class ReportHeader:
             sop_uid=text("sop_uid"),
             source_name=Path(path).name if path else "",
             source_format=text("source_format"),
+            referring_physician=text("referring_physician"),
         )
 
     @classmethod
@@ -151,6 +147,7 @@ class ReportHeader:
             ("Study date", hidden_date or shown(" ".join(x for x in (format_date(self.study_date),
                                                                     format_time(self.study_time)) if x))),
             ("Study description", hidden or shown(self.study_description)),
+            ("Referring physician", hidden or shown(format_person_name(self.referring_physician))),
             ("View position", shown(self.view_position)),
             ("Modality", shown(self.modality)),
             ("Body part", shown(self.body_part)),
@@ -171,39 +168,6 @@ class ReportHeader:
         return sorted(out, key=len, reverse=True)
 
 
-def format_person_name(pn: str) -> str:
-    """DICOM PN -> readable text: ``YAMADA^TARO=山田^太郎`` -> ``YAMADA, TARO (山田 太郎)``."""
-    groups = [g for g in (pn or "").split("=")]
-    shown = []
-    for i, group in enumerate(groups):
-        parts = [p.strip() for p in group.split("^")]
-        parts += [""] * (5 - len(parts))
-        family, given, middle, prefix, suffix = parts[:5]
-        first = " ".join(x for x in (prefix, given, middle) if x)
-        if _is_cjk(group):
-            text = " ".join(x for x in (family, first, suffix) if x)
-        else:
-            text = ", ".join(x for x in (family, first) if x)
-            text = " ".join(x for x in (text, suffix) if x)
-        if text:
-            shown.append(text)
-    if not shown:
-        return ""
-    return shown[0] + (f" ({' / '.join(shown[1:])})" if len(shown) > 1 else "")
-
-
-def _is_cjk(text: str) -> bool:
-    return any(unicodedata.east_asian_width(c) in ("W", "F") for c in text)
-
-
-def format_date(da: str) -> str:
-    """DICOM DA ``YYYYMMDD`` -> ``YYYY-MM-DD``; anything else is shown as it is."""
-    da = (da or "").strip()
-    if re.fullmatch(r"\d{8}", da):
-        return f"{da[:4]}-{da[4:6]}-{da[6:]}"
-    return da
-
-
 def date_spellings(da: str) -> list[str]:
     """How people write a DICOM date: 19340517, 1934-05-17, 17/05/1934, 05/17/1934, 17/5/1934,
     17 May 1934, May 17 1934 (punctuation does not matter to ``redact``)."""
@@ -215,19 +179,6 @@ def date_spellings(da: str) -> list[str]:
     out = [da, format_date(da), f"{d}{m}{y}", f"{m}{d}{y}", f"{int(d)}/{int(m)}/{y}", f"{int(m)}/{int(d)}/{y}",
            f"{int(d)} {month} {y}", f"{month} {int(d)} {y}", f"{int(d)} {month[:3]} {y}", f"{month[:3]} {int(d)} {y}"]
     return list(dict.fromkeys(out))
-
-
-def format_time(tm: str) -> str:
-    """DICOM TM ``HHMMSS.ffffff`` -> ``HH:MM``."""
-    tm = (tm or "").strip().replace(":", "")
-    if re.fullmatch(r"\d{4}(\d{2}(\.\d*)?)?", tm):
-        return f"{tm[:2]}:{tm[2:4]}"
-    return tm
-
-
-def format_sex(sex: str) -> str:
-    sex = (sex or "").strip().upper()
-    return _SEX.get(sex, sex)
 
 
 def technique_text(header: ReportHeader) -> str:

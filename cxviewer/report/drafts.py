@@ -1,7 +1,7 @@
 """Autosaved reports, one JSON file per study under ``cxviewer.paths.user_data_dir()/reports``.
 
 File names are a hash of the study key, so nothing from a DICOM header decides where a file goes.
-Every write is atomic (``atomic.atomic_write_bytes``): after a crash the last complete save comes
+Every write is atomic (``cxviewer.files.atomic``): after a crash the last complete save comes
 back, and a half-written temp file is ignored. A Final report is never silently overwritten:
 ``save`` refuses with ``FinalReportExists`` unless the caller asks to replace it, and even then the
 previous Final is kept beside it as ``<hash>.final-<time>.json``.
@@ -15,7 +15,7 @@ import logging
 import time
 from pathlib import Path
 
-from cxviewer.report.atomic import TEMP_SUFFIX, atomic_write_text
+from cxviewer.files.atomic import TEMP_SUFFIX, atomic_write_text
 from cxviewer.report.content import Report, now_iso
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,13 @@ device name and is short enough for every file system.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from pathlib import Path
 
-from cxviewer.report.content import Report, format_date
+from cxviewer.imaging.dicom_values import format_date
+from cxviewer.report.content import Report
 
 MAX_COMPONENT = 40
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
@@ -38,7 +40,10 @@ def sanitize_component(value: str, max_len: int = MAX_COMPONENT, fallback: str =
 
 
 def proposed_filename(report: Report, ext: str = "pdf", anonymise: bool = False) -> str:
-    """``<date>_<patient>_<ID>_<modality>_report.<ext>``; anonymised: no name, ID or accession."""
+    """``<date>_<accession>_<modality>_report.<ext>``, or ``<date>_study-<hash>_...`` without an
+    accession number. Never the patient's name or ID: a file name is seen in folder listings, mail
+    attachments and backups, where the report's own access rules do not follow it. Anonymised: no
+    accession and no UID hash either."""
     ext = ext.lower().lstrip(".")
     if not _ALLOWED_EXT.fullmatch(ext):
         raise ValueError(f"bad file extension {ext!r}")
@@ -48,13 +53,18 @@ def proposed_filename(report: Report, ext: str = "pdf", anonymise: bool = False)
     if anonymise:
         parts += ["anonymised"]
     else:
-        name = h.patient_name.split("=")[0]  # the alphabetic group when there are several
-        parts += [sanitize_component(name), sanitize_component(h.patient_id, 24)]
+        parts += [sanitize_component(h.accession_number, 16) or _study_hash(h.study_uid or h.sop_uid)]
     parts += [sanitize_component(h.modality, 8), "report"]
     if not report.is_final:
         parts.append("draft")
     stem = "_".join(p for p in parts if p)
     return f"{stem}.{ext}"
+
+
+def _study_hash(uid: str) -> str:
+    """``study-<8 hex>``: tells two studies of one day apart without showing the UID ("" without one)."""
+    uid = (uid or "").strip()
+    return f"study-{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:8]}" if uid else ""
 
 
 def safe_join(folder: str | Path, filename: str) -> Path:

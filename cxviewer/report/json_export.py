@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from cxviewer import __version__
-from cxviewer.report.atomic import atomic_write_text
+from cxviewer.files.atomic import atomic_write_text
 from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report, now_iso, profile_name
 
 EXPORT_SCHEMA = "cxviewer.report-export/1"

@@ -18,7 +18,6 @@ import html
 import logging
 import os
 import sys
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from cxviewer import __version__
+from cxviewer.files.atomic import AtomicFile
+from cxviewer.report.annotation_overlay import with_annotations
 from cxviewer.report.content import (MODEL_SCOPE, AIBlock, RESEARCH_NOTICE, RUNTIME_NAMES, SECTIONS, Report, profile_name,
                                      now_iso)
 
@@ -57,6 +58,7 @@ class PdfOptions:
     overlay_opacity: float = 0.45
     generated_at: str = ""  # default: now
     warnings: list[str] = field(default_factory=list)  # filled by render_report_pdf (missing glyphs...)
+    annotation_layer: Any = None  # RGBA uint8 of the reader's annotations over the displayed image
 
 
 def ensure_gui_application():
@@ -98,10 +100,8 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
     generated = options.generated_at or now_iso()
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    _chmod_like_new_file(tmp)
+    target = AtomicFile(path, private=False)  # a unique temp file beside path; commit() fsyncs and renames
+    tmp = str(target.temp)
     try:
         writer = QPdfWriter(tmp)
         writer.setResolution(300)
@@ -157,21 +157,11 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
             painter.end()
         del writer
         _repair_tounicode(Path(tmp), doc.toPlainText() + _footer_text(generated, 1, pages))
-        os.replace(tmp, path)
+        target.commit()
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        target.discard()
         raise
     return path
-
-
-def _chmod_like_new_file(path: str) -> None:
-    """mkstemp makes 0600 files; an exported PDF should get the user's normal permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
 
 
 def _keep_headings_with_next(doc, body_h: float, rounds: int = 6) -> None:
@@ -189,6 +179,11 @@ def _keep_headings_with_next(doc, body_h: float, rounds: int = 6) -> None:
                 below = layout.blockBoundingRect(nxt)
                 lines = nxt.layout()
                 first = lines.lineAt(0).height() if lines.lineCount() else below.height()
+                table = QTextCursor(nxt).currentTable()
+                if table is not None:  # a short table (the AI's probabilities) stays whole with its heading
+                    frame = layout.frameBoundingRect(table)
+                    if frame.height() < body_h / 3:
+                        below, first = frame, frame.height()
                 if int(top // body_h) != int((below.top() + min(first, body_h) - 1) // body_h):
                     fmt = block.blockFormat()
                     if not fmt.pageBreakPolicy() & QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore:
@@ -276,14 +271,15 @@ def _image_resources(image: np.ndarray, heatmap: np.ndarray | None, options: Pdf
     import cv2
 
     shown = _fit(image)  # downsample first: the overlay is then computed at print size only
-    res = {"radiograph": _qimage(shown)}
+    res = {"radiograph": _qimage(with_annotations(shown, options.annotation_layer))}
     if heatmap is not None:
         heat = np.asarray(heatmap, dtype=np.float32)
         if heat.ndim == 2 and heat.shape != shown.shape:
             area = heat.shape[0] > shown.shape[0]
             heat = cv2.resize(heat, (shown.shape[1], shown.shape[0]),
                               interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
-        res["overlay"] = _qimage(overlay_image(shown, heat, options.colormap, options.overlay_opacity))
+        res["overlay"] = _qimage(with_annotations(overlay_image(shown, heat, options.colormap,
+                                                                options.overlay_opacity), options.annotation_layer))
         ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :], 8, axis=0)
         res["colorbar"] = _qimage(colorize(ramp, options.colormap))
     return res
@@ -315,49 +311,112 @@ def _esc(text: str) -> str:
 
 def _build_html(report: Report, options: PdfOptions, generated: str, width96: float,
                 image_shape: tuple[int, int], has_overlay: bool) -> str:
-    parts: list[str] = []
-    status = report.status.upper()
+    """The report as HTML, in reading order: what a reader needs first fits page 1 (identification,
+    the Impression, the reader's report and signature), then the key images and the AI's opinion."""
+    parts = [
+        _title_html(report, options),
+        _patient_html(report, options),
+        _impression_html(report),
+        _sections_html(report),
+        _signature_html(report),
+        _images_html(report, options, width96, image_shape, has_overlay),
+        _ai_html(report.ai),
+        _model_card_html(report.ai),
+        _notice_html(generated),
+    ]
+    return "<html><body>" + "\n".join(p for p in parts if p) + "</body></html>"
+
+
+def _title_html(report: Report, options: PdfOptions) -> str:
+    """Institution (or the document title) on the left, Draft/Final and the anonymisation profile right."""
     institution = _esc(options.institution) if options.institution.strip() else ""
     status_note = (f"signed {html.escape(_when(report.finalized_at))}" if report.is_final
                    else "not signed")
-    parts.append(
+    return (
         "<table width='100%' cellspacing='0' cellpadding='0'><tr>"
         f"<td width='66%'><h1>{institution or DOC_TITLE}</h1>"
         + (f"<p>{DOC_TITLE}</p>" if institution else "")
         + "</td>"
-        f"<td align='right'><p><b>{status}</b> <span class='muted'>({status_note})</span></p>"
+        f"<td align='right'><p><b>{report.status.upper()}</b> <span class='muted'>({status_note})</span></p>"
         + (f"<p class='muted'>Anonymised export: {html.escape(profile_name(options.keep_dates))}</p>"
            if options.anonymise else "")
-        + "</td></tr></table><hr>"
-    )
+        + "</td></tr></table><hr>")
 
-    # patient and study table: two label/value pairs per row
+
+def _patient_html(report: Report, options: PdfOptions) -> str:
+    """Patient and study table: the name on a row of its own (names can be long), then two pairs a row."""
     rows = report.header.display_rows(options.anonymise, options.keep_dates)
-    parts.append("<h2>Patient and study</h2><table width='100%' cellspacing='0' border='0'>")
     (name_label, name), rest = rows[0], rows[1:]
-    parts.append(f"<tr><td width='18%' class='label' valign='middle'>{html.escape(name_label)}</td>"
-                 f"<td colspan='3'>{_esc(name)}</td></tr>")  # names can be long (several scripts)
+    out = ["<h2>Patient and study</h2><table width='100%' cellspacing='0' border='0'>",
+           f"<tr><td width='21%' class='label' valign='middle'>{html.escape(name_label)}</td>"
+           f"<td colspan='3'>{_esc(name)}</td></tr>"]
     for i in range(0, len(rest), 2):
-        cells = ""
-        for label, value in rest[i:i + 2]:
-            cells += f"<td width='18%' class='label'>{html.escape(label)}</td><td width='32%'>{_esc(value)}</td>"
-        parts.append(f"<tr>{cells}</tr>")
-    parts.append("</table>")
+        cells = "".join(f"<td width='21%' class='label'>{html.escape(label)}</td><td width='29%'>{_esc(value)}</td>"
+                        for label, value in rest[i:i + 2])
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table>")
+    return "".join(out)
 
-    # key images
+
+def _impression_html(report: Report) -> str:
+    """The reader's conclusion, boxed, right under the identification: always on page 1."""
+    title = dict(SECTIONS).get("impression", "Impression")
+    return ("<h2>Report</h2>"
+            "<table width='100%' cellspacing='0' cellpadding='6' border='1' bgcolor='#f3f6fa' "
+            "style='border-color:#1d3557; border-style:solid;'>"
+            f"<tr><td><b>{html.escape(title)}</b><br>{_esc(report.sections.get('impression', ''))}</td></tr></table>")
+
+
+def _sections_html(report: Report) -> str:
+    """The reader's other sections. An AI summary pasted into Findings is printed once, in the AI
+    section below: here a pointer to it stands where it was pasted."""
+    out = []
+    for key, title in SECTIONS:
+        if key == "impression":
+            continue
+        text = report.sections.get(key, "")
+        body = _esc(text)
+        if key == "findings" and report.ai is not None:
+            summary = report.ai.summary()
+            if summary and summary in text:
+                before, _, after = text.partition(summary)
+                body = "".join(x for x in (
+                    _esc(before) if before.strip() else "",
+                    "<br>" if before.strip() else "",
+                    "<i>[The reader quoted the AI second opinion here; it is printed under "
+                    "\u201cAI second opinion\u201d below.]</i>",
+                    "<br>" + _esc(after) if after.strip() else ""))
+        out.append(f"<h3>{html.escape(title)}</h3><p>{body}</p>")
+    return "".join(out)
+
+
+def _signature_html(report: Report) -> str:
+    """Who reported, Draft/Final, and a line to sign by hand."""
+    signed = (f"Final, signed electronically {html.escape(_when(report.finalized_at))}" if report.is_final
+              else "Draft: not signed")
+    return ("<table width='100%' cellspacing='0' cellpadding='2' border='0' style='margin-top:8px'><tr>"
+            f"<td width='50%' valign='bottom'><span class='label'>Reported by</span><br><b>{_esc(report.reader_name)}</b>"
+            f"<br><span class='muted'>{signed}</span></td>"
+            "<td width='50%' valign='bottom'><br><br>"
+            "<p>Signature ________________________________</p>"
+            "<p>Date ____________________</p></td></tr></table>")
+
+
+def _images_html(report: Report, options: PdfOptions, width96: float, image_shape: tuple[int, int],
+                 has_overlay: bool) -> str:
+    """The radiograph as displayed and, beside it, the Grad-CAM overlay with its colour bar."""
     h, w = image_shape
-    col = width96 * 0.485
-    scale = min(col / w, (width96 * 0.62) / h)
+    scale = min(width96 * 0.485 / w, (width96 * 0.55) / h)
     iw, ih = max(1, int(w * scale)), max(1, int(h * scale))
     caption = _esc(options.image_caption) if options.image_caption else "Default window"
-    parts.append("<h2>Key images</h2><table width='100%' cellspacing='0' cellpadding='0'><tr>")
-    parts.append(f"<td width='50%' valign='top'><img src='cxreport://radiograph' width='{iw}' height='{ih}'>"
-                 f"<p class='caption'>Radiograph as displayed: {caption}</p></td>")
+    out = ["<h2>Key images</h2><table width='100%' cellspacing='0' cellpadding='0'><tr>",
+           f"<td width='50%' valign='top'><img src='cxreport://radiograph' width='{iw}' height='{ih}'>"
+           f"<p class='caption'>Radiograph as displayed: {caption}</p></td>"]
     if has_overlay:
         model = ""
         if report.ai:
             model = " " + html.escape(" ".join(x for x in (report.ai.model_name, report.ai.model_version) if x))
-        parts.append(
+        out.append(
             f"<td width='50%' valign='top'><img src='cxreport://overlay' width='{iw}' height='{ih}'><br>"
             f"<img src='cxreport://colorbar' width='{iw}' height='8'>"
             f"<table width='{iw}' cellspacing='0' cellpadding='0'><tr><td class='caption'>low</td>"
@@ -365,80 +424,79 @@ def _build_html(report: Report, options: PdfOptions, generated: str, width96: fl
             f"<td class='caption' align='right'>high</td></tr></table>"
             f"<p class='caption'>Where the model{model} looked (relative, not a finding)</p></td>")
     else:
-        parts.append("<td width='50%' valign='top'><p class='muted'>No Grad-CAM overlay: "
-                     "no AI result for this image.</p></td>")
-    parts.append("</tr></table>")
+        out.append("<td width='50%' valign='top'><p class='muted'>No Grad-CAM overlay: "
+                   "no AI result for this image.</p></td>")
+    out.append("</tr></table>")
+    return "".join(out)
 
-    # AI block
-    parts.append("<h2>AI second opinion <span class='muted'>(research use, not a diagnosis)</span></h2>")
-    ai = report.ai
+
+def _ai_html(ai: AIBlock | None) -> str:
+    """The model's probabilities with bars, its call, where it looked, its scope and run details."""
+    out = ["<h2>AI second opinion <span class='muted'>(research use, not a diagnosis)</span></h2>"]
     if ai is None:
-        parts.append("<p>No AI result was available for this image.</p>")
-    elif ai.out_of_scope:
-        parts.append(f"<p><b>Outside the model's scope:</b> {_esc(ai.out_of_scope.rstrip('.'))}. "
-                     "The model gives no opinion on this image.</p>")
-        parts.append(f"<p class='muted'>Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}</p>")
-    else:
-        lead = ai.label
-        parts.append("<table cellspacing='0' width='70%'><tr><th>Class</th><th>Probability</th><th></th></tr>")
-        for label, p in zip(ai.labels, ai.probabilities):
-            name = html.escape(label) + (" (leading)" if label == lead else "")
-            if label == lead:
-                name = f"<b>{name}</b>"
-            bar = min(100, max(1, int(round(p * 100))))
-            rest = f"<td width='{100 - bar}%'></td>" if bar < 100 else ""
-            parts.append(
-                f"<tr><td>{name}</td><td align='right'>{p * 100:.1f} %</td><td width='45%'>"
-                "<table width='100%' cellspacing='0' cellpadding='0'><tr>"
-                f"<td width='{bar}%' bgcolor='#457b9d' height='7'></td>{rest}</tr></table></td></tr>")
-        parts.append("</table>")
-        if ai.call == "uncertain":
-            parts.append("<p><b>Uncertain:</b> no class is likely enough for the model to make a call.</p>")
-        elif ai.call:
-            parts.append(f"<p><b>Call:</b> {html.escape(ai.call)}</p>")
-        if ai.attention_text:
-            parts.append(f"<p>{html.escape(ai.attention_text)}</p>")
-        parts.append(f"<p class='muted'>{html.escape(MODEL_SCOPE)}</p>")
-        meta = [f"Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}".strip()]
-        if ai.runtime:
-            meta.append(f"runtime {html.escape(RUNTIME_NAMES.get(ai.runtime, ai.runtime))}")
-        if ai.device:
-            meta.append(f"device {html.escape(ai.device)}")
-        if ai.elapsed_ms:
-            meta.append(f"{ai.elapsed_ms:.0f} ms")
-        if ai.analysed_at:
-            meta.append(f"analysed {html.escape(_when(ai.analysed_at))}")
-        parts.append(f"<p class='muted'>{' · '.join(meta)}</p>")
+        out.append("<p>No AI result was available for this image.</p>")
+        return "".join(out)
+    if ai.out_of_scope:
+        out.append(f"<p><b>Outside the model's scope:</b> {_esc(ai.out_of_scope.rstrip('.'))}. "
+                   "The model gives no opinion on this image.</p>")
+        out.append(f"<p class='muted'>Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}</p>")
+        return "".join(out)
+    lead = ai.label
+    out.append("<table cellspacing='0' width='70%'><tr><th>Class</th><th>Probability</th><th></th></tr>")
+    for label, p in zip(ai.labels, ai.probabilities):
+        name = html.escape(label) + (" (leading)" if label == lead else "")
+        if label == lead:
+            name = f"<b>{name}</b>"
+        bar = min(100, max(1, int(round(p * 100))))
+        rest = f"<td width='{100 - bar}%'></td>" if bar < 100 else ""
+        out.append(
+            f"<tr><td>{name}</td><td align='right'>{p * 100:.1f} %</td><td width='45%'>"
+            "<table width='100%' cellspacing='0' cellpadding='0'><tr>"
+            f"<td width='{bar}%' bgcolor='#457b9d' height='7'></td>{rest}</tr></table></td></tr>")
+    out.append("</table>")
+    if ai.call == "uncertain":
+        out.append("<p><b>Uncertain:</b> no class is likely enough for the model to make a call.</p>")
+    elif ai.call:
+        out.append(f"<p><b>Call:</b> {html.escape(ai.call)}</p>")
+    if ai.attention_text:
+        out.append(f"<p>{html.escape(ai.attention_text)}</p>")
+    out.append(f"<p class='muted'>{html.escape(MODEL_SCOPE)}</p>")
+    meta = [f"Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}".strip()]
+    if ai.runtime:
+        meta.append(f"runtime {html.escape(RUNTIME_NAMES.get(ai.runtime, ai.runtime))}")
+    if ai.device:
+        meta.append(f"device {html.escape(ai.device)}")
+    if ai.elapsed_ms:
+        meta.append(f"{ai.elapsed_ms:.0f} ms")
+    if ai.analysed_at:
+        meta.append(f"analysed {html.escape(_when(ai.analysed_at))}")
+    out.append(f"<p class='muted'>{' · '.join(meta)}</p>")
+    return "".join(out)
 
-    # the reader's sections
-    parts.append("<h2>Report</h2>")
-    for key, title in SECTIONS:
-        parts.append(f"<h3>{html.escape(title)}</h3><p>{_esc(report.sections.get(key, ''))}</p>")
-    parts.append(f"<h3>Reader</h3><p>{_esc(report.reader_name)}</p>")
-    parts.append(f"<p class='muted'>Status: {html.escape(report.status)}"
-                 + (f", signed {html.escape(_when(report.finalized_at))}" if report.is_final else "")
-                 + "</p>")
 
-    # model card summary
-    if ai is not None:
-        parts.append("<h2>Model card summary</h2>")
-        if ai.card_summary:
-            parts.append("<p class='muted'>Figures measured on held-out patients of the model's own data "
-                         "set; performance on other hospitals' images may be lower.</p>")
-            parts.append("<table cellspacing='0' width='70%'>")
-            for label, value in ai.card_summary:
-                parts.append(f"<tr><td class='label'>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>")
-            parts.append("</table>")
-        else:
-            parts.append("<p>The model card lists no held-out figures.</p>")
+def _model_card_html(ai: AIBlock | None) -> str:
+    """The held-out figures of the model that gave the opinion (nothing without an AI result)."""
+    if ai is None:
+        return ""
+    out = ["<h2>Model card summary</h2>"]
+    if not ai.card_summary:
+        out.append("<p>The model card lists no held-out figures.</p>")
+        return "".join(out)
+    out.append("<p class='muted'>Figures measured on held-out patients of the model's own data "
+               "set; performance on other hospitals' images may be lower.</p>")
+    out.append("<table cellspacing='0' width='70%'>")
+    for label, value in ai.card_summary:
+        out.append(f"<tr><td class='label'>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>")
+    out.append("</table>")
+    return "".join(out)
 
-    # notice
-    parts.append("<br><table width='100%' cellspacing='0' cellpadding='6' border='1' "
-                 "style='border-color:#b00020; border-style:solid;' bgcolor='#fff4f4'>"
-                 f"<tr><td><b>Research use only.</b> {html.escape(RESEARCH_NOTICE)}</td></tr></table>")
-    parts.append(f"<p class='muted'>Generated {html.escape(_when(generated))} by CXViewer "
-                 f"{html.escape(__version__)}.</p>")
-    return "<html><body>" + "\n".join(parts) + "</body></html>"
+
+def _notice_html(generated: str) -> str:
+    return ("<br><table width='100%' cellspacing='0' cellpadding='6' border='1' "
+            "style='border-color:#b00020; border-style:solid;' bgcolor='#fff4f4'>"
+            f"<tr><td><b>Research use only.</b> {html.escape(RESEARCH_NOTICE)}</td></tr></table>"
+            f"<p class='muted'>Generated {html.escape(_when(generated))} by CXViewer "
+            f"{html.escape(__version__)}.</p>")
 
 
 def _when(iso: str) -> str:

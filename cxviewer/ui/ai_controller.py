@@ -30,14 +30,22 @@ def image_key(rad) -> str:
     return str(rad.path)
 
 
+def make_inference_service(settings, parent=None) -> InferenceService:
+    """The inference service on the runtime the settings name (``auto`` when they name none we know)."""
+    runtime = settings["runtime"]
+    return InferenceService(parent=parent, runtime=runtime if runtime in RUNTIME_CHOICES else "auto")
+
+
 class AIController(QObject):
-    def __init__(self, window):
+    """The AI dock, overlay and menu on ``window`` (a MainWindow: its image view, settings, panels and
+    status bar), driving ``service`` and showing its answers in ``panel``."""
+
+    def __init__(self, window, service: InferenceService, panel: AIPanel):
         super().__init__(window)
         self.window = window
         self.view = window.image_view
-        runtime = window.settings["runtime"]
-        self.service = InferenceService(parent=self, runtime=runtime if runtime in RUNTIME_CHOICES else "auto")
-        self.panel = AIPanel()
+        self.service = service
+        self.panel = panel
         self.overlay = HeatmapOverlay(self.view.overlay_parent())
         self.outline = LungOutline(self.view.overlay_parent())
         self.current_key: str | None = None
@@ -69,11 +77,11 @@ class AIController(QObject):
         menu = self.window.menuBar().addMenu("&AI")
         self.overlay_action = QAction("Show Grad-CAM overlay", self.window, checkable=True)
         self.overlay_action.setShortcut(QKeySequence("G"))
-        self.overlay_action.toggled.connect(self.panel.overlay_box.setChecked)
+        self.overlay_action.toggled.connect(self.panel.set_overlay_checked)
         menu.addAction(self.overlay_action)
         self.outline_action = QAction("Show lung outline", self.window, checkable=True)
         self.outline_action.setShortcut(QKeySequence("O"))
-        self.outline_action.toggled.connect(self.panel.outline_box.setChecked)
+        self.outline_action.toggled.connect(self.panel.set_outline_checked)
         menu.addAction(self.outline_action)
         self.auto_action = QAction("Show overlays automatically on new films", self.window, checkable=True)
         self.auto_action.setToolTip("Off: every new film opens plain, and the reader turns the Grad-CAM map or the "
@@ -134,25 +142,25 @@ class AIController(QObject):
     # --------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
         overlay = self.window.settings["overlay"]
-        self.panel.opacity.setValue(int(round(float(overlay.get("heatmap_opacity", 0.45)) * 100)))
-        cmap = overlay.get("heatmap_colormap", "inferno")
-        if self.panel.colormap.findText(cmap) >= 0:
-            self.panel.colormap.setCurrentText(cmap)
-        self.overlay.set_colormap(self.panel.colormap.currentText())
-        self.overlay.set_opacity(self.panel.opacity.value() / 100.0)
+        self.panel.set_overlay_style(overlay.get("heatmap_colormap", "inferno"),
+                                     float(overlay.get("heatmap_opacity", 0.45)))
+        colormap, opacity = self.panel.overlay_style()
+        self.overlay.set_colormap(colormap)
+        self.overlay.set_opacity(opacity)
         auto = bool(overlay.get("auto_show", False))
         self.auto_action.setChecked(auto)
         # Without "show automatically", a film never opens under an overlay left on in an earlier session.
-        self.panel.overlay_box.setChecked(auto and bool(overlay.get("heatmap_visible", False)))
-        self.panel.outline_box.setChecked(auto and bool(overlay.get("lung_outline_visible", False)))
+        self.panel.set_overlay_checked(auto and bool(overlay.get("heatmap_visible", False)))
+        self.panel.set_outline_checked(auto and bool(overlay.get("lung_outline_visible", False)))
 
     def store_settings(self) -> None:
         overlay = dict(self.window.settings["overlay"])
+        colormap, opacity = self.panel.overlay_style()
         overlay.update(
-            heatmap_opacity=self.panel.opacity.value() / 100.0,
-            heatmap_colormap=self.panel.colormap.currentText(),
-            heatmap_visible=self.panel.overlay_box.isChecked(),
-            lung_outline_visible=self.panel.outline_box.isChecked(),
+            heatmap_opacity=opacity,
+            heatmap_colormap=colormap,
+            heatmap_visible=self.panel.overlay_checked(),
+            lung_outline_visible=self.panel.outline_checked(),
             auto_show=self.auto_action.isChecked(),
         )
         self.window.settings["overlay"] = overlay
@@ -174,8 +182,8 @@ class AIController(QObject):
         self.overlay.set_heatmap(None)
         self.outline.set_mask(None)
         if rad is not None and image_key(rad) != self.current_key and not self.auto_action.isChecked():
-            self.panel.overlay_box.setChecked(False)
-            self.panel.outline_box.setChecked(False)
+            self.panel.set_overlay_checked(False)
+            self.panel.set_outline_checked(False)
         if rad is None:
             self.current_key = None
             self.panel.show_idle()
@@ -199,7 +207,7 @@ class AIController(QObject):
         mask = prediction.lung_mask
         on_grid = rad is not None and mask is not None and mask.shape == rad.pixels.shape
         self.outline.set_mask(mask if on_grid and prediction.in_scope else None)
-        self.outline.set_visible(self.panel.outline_box.isChecked())
+        self.outline.set_visible(self.panel.outline_checked())
         if not prediction.in_scope:
             self.panel.show_out_of_scope(prediction)
             self.overlay.set_heatmap(None)
@@ -207,7 +215,7 @@ class AIController(QObject):
         self.panel.show_prediction(prediction)
         if prediction.heatmap is not None and rad is not None and prediction.heatmap.shape == rad.pixels.shape:
             self.overlay.set_heatmap(prediction.heatmap)
-        self.overlay.set_visible(self.panel.overlay_box.isChecked())
+        self.overlay.set_visible(self.panel.overlay_checked())
 
     def _on_failed(self, key: str, message: str) -> None:
         if key == self.current_key:
@@ -217,10 +225,11 @@ class AIController(QObject):
         self.window.set_compute_device(f"{title} on {device}")
 
 
-def install_ai_panel(window) -> AIController:
-    """Add the AI dock, overlay and menu to ``window``; available as ``window.ai``/``window.inference``."""
-    controller = AIController(window)
-    window.ai = controller
-    window.inference = controller.service
-    window.ai_panel = controller.panel
+def install_ai_panel(window, service: InferenceService | None = None, panel: AIPanel | None = None) -> AIController:
+    """Add the AI dock, overlay and menu to ``window``; the service and panel are made from the window's
+    settings unless given. Other parts take them from the returned controller (``.service``, ``.panel``)."""
+    controller_service = service if service is not None else make_inference_service(window.settings)
+    controller = AIController(window, controller_service, panel if panel is not None else AIPanel())
+    if service is None:
+        controller_service.setParent(controller)  # made here: lives and quits with the controller
     return controller

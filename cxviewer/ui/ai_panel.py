@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cxviewer.model.card import display_name
 from cxviewer.report.content import MODEL_SCOPE, attention_text
 
 NOTICE = "Research software, not a medical device. A second look, not a diagnosis."
-DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": "Normal"}
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
 
@@ -39,7 +39,10 @@ class AIPanel(QWidget):
     opacityChanged = Signal(float)
     colormapChanged = Signal(str)
 
-    def __init__(self, labels=("covid", "pneumonia", "normal"), parent: QWidget | None = None):
+    def __init__(self, labels: tuple[str, ...] | None = None, names: dict[str, str] | None = None,
+                 parent: QWidget | None = None):
+        """``labels``: the model card's classes, one row each (default: the default model's card);
+        ``names``: the card's display names. A prediction with other labels rebuilds the rows."""
         super().__init__(parent)
         self.setObjectName("aiPanel")
         layout = QVBoxLayout(self)
@@ -55,22 +58,17 @@ class AIPanel(QWidget):
         self.leading.setFont(font)
         layout.addWidget(self.leading)
 
-        grid = QGridLayout()
+        self._grid = QGridLayout()
         self.bars: dict[str, QProgressBar] = {}
         self.figures: dict[str, QLabel] = {}
-        for row, label in enumerate(labels):
-            grid.addWidget(QLabel(DISPLAY_NAMES.get(label, label)), row, 0)
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setTextVisible(False)  # the figure sits beside the bar, never across its edge
-            grid.addWidget(bar, row, 1)
-            figure = QLabel("—")
-            figure.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            figure.setMinimumWidth(figure.fontMetrics().horizontalAdvance("100.0 %") + 4)
-            grid.addWidget(figure, row, 2)
-            self.bars[label] = bar
-            self.figures[label] = figure
-        layout.addLayout(grid)
+        self.names: dict[str, str] = {}
+        if labels is None:
+            from cxviewer.model.registry import default_card
+
+            card = default_card()
+            labels, names = (card.labels, card.display_names) if card else ((), None)
+        self.set_labels(labels, names)
+        layout.addLayout(self._grid)
 
         self.attention = QLabel("")
         self.attention.setObjectName("aiAttention")
@@ -129,6 +127,55 @@ class AIPanel(QWidget):
         layout.addWidget(notice)
         layout.addStretch(1)
 
+    def set_labels(self, labels, names: dict[str, str] | None = None) -> None:
+        """One row (name, bar, figure) per class of the model, in the card's order."""
+        while self._grid.count():
+            item = self._grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.bars, self.figures = {}, {}
+        self.names = {label: display_name(label, names) for label in labels}
+        for row, label in enumerate(labels):
+            name = QLabel(self.names[label])
+            name.setObjectName("aiClassName")
+            self._grid.addWidget(name, row, 0)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setTextVisible(False)  # the figure sits beside the bar, never across its edge
+            self._grid.addWidget(bar, row, 1)
+            figure = QLabel("—")
+            figure.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            figure.setMinimumWidth(figure.fontMetrics().horizontalAdvance("100.0 %") + 4)
+            self._grid.addWidget(figure, row, 2)
+            self.bars[label] = bar
+            self.figures[label] = figure
+
+    def _name(self, label: str) -> str:
+        return self.names.get(label) or display_name(label)
+
+    # ------------------------------------------------------------------ overlay controls (the panel's API)
+    def overlay_checked(self) -> bool:
+        return self.overlay_box.isChecked()
+
+    def set_overlay_checked(self, on: bool) -> None:
+        self.overlay_box.setChecked(bool(on))  # emits overlayToggled when it changes
+
+    def outline_checked(self) -> bool:
+        return self.outline_box.isChecked()
+
+    def set_outline_checked(self, on: bool) -> None:
+        self.outline_box.setChecked(bool(on))  # emits outlineToggled when it changes
+
+    def overlay_style(self) -> tuple[str, float]:
+        """(colour map name, opacity 0..1) of the Grad-CAM overlay."""
+        return self.colormap.currentText(), self.opacity.value() / 100.0
+
+    def set_overlay_style(self, colormap: str, opacity: float) -> None:
+        """Unknown colour maps are ignored (the current one stays)."""
+        self.opacity.setValue(int(round(float(opacity) * 100)))
+        if self.colormap.findText(colormap) >= 0:
+            self.colormap.setCurrentText(colormap)
+
     def _reset_bars(self) -> None:
         for bar in self.bars.values():
             bar.setValue(0)
@@ -184,20 +231,20 @@ class AIPanel(QWidget):
 
     def show_prediction(self, prediction) -> None:
         self.anyway.hide()
+        if tuple(prediction.labels) != tuple(self.bars):  # a model with other classes: its own rows
+            self.set_labels(tuple(prediction.labels))
         for label, p in zip(prediction.labels, prediction.probabilities):
-            bar = self.bars.get(label)
-            if bar is not None:
-                bar.setValue(int(round(p * 1000)))
-                self.figures[label].setText(f"{p * 100:.1f} %")
+            self.bars[label].setValue(int(round(p * 1000)))
+            self.figures[label].setText(f"{p * 100:.1f} %")
         self.status.setText("Model opinion" + (" (calibrated probabilities)" if prediction.calibrated else ""))
         if prediction.call == "uncertain":
             ranked = sorted(zip(prediction.labels, prediction.probabilities), key=lambda lp: -lp[1])
-            parts = [f"{DISPLAY_NAMES.get(k, k) if i == 0 else DISPLAY_NAMES.get(k, k).lower()} {p * 100:.0f} %"
+            parts = [f"{self._name(k) if i == 0 else self._name(k).lower()} {p * 100:.0f} %"
                      for i, (k, p) in enumerate(ranked)]
             self._set_leading("Uncertain: " + ", ".join(parts), bold=False)
         else:
             called = prediction.call or prediction.label
-            self._set_leading(f"{DISPLAY_NAMES.get(called, called)}  {prediction.confidence * 100:.0f} %", bold=True)
+            self._set_leading(f"{self._name(called)}  {prediction.confidence * 100:.0f} %", bold=True)
         self.attention.setText(attention_text(getattr(prediction, "attention_in_lungs", None)))
         details = (f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on "
                    f"{_where(prediction)}")

@@ -8,39 +8,55 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QWidget
 
-CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
+from cxviewer.imaging.dicom_values import (format_age, format_date, format_person_name, format_sex,
+                                           format_time, shown)
+
 EDGES = ("top", "bottom", "left", "right")
-
-
-def format_date(value: str) -> str:
-    """DICOM DA (YYYYMMDD) as YYYY-MM-DD; anything else unchanged."""
-    v = (value or "").strip()
-    return f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 and v.isdigit() else v
-
-
-def format_name(value: str) -> str:
-    return (value or "").replace("^", " ").strip()
+PLATE = "background: rgba(0, 0, 0, 170); border-radius: 3px; padding: 1px 4px;"
 
 
 def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
 
 
-def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
-                 zoom: float, orientation_text: str, position: str) -> dict[str, str]:
-    """Text of the four corners for the radiograph ``rad`` and the current view state."""
-    from cxviewer.report.content import shown  # bidi controls escaped: "\u202E1234" never draws as "4321"
+def acquisition_text(rad: Any) -> str:
+    """When the film was taken (imaging reads it from the header): the time alone on the study's day."""
+    tm = format_time(getattr(rad, "acquisition_time", ""))
+    if not tm:
+        return ""
+    da = getattr(rad, "acquisition_date", "")
+    return tm if not da or da == rad.study_date else f"{format_date(da)} {tm}"
 
-    patient = [shown(format_name(rad.patient_name)) or "(no name)"]
+
+def matrix_text(rad: Any) -> str:
+    """Matrix (columns x rows) and pixel spacing: "1760 x 2140 px, 0.2 x 0.2 mm" (spacing row x column)."""
+    rows, cols = rad.pixels.shape[:2]
+    text = f"{cols} x {rows} px"
+    spacing = getattr(rad, "pixel_spacing", None)
+    if spacing:
+        text += f", {_number(spacing[0])} x {_number(spacing[1])} mm"
+    return text
+
+
+def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
+                 zoom: float, orientation_text: str, position: str, inverted: bool = False) -> dict[str, str]:
+    """Text of the four corners for the radiograph ``rad`` and the current view state."""
+    # names, dates, sex and age as the study browser and the report write them (imaging.dicom_values);
+    # identifiers through shown(): bidi controls escaped, "\u202E1234" never draws as "4321"
+    patient = [shown(format_person_name(rad.patient_name)) or "(no name)"]
     if rad.patient_id:
         patient.append(f"ID {shown(rad.patient_id)}")
-    born = " ".join(x for x in (format_date(rad.patient_birth_date), rad.patient_sex) if x)
+    born = " ".join(x for x in (format_date(rad.patient_birth_date), format_sex(rad.patient_sex),
+                                format_age(getattr(rad, "patient_age", ""))) if x)
     if born:
         patient.append(born)
     study = [x for x in (format_date(rad.study_date), shown(rad.study_description)) if x]
     if rad.series_description or rad.series_number is not None:
         series = f"Se {rad.series_number}" if rad.series_number is not None else "Se"
         study.append(" ".join(x for x in (series, rad.series_description) if x))
+    acquired = acquisition_text(rad)
+    if acquired:
+        study.append(f"Acq {acquired}")
     if position:
         study.append(position)
     wl = []
@@ -48,8 +64,10 @@ def corner_texts(rad: Any, center: float | None, width: float | None, window_nam
         wl.append(f"W {_number(width)}  L {_number(center)}")
     if window_name:
         wl.append(window_name)
+    if inverted:
+        wl.append("Inverted")
     wl.append(f"Zoom {zoom * 100:.0f}%")
-    acq = [" ".join(x for x in (rad.modality, rad.body_part, rad.view_position) if x)]
+    acq = [" ".join(x for x in (rad.modality, rad.body_part, rad.view_position) if x), matrix_text(rad)]
     if orientation_text:
         acq.append(orientation_text)
     return {
@@ -89,10 +107,10 @@ class CornerAnnotations(QWidget):
             label = QLabel(self)
             label.setObjectName(f"annotation_{key}")
             label.setAlignment(self._ALIGN[key])
-            label.setStyleSheet("color: #f0f0f0; font-size: 12px; background: transparent;")
+            # a dark plate behind the text: readable on a bright film too ("Im 1/3", not "m 1/3")
+            label.setStyleSheet(f"color: #f0f0f0; font-size: 12px; {PLATE}")
             if key in EDGES:
-                label.setStyleSheet("color: #ffe680; font-size: 15px; font-weight: bold;"
-                                    " background: transparent;")
+                label.setStyleSheet(f"color: #ffe680; font-size: 15px; font-weight: bold; {PLATE}")
             shadow = QGraphicsDropShadowEffect(label)
             shadow.setBlurRadius(3)
             shadow.setOffset(1, 1)
@@ -111,6 +129,7 @@ class CornerAnnotations(QWidget):
     def set_texts(self, texts: dict[str, str]) -> None:
         for key, label in self.labels.items():
             label.setText(texts.get(key, ""))
+            label.setVisible(bool(label.text()))  # no empty plate
 
     def text(self, key: str) -> str:
         return self.labels[key].text()

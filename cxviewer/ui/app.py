@@ -20,13 +20,36 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def build_main_window(settings=None):
+    """The reading station, composed in one place: the main window, then each feature given what it
+    uses (the inference service and the AI panel go to the report pane and the PACS sender by
+    argument). Returns (window, inference service)."""
+    from cxviewer.ui.ai_controller import install_ai_panel
+    from cxviewer.ui.batch_dialog import install_batch_action
+    from cxviewer.ui.main_window import MainWindow
+    from cxviewer.ui.pacs_dialog import install_pacs
+    from cxviewer.ui.report_dock import install_report_dock
+
+    window = MainWindow(settings)
+    install_batch_action(window)  # Tools > Batch scan...
+    ai = install_ai_panel(window)  # AI dock, Grad-CAM overlay, AI menu (model loads lazily on first image)
+    report = install_report_dock(window, inference=ai.service, ai_panel=ai.panel)  # the report pane (right dock)
+    # PACS menu (Query/Retrieve, nodes), the listener toggle, "Send AI result"; no network until asked
+    install_pacs(window, report_dock=report, inference=ai.service)
+    from cxviewer.ui.annotation_tools import install_annotation_tools
+    from cxviewer.ui.layouts import install_layouts
+
+    # Annotate menu (tools, undo, per-film saving, GSPS; replaces D / Delete); the PDF image carries them
+    tools = install_annotation_tools(window, report_dock=report)
+    install_layouts(window, tools)  # View > Layout 1x1/1x2/2x2, linked viewports, Compare with prior (P)
+    return window, ai.service
+
+
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     logging.basicConfig(level=os.environ.get("CXVIEWER_LOGLEVEL", "INFO"),
                         format="%(levelname)s %(name)s: %(message)s")
     from PySide6.QtWidgets import QApplication
-
-    from cxviewer.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CXViewer")
@@ -35,28 +58,16 @@ def run_gui(argv: list[str]) -> int:
 
     app.setWindowIcon(app_icon())  # resources/icons; resources/cxviewer.desktop names the same icon
     app.setDesktopFileName("cxviewer")
-    window = MainWindow()
-    from cxviewer.ui.batch_dialog import install_batch_action
+    window, inference = build_main_window()
+    from cxviewer.ui import startup_probe
 
-    install_batch_action(window)  # Tools > Batch scan...
-    from cxviewer.ui.ai_controller import install_ai_panel
-
-    install_ai_panel(window)  # AI dock, Grad-CAM overlay, AI menu (model loads lazily on first image)
-    from cxviewer.ui.report_dock import install_report_dock
-
-    install_report_dock(window)  # the report pane (right dock)
-    from cxviewer.ui.pacs_dialog import install_pacs
-
-    install_pacs(window)  # PACS menu (Query/Retrieve, nodes) and the listener toggle; no network until asked
-    if os.environ.get("CXVIEWER_STARTUP_PROBE"):  # start-up benchmark: report the first paint, quit
-        from cxviewer.ui.startup_probe import install as install_startup_probe
-
-        install_startup_probe(app, window)
+    if startup_probe.requested():  # start-up benchmark: report the first paint, quit
+        startup_probe.install(app, window)
     window.show()
     if args.smoke_test:
         from cxviewer.ui.smoke_test import install_smoke_test
 
-        install_smoke_test(window)  # checks a build: opens the sample, quits once it is drawn
+        install_smoke_test(window, inference)  # checks a build: opens the sample, quits once it is drawn
     elif args.sample:
         window.open_sample()
     if args.paths:

@@ -9,6 +9,7 @@ a scanned folder.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from cxviewer.ui.batch_results import ScanResultsView
+
+log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1
 KEEP_JOURNALS = 20
@@ -94,6 +97,7 @@ class ScanWorker(QObject):
                 "ok": p.ok,
                 "errors": p.errors,
                 "out_of_scope": p.out_of_scope,
+                "not_in_table": p.ignored + p.already_done,  # examined files that make no row
                 "rate": p.rate,
                 "eta_s": p.eta_s,
             }
@@ -165,8 +169,12 @@ class BatchScanDialog(QDialog):
     openRequested = Signal(str)  # a path the user double-clicked
     scanFinished = Signal(object)  # ScanSummary (not emitted when the scan failed)
 
-    def __init__(self, parent=None, *, classifier=None):
+    def __init__(self, parent=None, *, classifier=None, settings=None):
         super().__init__(parent)
+        # the viewer's settings (last_dir: where the folder picker starts); the main window's by default
+        self.settings = settings if settings is not None else getattr(parent, "settings", None)
+        self._counts = {"ok": 0, "error": 0, "out_of_scope": 0}
+        self._last_progress: dict | None = None
         self.setWindowTitle("Batch scan")
         self.setModal(False)
         self.resize(1000, 640)
@@ -240,10 +248,29 @@ class BatchScanDialog(QDialog):
     def paths(self) -> list[str]:
         return [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
 
+    def start_dir(self) -> str:
+        """Where the folder picker opens: the last folder chosen (saved in the settings), else home."""
+        last = self._setting("last_dir")
+        return last if last and Path(last).is_dir() else str(Path.home())
+
+    def _setting(self, key: str):
+        try:
+            return self.settings[key] if self.settings is not None else None
+        except (KeyError, TypeError):
+            return None
+
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder to scan")
+        folder = QFileDialog.getExistingDirectory(self, "Folder to scan", self.start_dir())
         if folder:
             self.add_paths([folder])
+            if self.settings is not None:
+                self.settings["last_dir"] = folder  # the next pick starts here (as File > Open folder does)
+                save = getattr(self.settings, "save", None)
+                if save is not None:
+                    try:
+                        save()  # also for the next session, should the viewer not close cleanly
+                    except OSError as exc:
+                        log.warning("batch scan: cannot save the settings: %s", exc)
 
     def _remove_selected(self) -> None:
         for item in self.folder_list.selectedItems():
@@ -266,6 +293,8 @@ class BatchScanDialog(QDialog):
             self.status_label.setText(str(exc).capitalize() + ".")
             return False
         self.results.clear()
+        self._counts = {"ok": 0, "error": 0, "out_of_scope": 0}
+        self._last_progress = None
         self.results.protected_roots = roots
         try:
             self.journal_path = new_journal_path()
@@ -286,7 +315,7 @@ class BatchScanDialog(QDialog):
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.modelLoading.connect(lambda: self.status_label.setText("Loading the model..."))
-        worker.resultReady.connect(self.results.add_result)
+        worker.resultReady.connect(self._add_result)
         worker.progressed.connect(self._show_progress)
         worker.finished.connect(self._finished)
         worker.failed.connect(self._failed)
@@ -320,19 +349,40 @@ class BatchScanDialog(QDialog):
         if running:
             self.progress_bar.setRange(0, 0)
 
+    def _add_result(self, result) -> None:
+        self.results.add_result(result)
+        if result.status in self._counts:
+            self._counts[result.status] += 1
+        self._show_counts()
+
     def _show_progress(self, p: dict) -> None:
+        self._last_progress = p
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        """The counter counts the rows in the table (the engine's progress comes at most every
+        PROGRESS_INTERVAL_S and lagged behind it: "97 of 427" beside "112 of 112 shown"); the total,
+        rate and time left come from the engine."""
         from cxviewer.scan.progress import format_duration
 
-        if p["total"]:
-            self.progress_bar.setRange(0, p["total"])
-            self.progress_bar.setValue(min(p["examined"], p["total"]))
-        total = "?" if p["total"] is None else p["total"]
-        self.status_label.setText(
-            f"{p['examined']} of {total} files: {p['ok']} ok, {p['errors']} error(s), "
-            f"{p['out_of_scope']} out of scope - {p['rate']:.1f} files/s, about {format_duration(p['eta_s'])} left"
-        )
+        p = self._last_progress or {}
+        rows = self.results.model.rowCount()
+        # files that make no row (not images, done by an earlier run) come only with the engine's report
+        examined = max(p.get("examined", 0), rows + p.get("not_in_table", 0))
+        total = p.get("total")
+        if total:
+            total = max(total, examined)
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(examined)
+        c = self._counts
+        text = (f"{examined} of {'?' if total is None else total} files examined: {rows} in the table "
+                f"({c['ok']} ok, {c['error']} error(s), {c['out_of_scope']} out of scope)")
+        if p.get("rate"):
+            text += f" - {p['rate']:.1f} files/s, about {format_duration(p.get('eta_s'))} left"
+        self.status_label.setText(text)
 
     def _finished(self, summary) -> None:
+        self.results.fit_columns()
         self.status_label.setText(summary.text())
         self.scanFinished.emit(summary)
 

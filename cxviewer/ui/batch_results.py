@@ -48,6 +48,8 @@ HEADERS = {
 STATUS_TEXT = {"ok": "ok", "error": "error", "out_of_scope": "out of scope"}
 NUMERIC = {"p_covid", "p_pneumonia", "p_normal", "ood_score", "ms", "confidence"}
 SORT_ROLE = Qt.ItemDataRole.UserRole
+MAX_COLUMN_PX = {"path": 360, "error": 520, "study_uid": 240, "sop_uid": 240, "model": 220}
+FIT_SAMPLE_ROWS = 500
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -210,7 +212,9 @@ class ScanResultsView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(FIT_SAMPLE_ROWS)
         self.table.verticalHeader().setVisible(False)
+        self._fitted_rows = 0
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Status:"))
@@ -239,6 +243,20 @@ class ScanResultsView(QWidget):
 
     def add_result(self, result: ScanResult) -> None:
         self.model.add_result(result)
+        n = self.model.rowCount()
+        if n >= 2 * self._fitted_rows or n in (1, 10):  # the first rows, then as the table doubles
+            self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their contents (headers included), File and Reason up to a cap: a long
+        path or error message shows in full on hover. Measured over the first FIT_SAMPLE_ROWS rows."""
+        self._fitted_rows = max(self.model.rowCount(), 1)
+        header = self.table.horizontalHeader()
+        for column, name in enumerate(COLUMNS):
+            self.table.resizeColumnToContents(column)
+            cap = MAX_COLUMN_PX.get(name)
+            if cap is not None and header.sectionSize(column) > cap:
+                header.resizeSection(column, cap)
 
     def clear(self) -> None:
         self.model.clear()

@@ -22,6 +22,7 @@ class ImageEntry:
     error: str | None = None
     patient_name: str = ""
     patient_id: str = ""
+    patient_issuer: str = ""
     study_uid: str = ""
     study_date: str = ""
     study_time: str = ""
@@ -50,6 +51,7 @@ class ImageEntry:
         rows, cols = rad.pixels.shape
         return cls(
             path=Path(rad.path), patient_name=rad.patient_name, patient_id=rad.patient_id,
+            patient_issuer=rad.patient_issuer,
             study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
             study_description=rad.study_description, series_uid=rad.series_uid,
             series_number=rad.series_number, series_description=rad.series_description,
@@ -74,15 +76,11 @@ def make_thumbnail(u8: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
 
 
 def thumbnail_display(rad) -> np.ndarray:
-    """The default display of ``rad`` (as ``render_display``: first header VOI, else the full range)
-    computed on a block-averaged copy a few times the thumbnail size: a thumbnail does not need a
-    VOI pass over every full-resolution pixel, and the loader makes one for every file it opens."""
-    from cxviewer.imaging import apply_voi, full_range_window
+    """The default display of ``rad`` (``DisplayState.default``: first header VOI, else the full range
+    of the full-resolution pixels) computed on a block-averaged copy a few times the thumbnail size: a
+    thumbnail does not need a VOI pass over every full-resolution pixel, and the loader makes one for
+    every file it opens."""
+    from cxviewer.imaging import DisplayState
 
     k = max(1, max(rad.pixels.shape) // (2 * THUMBNAIL_SIZE))
-    if rad.voi_presets:
-        window, function = rad.voi_presets[0], rad.voi_function
-    else:
-        window, function = full_range_window(rad), "LINEAR"  # range of the full-resolution pixels
-    return apply_voi(block_mean(rad.pixels, k), window, monochrome1=rad.photometric == "MONOCHROME1",
-                     function=function)
+    return DisplayState.default(rad).render(rad, block_mean(rad.pixels, k))

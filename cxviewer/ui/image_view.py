@@ -1,7 +1,8 @@
 """The central image view: one radiograph on a pyqtgraph ViewBox with the reading tools.
 
-Display = ``cxviewer.imaging.apply_voi`` (the vectorised VOI LUT path of PS3.3 C.11, MONOCHROME1
-inverted after VOI) on the modality pixels, then the user's own invert. When zoomed out by 2x or
+Display = ``cxviewer.imaging.DisplayState`` (window, VOI function, invert, rotation and flips of
+the image on screen; its ``render`` is PS3.3 C.11 with MONOCHROME1 inverted after VOI, then the
+user's own invert) on the modality pixels. When zoomed out by 2x or
 more the view renders an area-averaged copy of the modality pixels (one pyramid level per power of
 two, built once per image), so window/level drags stay smooth on 9-megapixel frames; at 1:1 and
 closer the full-resolution pixels are shown. Values under the cursor always come from the full
@@ -15,7 +16,7 @@ x = column, y = row) and rotation/flips are that item's transform, so anything a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from cxviewer.imaging import VoiPreset, apply_voi, full_range_window
-from cxviewer.ui import view_orientation as vo
+from cxviewer.imaging import DisplayState, Window
+from cxviewer.imaging import orientation as vo
+from cxviewer.imaging.spacing import NO_SPACING, MeasurementScale, scale_for_radiograph
 from cxviewer.ui.annotations import CornerAnnotations, corner_texts
 from cxviewer.ui.downsample import block_mean
 from cxviewer.ui.measure import MeasurementItem
@@ -37,20 +39,7 @@ from cxviewer.ui.view_box import ReadingViewBox
 WL_DRAG_FULL_RANGE_PX = 1000.0
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
-MIN_LEVEL_SIZE = 256
-VOI_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")  # DICOM VOI LUT Function (0028,1056)  # never downsample an image below this many pixels on its short side
-
-
-@dataclass
-class WindowState:
-    """What is applied now: ``voi`` goes to apply_voi (a header VoiPreset, or (centre, width) used
-    with ``function``); ``center``/``width`` are shown and are where a drag starts from."""
-
-    voi: Any
-    center: float
-    width: float
-    name: str
-    function: str = "LINEAR"
+MIN_LEVEL_SIZE = 256  # never downsample an image below this many pixels on its short side
 
 
 class ImageView(QWidget):
@@ -84,10 +73,13 @@ class ImageView(QWidget):
         layout.addWidget(self.graphics)
 
         self.rad: Any = None
-        self.window: WindowState | None = None
-        self.inverted = False
-        self.orientation = vo.IDENTITY.copy()
+        # window, invert, rotation/flips of the image on screen (None when there is none); the report
+        # pane renders its PDF from the same object
+        self.display: DisplayState | None = None
         self.measurements: list[MeasurementItem] = []
+        self.calibration: MeasurementScale | None = None  # the reader's, for this film
+        self.corner_extra: dict[str, str] = {}  # a first line per corner, set by the layouts
+        self.drag_tool = None  # callable(phase, p0, p1) in image coordinates, set by an annotation tool
         self.measure_color = "#ffd400"
         self.position_text = ""
         self._fit_mode = True
@@ -126,11 +118,12 @@ class ImageView(QWidget):
         """
         self.clear_measurements()
         self.rad = rad
+        self.calibration = None
         if rad is not None:
             self.hide_message()
         self._levels = {1: rad.pixels} if rad is not None else {}
         if rad is None:
-            self.window = None
+            self.display = None
             self.image_item.clear()
             self.annotations.set_texts({})
             self.imageChanged.emit(None)
@@ -138,11 +131,11 @@ class ImageView(QWidget):
         lo, hi = rad.value_range()
         value_range = hi - lo
         self._wl_step = max(value_range, 1e-6) / WL_DRAG_FULL_RANGE_PX
-        if not keep_view:
-            self.inverted = False
-            self.orientation = vo.IDENTITY.copy()
+        previous, self.display = self.display, DisplayState.default(rad)
+        if keep_view and previous is not None:
+            self.display = replace(self.display, inverted=previous.inverted, orientation=previous.orientation)
+        else:
             self._fit_mode = True
-        self.window = self._default_window()
         self._apply_orientation()
         self._level = self._wanted_level()
         self._refresh_image()
@@ -172,51 +165,44 @@ class ImageView(QWidget):
         return self._level
 
     # ---------------------------------------------------------------- window
-    def _default_window(self) -> WindowState:
-        """Like render_display: the first header VOI, else the full range (linear)."""
-        presets = list(self.rad.voi_presets or [])
-        if presets:
-            return self._state_for_header(presets[0])
-        c, w = full_range_window(self.rad)
-        return WindowState((c, w), float(c), float(w), "Full range")
+    @property
+    def window(self) -> Window | None:
+        """The window applied now (None without an image)."""
+        return self.display.window if self.display is not None else None
 
-    def _state_for_header(self, preset: VoiPreset) -> WindowState:
-        # A VOI LUT item's centre/width describe the input range it covers (a start for dragging);
-        # dragging away from it gives a window with the header's VOI LUT Function.
-        function = preset.function if preset.lut is None else self.rad.voi_function
-        if function not in VOI_FUNCTIONS:
-            function = "LINEAR"
-        return WindowState(preset, float(preset.center), float(preset.width),
-                           preset.name or "Header window", function)
+    @property
+    def inverted(self) -> bool:
+        return self.display is not None and self.display.inverted
+
+    @property
+    def orientation(self) -> np.ndarray:
+        """2x2 rotation/flip matrix of the image on screen (``cxviewer.imaging.orientation``)."""
+        return self.display.orientation if self.display is not None else vo.IDENTITY.copy()
+
+    def _set_window(self, window: Window) -> None:
+        if self.display is None:
+            return
+        self.display = self.display.with_window(window)
+        self._refresh_image()
+        self._emit_window()
 
     def set_window(self, center: float, width: float, name: str = "Custom",
                    function: str | None = None) -> None:
         """Apply the window (centre, width); the VOI function stays the current one unless given."""
         if function is None:
             function = self.window.function if self.window is not None else "LINEAR"
-        width = max(float(width), 1e-6)
-        self.window = WindowState((float(center), width), float(center), width, name, function)
-        self._refresh_image()
-        self._emit_window()
+        self._set_window(Window.custom(center, width, name, function))
 
     def apply_header_preset(self, index: int) -> None:
-        presets = list(self.rad.voi_presets)
-        self.window = self._state_for_header(presets[index])
-        self._refresh_image()
-        self._emit_window()
+        self._set_window(Window.from_header(list(self.rad.voi_presets)[index], self.rad.voi_function))
 
     def apply_builtin_preset(self, preset: BuiltinPreset) -> None:
         c, w = builtin_window(preset, self.rad.pixels, self.rad.photometric)
-        self.window = WindowState((c, w), c, w, preset.name, "LINEAR")
-        self._refresh_image()
-        self._emit_window()
+        self._set_window(Window.custom(c, w, preset.name, "LINEAR"))
 
     def reset_window(self) -> None:
-        if self.rad is None:
-            return
-        self.window = self._default_window()
-        self._refresh_image()
-        self._emit_window()
+        if self.rad is not None:
+            self._set_window(DisplayState.default(self.rad).window)
 
     def _display_reversed(self) -> bool:
         """True when higher modality values look darker on screen."""
@@ -238,8 +224,11 @@ class ImageView(QWidget):
         return self._wl_step
 
     def set_inverted(self, on: bool) -> None:
-        self.inverted = bool(on)
+        if self.display is None:
+            return
+        self.display = self.display.with_inverted(on)
         self._refresh_image()
+        self._update_annotations()  # the corner says "Inverted"
         self.displayChanged.emit()
 
     def toggle_invert(self) -> None:
@@ -270,13 +259,9 @@ class ImageView(QWidget):
         return k
 
     def _refresh_image(self) -> None:
-        if self.rad is None or self.window is None:
+        if self.rad is None or self.display is None:
             return
-        pixels = self._level_pixels(self._level)
-        u8 = apply_voi(pixels, self.window.voi, monochrome1=self.rad.photometric == "MONOCHROME1",
-                       function=self.window.function)
-        if self.inverted:
-            u8 = 255 - u8
+        u8 = self.display.render(self.rad, self._level_pixels(self._level))
         w, h = self.image_size()
         # levels=None: the uint8 display goes to Qt as it is (a Grayscale8 QImage, no copy). With
         # levels (0, 255) pyqtgraph builds an identity colour table in Python and Qt converts the
@@ -297,17 +282,19 @@ class ImageView(QWidget):
         self.displayChanged.emit()
 
     def rotate(self, clockwise: bool = True) -> None:
-        op = vo.ROTATE_CW if clockwise else vo.ROTATE_CCW
-        self.orientation = op @ self.orientation
-        self._apply_orientation()
+        if self.display is not None:
+            self.display = self.display.rotated(clockwise)
+            self._apply_orientation()
 
     def flip_horizontal(self) -> None:
-        self.orientation = vo.FLIP_H @ self.orientation
-        self._apply_orientation()
+        if self.display is not None:
+            self.display = self.display.flipped_horizontally()
+            self._apply_orientation()
 
     def flip_vertical(self) -> None:
-        self.orientation = vo.FLIP_V @ self.orientation
-        self._apply_orientation()
+        if self.display is not None:
+            self.display = self.display.flipped_vertically()
+            self._apply_orientation()
 
     def image_rect_in_view(self) -> QRectF:
         """Bounding rectangle of the (rotated/flipped) image in view coordinates."""
@@ -359,10 +346,8 @@ class ImageView(QWidget):
         """Default window, no invert, no rotation or flip, fitted."""
         if self.rad is None:
             return
-        self.inverted = False
-        self.orientation = vo.IDENTITY.copy()
         self._fit_mode = True
-        self.window = self._default_window()
+        self.display = DisplayState.default(self.rad)
         self._apply_orientation()
         self._refresh_image()
         self._emit_window()
@@ -395,6 +380,12 @@ class ImageView(QWidget):
             self.cursorMoved.emit(None)
 
     # ----------------------------------------------------------- measurement
+    def measurement_scale(self) -> MeasurementScale:
+        """The reader's calibration of this film when there is one, else what its header says."""
+        if self.calibration is not None:
+            return self.calibration
+        return scale_for_radiograph(self.rad) if self.rad is not None else NO_SPACING
+
     def set_measure_mode(self, on: bool) -> None:
         self.view_box.measure_mode = bool(on)
 
@@ -404,7 +395,7 @@ class ImageView(QWidget):
 
     def add_measurement(self, p0: tuple[float, float], p1: tuple[float, float]) -> MeasurementItem:
         """Measure between two image points (column, row)."""
-        m = MeasurementItem(self._group, QPointF(*p0), self.rad.pixel_spacing, self.measure_color)
+        m = MeasurementItem(self._group, QPointF(*p0), self.measurement_scale(), self.measure_color)
         m.set_end(QPointF(*p1))
         self.measurements.append(m)
         self.measurementFinished.emit(m)
@@ -414,8 +405,11 @@ class ImageView(QWidget):
         if self.rad is None:
             return
         p0, p1 = self.scene_to_image(start), self.scene_to_image(current)
+        if self.drag_tool is not None:  # an annotation tool (ui.annotation_tools) takes the drag
+            self.drag_tool(phase, p0, p1)
+            return
         if phase == "start" or self._drawing is None:
-            self._drawing = MeasurementItem(self._group, p0, self.rad.pixel_spacing, self.measure_color)
+            self._drawing = MeasurementItem(self._group, p0, self.measurement_scale(), self.measure_color)
         self._drawing.set_end(p1)
         if phase == "finish":
             m, self._drawing = self._drawing, None
@@ -444,13 +438,7 @@ class ImageView(QWidget):
         self._update_annotations()
 
     def orientation_description(self) -> str:
-        deg, mirrored = vo.rotation_degrees(self.orientation)
-        parts = []
-        if deg:
-            parts.append(f"Rot {deg}\N{DEGREE SIGN}")
-        if mirrored:
-            parts.append("Flipped")
-        return ", ".join(parts)
+        return self.display.orientation_text() if self.display is not None else ""
 
     def _edge_labels(self) -> dict[str, str]:
         header = getattr(self.rad, "header", None)
@@ -467,6 +455,8 @@ class ImageView(QWidget):
         if self.rad is None or self.window is None:
             return
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
-                             self.zoom(), self.orientation_description(), self.position_text)
+                             self.zoom(), self.orientation_description(), self.position_text, self.inverted)
         texts.update(self._edge_labels())
+        for key, extra in self.corner_extra.items():  # e.g. "PRIOR 2003-12-08" from ui.layouts
+            texts[key] = "\n".join(x for x in (extra, texts.get(key, "")) if x)
         self.annotations.set_texts(texts)

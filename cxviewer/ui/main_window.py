@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
@@ -22,9 +22,9 @@ from cxviewer.ui.drop import paths_from_mime
 from cxviewer.ui.image_entry import ImageEntry
 from cxviewer.ui.image_view import ImageView
 from cxviewer.ui.loader import Loader
-from cxviewer.ui.presets import BUILTIN_PRESETS
+from cxviewer.ui.presets import BUILTIN_PRESETS, presets_for
 from cxviewer.ui.radiograph_cache import RadiographCache
-from cxviewer.ui.settings import Settings
+from cxviewer.settings import Settings
 from cxviewer.ui.shortcuts_dialog import ShortcutsDialog
 from cxviewer.ui.status_bar import ViewerStatusBar
 from cxviewer.ui.study_browser import StudyBrowser
@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.current_path: Path | None = None
         self._pending_path: Path | None = None
         self._batches: dict[int, dict[str, Any]] = {}
+        self._close_hooks: list[Callable[[], None]] = []  # added by the parts composed in ui/app.py
 
         self.image_view = ImageView(self)
         self.setCentralWidget(self.image_view)
@@ -88,7 +89,8 @@ class MainWindow(QMainWindow):
 
         v = self.image_view
         v.windowChanged.connect(self.status.set_window)
-        v.zoomChanged.connect(self.status.set_zoom)
+        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
+        v.zoomChanged.connect(lambda z: self.status.set_zoom(z if v.rad is not None else 0.0))
         v.cursorMoved.connect(self.status.set_cursor)
         v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
@@ -117,6 +119,7 @@ class MainWindow(QMainWindow):
         a = self._act
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        self.file_menu = file_menu  # other modules add their entries (report export, finalise...)
         file_menu.addAction(a("open_files", "&Open files\N{HORIZONTAL ELLIPSIS}", self.open_files_dialog, "Ctrl+O"))
         file_menu.addAction(a("open_folder", "Open &folder\N{HORIZONTAL ELLIPSIS}", self.open_folder_dialog,
                               "Ctrl+Shift+O"))
@@ -206,14 +209,19 @@ class MainWindow(QMainWindow):
                 menu.addAction(action)
             else:
                 action.setEnabled(False)
+            # a window the file does not have is neither in the menu nor in Help > Shortcuts
+            action.setVisible(i < len(presets))
         if not presets:
             none = menu.addAction("(no window in the file header)")
             none.setEnabled(False)
         menu.addSeparator()
+        allowed = presets_for(self.image_view.rad)  # chest windows for chest films only
         for preset in BUILTIN_PRESETS:
             action = self.actions_by_name[f"preset_{preset.name.lower()}"]
             action.setToolTip(preset.explanation)
-            menu.addAction(action)
+            action.setEnabled(preset in allowed)
+            if preset in allowed:
+                menu.addAction(action)
         menu.addAction(self.actions_by_name["reset_window"])
         user = self.settings["presets"]
         if user:
@@ -338,7 +346,7 @@ class MainWindow(QMainWindow):
                 self.show_image(path)
         elif path == self._pending_path:
             self._pending_path = None
-            self.status.showMessage(f"Cannot read {path.name} again: {error}", 15000)
+            self._show_failure(path, f"Cannot read {path.name} again", error or "")
 
     # ---------------------------------------------------------- showing
     def show_image(self, path: Path) -> None:
@@ -351,6 +359,7 @@ class MainWindow(QMainWindow):
             self.loader.reread(path)
             return
         self.current_path = path
+        self.status.clear_image_fields()  # the last film's x/y and value do not belong to this one
         self.image_view.hide_message()
         self.image_view.set_radiograph(rad)
         self.tag_browser.set_dataset(rad.header)
@@ -363,11 +372,20 @@ class MainWindow(QMainWindow):
         self.currentImageChanged.emit(rad)
 
     def _show_error_entry(self, entry: ImageEntry) -> None:
+        self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")
+
+    def _show_failure(self, path: Path, title: str, error: str) -> None:
+        """A film that cannot be shown: nothing of the previous film stays (image, corners, tags, readouts)."""
         self.current_path = None
         self.image_view.set_radiograph(None)
+        self.image_view.set_position_text("")
         self.tag_browser.set_dataset(None)
-        self.image_view.show_message(f"Cannot display {entry.path.name}\n\n{entry.error}")
-        self.status.showMessage(f"{entry.path.name}: {entry.error}", 15000)
+        self.status.clear_image_fields()
+        self.setWindowTitle("CXViewer")
+        detail = error[len(path.name) + 2:] if error.startswith(f"{path.name}: ") else error
+        self.image_view.show_message(f"{title}\n\n{detail}")
+        # the reader's message often names the file already: say the name once
+        self.status.showMessage(error if path.name in error else f"{path.name}: {error}", 15000)
         self.currentImageChanged.emit(None)
 
     def step_image(self, step: int) -> None:
@@ -383,7 +401,7 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------- tools
     def _apply_builtin(self, preset) -> None:
-        if self.image_view.rad is not None:
+        if self.image_view.rad is not None and preset in presets_for(self.image_view.rad):
             self.image_view.apply_builtin_preset(preset)
 
     def _apply_header(self, index: int) -> None:
@@ -416,9 +434,19 @@ class MainWindow(QMainWindow):
         self.showFullScreen() if on else self.showNormal()
 
     def shortcut_actions(self) -> list[QAction]:
-        """Every action with a key: the window's own plus the panel toggles (for Help)."""
-        actions = list(self.actions_by_name.values()) + self.panels_menu.actions()
-        return [a for a in actions if a.shortcuts()]
+        """Every visible action with a key, for Help > Shortcuts: read from the actions themselves (the
+        window's, the panel toggles, and those other modules added: AI overlay, report, batch scan...),
+        so a key added anywhere is listed without a list kept by hand."""
+        seen: set[int] = set()
+        out = []
+        candidates = list(self.actions_by_name.values()) + self.panels_menu.actions() + list(self.actions())
+        candidates += self.findChildren(QAction)
+        for action in candidates:
+            if id(action) in seen or not action.shortcuts() or not action.isVisible():
+                continue
+            seen.add(id(action))
+            out.append(action)
+        return out
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_actions(), self).exec()
@@ -437,6 +465,10 @@ class MainWindow(QMainWindow):
 
     def set_compute_device(self, text: str) -> None:
         self.status.set_device(text)
+
+    def add_close_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when the window closes, before the settings are saved (e.g. stop the PACS listener)."""
+        self._close_hooks.append(hook)
 
     # ---------------------------------------------------------- settings
     def _default_layout(self) -> None:
@@ -478,9 +510,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event) -> None:
-        listener = getattr(self, "pacs_listener", None)  # installed by cxviewer.ui.pacs_dialog.install_pacs
-        if listener is not None:
-            listener.shutdown()
+        for hook in self._close_hooks:
+            hook()
         self.loader.shutdown(QUIT_WAIT_MS)  # reads nobody will look at are cancelled, not waited for
         self.store_settings()
         super().closeEvent(event)

@@ -1,43 +1,43 @@
-"""Distance measurement: the maths (in image pixels and mm) and the line drawn on the image.
+"""Distance measurement: the line drawn on the image and its label.
 
-Points are image coordinates (x = column, y = row, in pixels). Lengths use the Pixel Spacing
-(row spacing = vertical mm per pixel, column spacing = horizontal mm per pixel); when the spacing is
-unknown the length is given in pixels and says so.
+Points are image coordinates (x = column, y = row, in pixels). Lengths use the film's
+``MeasurementScale`` (cxviewer.imaging.spacing): Pixel Spacing vs Imager Pixel Spacing, the
+magnification factor, a calibration in the header or by the reader. The label says which
+("mm at detector", "mm calibrated", "mm magnification-corrected", "px").
 """
 
 from __future__ import annotations
-
-import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem
 
+from cxviewer.imaging.spacing import NO_SPACING, MeasurementScale
+
 MEASUREMENT_Z = 20  # above the image and the AI heat map
 
 
 def distance(p0: tuple[float, float], p1: tuple[float, float],
-             pixel_spacing: tuple[float, float] | None) -> tuple[float, str]:
+             scale: MeasurementScale | None) -> tuple[float, str]:
     """Length between two image points: (value, "mm") with a spacing, else (value, "px")."""
-    dx = p1[0] - p0[0]
-    dy = p1[1] - p0[1]
-    if pixel_spacing:
-        row_mm, col_mm = pixel_spacing
-        return math.hypot(dx * col_mm, dy * row_mm), "mm"
-    return math.hypot(dx, dy), "px"
+    scale = scale or NO_SPACING
+    return scale.length(p0, p1), scale.short_unit
 
 
-def format_distance(value: float, unit: str) -> str:
-    return f"{value:.1f} mm" if unit == "mm" else f"{value:.1f} px (no pixel spacing)"
+def format_distance(value: float, scale: MeasurementScale | None) -> str:
+    scale = scale or NO_SPACING
+    text = scale.format_length(value)
+    return text if scale.in_mm else f"{text} (no pixel spacing)"
 
 
 class MeasurementItem:
     """A measured line and its label, drawn as children of the image item (so they follow zoom,
     pan, rotation and flips); the label stays upright and the same size on screen."""
 
-    def __init__(self, parent: QGraphicsItem, p0: QPointF, pixel_spacing, color: str = "#ffd400"):
-        self.pixel_spacing = pixel_spacing
+    def __init__(self, parent: QGraphicsItem, p0: QPointF, scale: MeasurementScale | None,
+                 color: str = "#ffd400"):
+        self.scale = scale or NO_SPACING
         pen = QPen(QColor(color))
         pen.setCosmetic(True)
         pen.setWidthF(2.0)
@@ -56,13 +56,14 @@ class MeasurementItem:
         self.p1 = QPointF(p1)
         self.line.setLine(QLineF(self.p0, self.p1))
         self.label.setText(self.text())
+        self.label.setToolTip(self.scale.explanation)
         self.label.setPos(self.p1)
 
     def length(self) -> tuple[float, str]:
-        return distance((self.p0.x(), self.p0.y()), (self.p1.x(), self.p1.y()), self.pixel_spacing)
+        return distance((self.p0.x(), self.p0.y()), (self.p1.x(), self.p1.y()), self.scale)
 
     def text(self) -> str:
-        return format_distance(*self.length())
+        return format_distance(self.length()[0], self.scale)
 
     def remove(self) -> None:
         for item in (self.line, self.label):

@@ -301,8 +301,10 @@ class QueryRetrieveDialog(QDialog):
         super().closeEvent(event)
 
 
-def install_pacs(window) -> None:
-    """PACS menu (Query/Retrieve..., Nodes...) and the listener toggle in the status bar."""
+def install_pacs(window, report_dock=None, inference=None) -> None:
+    """PACS menu (Query/Retrieve..., Nodes...), the listener toggle in the status bar and, with a
+    ``report_dock``, "Send AI result to PACS" (results from ``inference``) and "Send report to PACS"
+    in it, the latter also in the menu."""
     from cxviewer.ui.pacs_listener import ListenerToggle
 
     menu = window.menuBar().addMenu("&PACS")
@@ -326,8 +328,8 @@ def install_pacs(window) -> None:
     window.addAction(qr)
     nodes = QAction("PACS &nodes\N{HORIZONTAL ELLIPSIS}", window)
     def edit_nodes():
-        if PacsNodesDialog(window.settings, window).exec() and getattr(window, "pacs_sender", None) is not None:
-            window.pacs_sender.reload_nodes()
+        if PacsNodesDialog(window.settings, window).exec() and sender is not None:
+            sender.reload_nodes()
 
     nodes.triggered.connect(edit_nodes)
     menu.addAction(nodes)
@@ -336,8 +338,10 @@ def install_pacs(window) -> None:
     menu.addSeparator()
     menu.addAction(toggle.action)
     window.pacs_listener = toggle
+    window.add_close_hook(toggle.shutdown)
     if isinstance(getattr(window, "actions_by_name", None), dict):
         window.actions_by_name["query_retrieve"] = qr
     from cxviewer.ui.pacs_send import install_send_ai_result
 
-    install_send_ai_result(window)  # "Send AI result to PACS" in the report pane (when there is one)
+    # "Send AI result to PACS" and "Send report to PACS" in the report pane (the latter also in the menu)
+    sender = install_send_ai_result(window, report_dock, inference, menu) if report_dock is not None else None

@@ -52,7 +52,8 @@ class ListenerToggle(QToolButton):
 
     def _show_state(self, note: str = "") -> None:
         if self.listener is not None:
-            text = f"PACS: receiving as {self.listener.ae_title}:{self.listener.port}"
+            text = f"PACS: receiving as {self.listener.ae_title}:{self.listener.port}" + (
+                " (TLS)" if self.listener.ssl_context is not None else "")
             tip = f"Receiving DICOM objects as {self.listener.ae_title} on port {self.listener.port}; click to stop."
         else:
             text, tip = "PACS listener off", "Click to receive studies a PACS sends (C-STORE)."
@@ -69,7 +70,7 @@ class ListenerToggle(QToolButton):
             self.window_.status.showMessage(f"Listener stopped ({listener.received} received, {listener.refused} refused)", 5000)
 
     def _start(self) -> None:
-        from cxviewer.pacs.listener import Listener
+        from cxviewer.pacs.listener import Listener, listener_ssl_context
         from cxviewer.pacs.storage import ObjectStore
 
         pacs = self.window_.settings["pacs"]
@@ -78,9 +79,12 @@ class ListenerToggle(QToolButton):
         try:
             if not allowed and not accept_any:
                 raise PacsError("No DIMSE node is configured (PACS > PACS nodes): nobody would be allowed to send.")
+            cert = str(pacs.get("listener_tls_cert", "") or "")
+            tls = listener_ssl_context(cert, str(pacs.get("listener_tls_key", "") or ""),
+                                       str(pacs.get("listener_ca_file", "") or "")) if cert else None
             listener = Listener(ObjectStore(received_folder()), ae_title=pacs.get("listener_ae", "CXVIEWER"),
                                 port=int(pacs.get("listener_port", 11112)), allowed=None if accept_any else allowed,
-                                on_received=lambda p, a, s: self.received.emit(p, a, s))
+                                on_received=lambda p, a, s: self.received.emit(p, a, s), ssl_context=tls)
             listener.start()
         except PacsError as exc:
             self.action.blockSignals(True)

@@ -33,6 +33,8 @@ def node_from_entry(entry: dict[str, Any]) -> Node:
     node.name = str(entry.get("name", "")) or node.describe()
     node.tls = bool(entry.get("tls")) and not node.is_web
     node.ca_file = str(entry.get("ca_file", ""))
+    node.cert_file = str(entry.get("cert_file", "")) if node.tls else ""
+    node.key_file = str(entry.get("key_file", "")) if node.tls else ""
     node.username = str(entry.get("username", "")) or node.username
     node.password = str(entry.get("password", "")) or node.password
     node.token = str(entry.get("token", ""))
@@ -72,6 +74,10 @@ class PacsNodesDialog(QDialog):
         self.tls = QCheckBox("TLS (DIMSE)", self)
         self.ca_file = QLineEdit(self)
         self.ca_file.setPlaceholderText("CA bundle (empty: the system's)")
+        self.cert_file = QLineEdit(self)
+        self.cert_file.setPlaceholderText("our certificate, PEM (only for peers that require one)")
+        self.key_file = QLineEdit(self)
+        self.key_file.setPlaceholderText("its private key, PEM (empty: inside the certificate file)")
         self.username = QLineEdit(self)
         self.password = QLineEdit(self)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -80,6 +86,8 @@ class PacsNodesDialog(QDialog):
         form.addRow("Address", self.address)
         form.addRow("", self.tls)
         form.addRow("CA file", self.ca_file)
+        form.addRow("Client certificate", self.cert_file)
+        form.addRow("Client key", self.key_file)
         form.addRow("User (DICOMweb)", self.username)
         form.addRow("Password", self.password)
         buttons = QHBoxLayout()
@@ -101,11 +109,20 @@ class PacsNodesDialog(QDialog):
         self.listener_port.setValue(int(pacs.get("listener_port", 11112)))
         self.accept_any = QCheckBox("Listener accepts any calling AE title (not only the nodes above)", self)
         self.accept_any.setChecked(bool(pacs.get("listener_accept_any", False)))
+        self.listener_cert = QLineEdit(str(pacs.get("listener_tls_cert", "")), self)
+        self.listener_cert.setPlaceholderText("PEM certificate: the listener uses TLS (empty: plain DIMSE)")
+        self.listener_key = QLineEdit(str(pacs.get("listener_tls_key", "")), self)
+        self.listener_key.setPlaceholderText("its private key, PEM (empty: inside the certificate file)")
+        self.listener_ca = QLineEdit(str(pacs.get("listener_ca_file", "")), self)
+        self.listener_ca.setPlaceholderText("CA that signs the senders' certificates (empty: none required)")
         ours_form = QFormLayout(ours)
         ours_form.addRow("Calling AE title", self.calling_ae)
         ours_form.addRow("Listener AE title", self.listener_ae)
         ours_form.addRow("Listener port", self.listener_port)
         ours_form.addRow("", self.accept_any)
+        ours_form.addRow("Listener TLS certificate", self.listener_cert)
+        ours_form.addRow("Listener TLS key", self.listener_key)
+        ours_form.addRow("Senders' CA", self.listener_ca)
 
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         box.accepted.connect(self._accept)
@@ -140,12 +157,15 @@ class PacsNodesDialog(QDialog):
         self.address.setText(e.get("address", ""))
         self.tls.setChecked(bool(e.get("tls")))
         self.ca_file.setText(e.get("ca_file", ""))
+        self.cert_file.setText(e.get("cert_file", ""))
+        self.key_file.setText(e.get("key_file", ""))
         self.username.setText(e.get("username", ""))
         self.password.setText(e.get("password", ""))
 
     def _form_entry(self) -> dict[str, Any] | None:
         entry = {"name": self.name.text().strip(), "address": self.address.text().strip(), "tls": self.tls.isChecked(),
-                 "ca_file": self.ca_file.text().strip(), "username": self.username.text().strip(),
+                 "ca_file": self.ca_file.text().strip(), "cert_file": self.cert_file.text().strip(),
+                 "key_file": self.key_file.text().strip(), "username": self.username.text().strip(),
                  "password": self.password.text()}
         try:
             node = node_from_entry(entry)
@@ -206,7 +226,9 @@ class PacsNodesDialog(QDialog):
             return
         pacs = dict(self.settings["pacs"])
         pacs.update(nodes=self.entries, calling_ae=calling, listener_ae=listener,
-                    listener_port=self.listener_port.value(), listener_accept_any=self.accept_any.isChecked())
+                    listener_port=self.listener_port.value(), listener_accept_any=self.accept_any.isChecked(),
+                    listener_tls_cert=self.listener_cert.text().strip(), listener_tls_key=self.listener_key.text().strip(),
+                    listener_ca_file=self.listener_ca.text().strip())
         self.settings["pacs"] = pacs
         self.settings.save()
         self.accept()

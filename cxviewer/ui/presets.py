@@ -7,11 +7,13 @@ the bright soft-tissue end, Bone a wide range up to the very brightest values (r
 spine), Auto the whole useful range. Brightness follows
 the displayed polarity, so for MONOCHROME1 (high value = dark) the percentiles are mirrored. The
 result is an ordinary linear window (centre, width) in modality units that ``apply_voi`` renders.
+Lung, Mediastinum and Bone are chest windows: ``presets_for`` offers them for chest films only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +33,23 @@ MEDIASTINUM = BuiltinPreset("Mediastinum", 40.0, 99.5, "bright end: mediastinum,
 BONE = BuiltinPreset("Bone", 25.0, 99.9, "wide, up to the brightest values: ribs over the lungs, spine")
 AUTO = BuiltinPreset("Auto", 1.0, 99.0, "1st to 99th percentile of the histogram")
 BUILTIN_PRESETS = (LUNG, MEDIASTINUM, BONE, AUTO)
+CHEST_PRESETS = BUILTIN_PRESETS
+OTHER_PRESETS = (AUTO,)  # with the header's own windows: no "Lung" on a hip
+
+
+def presets_for(rad: Any) -> tuple[BuiltinPreset, ...]:
+    """The built-in presets that make sense for ``rad``: the chest presets for a chest film (or one
+    whose header does not say: plain images, unfamiliar body parts), only Auto when the header names
+    another body part or the modality is not projection radiography."""
+    if rad is None:
+        return CHEST_PRESETS
+    from cxviewer.model.scope import anatomy_problem, modality_problem
+
+    descriptions = [getattr(rad, "study_description", ""), getattr(rad, "series_description", "")]
+    if anatomy_problem(getattr(rad, "body_part", "") or "", descriptions) or \
+            modality_problem(getattr(rad, "modality", "") or ""):
+        return OTHER_PRESETS
+    return CHEST_PRESETS
 
 
 def _sample(pixels: np.ndarray) -> np.ndarray:

@@ -5,16 +5,17 @@ brings the draft back, also after a crash. A Final report is read-only: "Amend" 
 and keeps the signed version on disk. Exports (PDF and JSON) go where the reader chooses, under a
 sanitised proposed name, never beside the input file by default.
 
-``install_report_dock(window)`` adds the pane to the main window, follows the image on screen and,
-when the window has an inference service (``window.inference`` or the ``inference`` argument), takes
-its results for the image on screen (keys are ``str(path)``).
+``install_report_dock(window, inference, ai_panel)`` adds the pane to the main window, follows the
+image on screen, takes the inference service's results for it (keys are ``str(path)``) and exports
+the overlay with the AI panel's colour map and opacity. The PDF shows the image as the viewer does:
+its ``DisplayState`` (window, invert, rotation and flips) renders it and writes the caption.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer, Signal
@@ -23,9 +24,11 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
                                QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
+from cxviewer.imaging import DisplayState
+from cxviewer.imaging.orientation import orient_array
 from cxviewer.report import DraftStore, FinalReportExists, Report, proposed_filename, write_report_json
-from cxviewer.report.content import (RUNTIME_NAMES, SECTIONS, format_date, format_person_name, format_sex,
-                                     format_time, shown)
+from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
+from cxviewer.report.content import RUNTIME_NAMES, SECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,13 @@ _HEADER_ROWS = (
     ("study_description", "Study"), ("view_position", "View"),
 )
 
-# returns (display uint8 image as on screen, caption describing the window) or None
-DisplayProvider = Callable[[], "tuple[np.ndarray, str] | None"]
+if TYPE_CHECKING:
+    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.main_window import MainWindow
+
+# the display state of the pane's radiograph as the viewer shows it, or None (then the default display)
+DisplayProvider = Callable[[], "DisplayState | None"]
 
 
 def report_settings(settings: Any) -> dict:
@@ -59,6 +67,7 @@ def report_settings(settings: Any) -> dict:
 class ReportDock(QDockWidget):
     saved = Signal(str)  # path of the autosaved report
     exported = Signal(str)  # path of an exported PDF or JSON
+    statusChanged = Signal()  # another report on screen, or this one finalised or amended
 
     def __init__(self, parent: QWidget | None = None, store: DraftStore | None = None,
                  settings: Any = None, autosave_ms: int = AUTOSAVE_MS):
@@ -71,6 +80,7 @@ class ReportDock(QDockWidget):
         self.rad: Any = None
         self.heatmap: np.ndarray | None = None
         self.display_provider: DisplayProvider | None = None
+        self.annotation_layer_provider = None  # () -> RGBA of the reader's marks, oriented (ui.annotation_pdf)
         self.overlay_style: dict = {"colormap": "inferno", "opacity": 0.45}
         self.last_export_dir: Path | None = None
         self._loading = False
@@ -143,6 +153,7 @@ class ReportDock(QDockWidget):
         status_row = QHBoxLayout()
         self.status_label = QLabel("")
         self.status_label.setObjectName("reportStatus")
+        self.status_label.setWordWrap(True)  # "Final — signed <date time>" wraps instead of widening the pane
         status_row.addWidget(self.status_label, 1)
         self.final_button = QPushButton("Finalise…")
         self.final_button.clicked.connect(self._finalize_clicked)
@@ -151,6 +162,7 @@ class ReportDock(QDockWidget):
         self.saved_label = QLabel("")
         self.saved_label.setObjectName("reportSaved")
         self.saved_label.setStyleSheet("color: #666;")
+        self.saved_label.setWordWrap(True)
         layout.addWidget(self.saved_label)
 
         options_row = QHBoxLayout()
@@ -172,12 +184,18 @@ class ReportDock(QDockWidget):
         options_row.addWidget(self.pdf_settings_button)
         layout.addLayout(export_row)
         layout.addStretch(1)
+        self._body_layout = layout
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # the pane wraps to the dock's width; should a narrow dock still be too small, it scrolls, never cuts
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(body)
         self.setWidget(scroll)
+
+    def add_export_widget(self, widget: QWidget) -> None:
+        """Put ``widget`` (e.g. "Send AI result to PACS") under the export buttons."""
+        self._body_layout.insertWidget(max(0, self._body_layout.count() - 1), widget)  # above the closing stretch
 
     # ------------------------------------------------------------------ study
     def set_radiograph(self, rad: Any) -> None:
@@ -223,26 +241,20 @@ class ReportDock(QDockWidget):
             self._schedule_save()
         self._show_ai()
 
-    def connect_inference(self, service: Any) -> None:
-        """Take an InferenceService's results for the image on screen (connected once)."""
-        if service is None or service is getattr(self, "_inference", None) or not hasattr(service, "result"):
-            return
-        self._inference = service
+    def connect_inference(self, service: "InferenceService") -> None:
+        """Take an InferenceService's results (its ``result(key, prediction)`` signal) for the image on screen."""
         service.result.connect(self._on_inference_result)
 
     def _on_inference_result(self, key: str, prediction: Any) -> None:
         if key == self.current_key():
             self.set_prediction(prediction)
 
-    def connect_ai_panel(self, panel: Any) -> None:
-        """Export the overlay with the colour map and opacity the AI panel shows (connected once)."""
-        if panel is None or panel is getattr(self, "_ai_panel", None):
-            return
-        self._ai_panel = panel
-        if hasattr(panel, "colormapChanged"):
-            panel.colormapChanged.connect(lambda name: self.overlay_style.update(colormap=str(name)))
-        if hasattr(panel, "opacityChanged"):
-            panel.opacityChanged.connect(lambda value: self.overlay_style.update(opacity=float(value)))
+    def connect_ai_panel(self, panel: "AIPanel") -> None:
+        """Export the overlay with the colour map and opacity the AI panel shows, now and after changes."""
+        colormap, opacity = panel.overlay_style()
+        self.overlay_style.update(colormap=colormap, opacity=opacity)
+        panel.colormapChanged.connect(lambda name: self.overlay_style.update(colormap=str(name)))
+        panel.opacityChanged.connect(lambda value: self.overlay_style.update(opacity=float(value)))
 
     # ------------------------------------------------------------------ editing
     def _on_edited(self) -> None:
@@ -366,7 +378,8 @@ class ReportDock(QDockWidget):
         if src is not None and Path(target).resolve() == Path(src).resolve():
             raise ValueError("the export would overwrite the radiograph itself")
 
-    def export_pdf(self, target: str | Path, anonymise: bool | None = None) -> Path:
+    def export_pdf(self, target: str | Path, anonymise: bool | None = None, announce: bool = True) -> Path:
+        """``announce``: emit ``exported`` (False for a PDF made to be sent, not kept)."""
         from cxviewer.report.pdf import PdfOptions, render_report_pdf
 
         if self.report is None or self.rad is None:
@@ -374,28 +387,25 @@ class ReportDock(QDockWidget):
         target = Path(target)
         self._check_target(target)
         self._on_edited()
-        shown = self.display_provider() if self.display_provider is not None else None
-        if shown is None:
-            from cxviewer.imaging import render_display
-
-            shown = (render_display(self.rad), "default window")
-        image, caption, *rest = shown
-        orientation = rest[0] if rest else None  # what the view shows: the PDF carries the same turn/flip
+        state = self.display_provider() if self.display_provider is not None else None
+        if state is None:
+            state = DisplayState.default(self.rad)
+        image = state.render(self.rad, oriented=True)  # as on screen: window, invert, turn and flips
         prefs = report_settings(self.settings)
         options = PdfOptions(page_size=prefs["page_size"], institution=prefs["institution"],
                              anonymise=self.anonymise_box.isChecked() if anonymise is None else anonymise,
-                             image_caption=caption, colormap=self.overlay_style["colormap"],
-                             overlay_opacity=self.overlay_style["opacity"])
+                             image_caption=state.caption(), colormap=self.overlay_style["colormap"],
+                             overlay_opacity=self.overlay_style["opacity"],
+                             annotation_layer=self.annotation_layer_provider() if self.annotation_layer_provider else None)
         ai = self.report.ai
         # the overlay must come from the model whose figures the report shows (a Final keeps its own)
         same_model = ai is not None and getattr(self, "_heatmap_model", None) == (ai.model_name, ai.model_version)
         heatmap = self.heatmap if same_model else None
-        if heatmap is not None and orientation is not None:
-            from cxviewer.ui.view_orientation import orient_array
-
-            heatmap = orient_array(heatmap, orientation)
+        if heatmap is not None:
+            heatmap = orient_array(heatmap, state.orientation)
         path = render_report_pdf(target, self.report, image, heatmap, options=options)
-        self.exported.emit(str(path))
+        if announce:
+            self.exported.emit(str(path))
         return path
 
     def export_json(self, target: str | Path, anonymise: bool | None = None) -> Path:
@@ -467,6 +477,7 @@ class ReportDock(QDockWidget):
         enabled = report is not None
         for w in (self.final_button, self.pdf_button, self.json_button, self.anonymise_box):
             w.setEnabled(enabled)
+        self._sync_actions()
         if report is None:
             self.status_label.setText("No study open")
             self.saved_label.setText("")
@@ -479,6 +490,17 @@ class ReportDock(QDockWidget):
             self.saved_label.setText(f"Draft restored (saved {report.updated_at[:19].replace('T', ' ')})"
                                      if report.updated_at else "")
         self._show_ai()
+        self.statusChanged.emit()
+
+    def _sync_actions(self) -> None:
+        """The File-menu entries (when installed) follow the buttons: enabled with a report, Amend when final."""
+        report = self.report
+        for action in (getattr(self, "export_pdf_action", None), getattr(self, "finalise_action", None)):
+            if action is not None:
+                action.setEnabled(report is not None)
+        if getattr(self, "finalise_action", None) is not None:
+            self.finalise_action.setText("&Amend final report\N{HORIZONTAL ELLIPSIS}" if report is not None
+                                         and report.is_final else "&Finalise report\N{HORIZONTAL ELLIPSIS}")
 
     def _show_ai(self) -> None:
         ai = self.report.ai if self.report else None
@@ -529,56 +551,48 @@ def _find_card(name: str, version: str):
     return None
 
 
-def _current_display(window: Any) -> "tuple[np.ndarray, str, np.ndarray] | None":
-    """The image view's radiograph at full resolution with the window, invert, rotation and flips on
-    screen, its caption, and the orientation matrix (for the heat map)."""
-    view = getattr(window, "image_view", None)
-    if view is None or view.rad is None or view.window is None:
-        return None
-    from cxviewer.imaging import apply_voi
-
-    rad = view.rad
-    u8 = apply_voi(rad.pixels, view.window.voi, monochrome1=rad.photometric == "MONOCHROME1")
-    inverted = bool(getattr(view, "inverted", False))
-    if inverted:
-        u8 = 255 - u8
-    w = view.window
-    caption = f"{w.name}, centre {w.center:g} / width {w.width:g}" + (", inverted" if inverted else "")
-    from cxviewer.ui.view_orientation import orient_array, rotation_degrees
-
-    m = getattr(view, "orientation", None)
-    if m is not None:
-        deg, mirrored = rotation_degrees(m)
-        caption += (f", mirrored" if mirrored else "") + (f", rotated {deg}\N{DEGREE SIGN} clockwise" if deg else "")
-    return orient_array(u8, m), caption, m
+REPORT_SHORTCUTS = {"export_pdf": "Ctrl+E", "finalise": "Ctrl+Shift+F"}
 
 
-def install_report_dock(window: Any, inference: Any = None, store: DraftStore | None = None) -> ReportDock:
-    """Add the report pane to ``window`` (a MainWindow) and wire it to the image on screen.
+def _add_report_actions(window: Any, dock: ReportDock) -> None:
+    """File > Export report as PDF... (Ctrl+E) and Finalise report... (Ctrl+Shift+F), before "Close all"."""
+    from PySide6.QtGui import QAction, QKeySequence
 
-    The model's results come from ``inference`` (an InferenceService; keys are ``str(path)``) or,
-    when it is not given, from ``window.inference``; the overlay look from ``window.ai_panel``. Those
-    two are looked up again once the event loop runs, so installers may run in any order.
-    """
-    dock = ReportDock(window, store=store, settings=getattr(window, "settings", None))
-    if hasattr(window, "add_panel"):
-        window.add_panel(dock)
-    else:
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.display_provider = lambda: _current_display(window)
+    dock.export_pdf_action = QAction("Export report as &PDF\N{HORIZONTAL ELLIPSIS}", window)
+    dock.export_pdf_action.setObjectName("action_export_report_pdf")
+    dock.export_pdf_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["export_pdf"]))
+    dock.export_pdf_action.triggered.connect(lambda: dock._export_clicked("pdf"))
+    dock.finalise_action = QAction("&Finalise report\N{HORIZONTAL ELLIPSIS}", window)
+    dock.finalise_action.setObjectName("action_finalise_report")
+    dock.finalise_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["finalise"]))
+    dock.finalise_action.triggered.connect(dock._finalize_clicked)
+    actions = (dock.export_pdf_action, dock.finalise_action)
+    menu = getattr(window, "file_menu", None)
+    if menu is not None:
+        close_all = getattr(window, "actions_by_name", {}).get("close_all")
+        before = close_all if close_all in menu.actions() else None
+        for action in actions:
+            menu.insertAction(before, action)
+        menu.insertSeparator(before)
+    for action in actions:
+        window.addAction(action)  # the keys work with the menu bar hidden (full screen)
+    dock._sync_actions()
+
+
+def install_report_dock(window: "MainWindow", inference: "InferenceService | None" = None,
+                        ai_panel: "AIPanel | None" = None, store: DraftStore | None = None) -> ReportDock:
+    """Add the report pane to ``window`` and wire it to the image on screen, to the model's results
+    (``inference``) and to the overlay look (``ai_panel``); without them the pane has no AI block."""
+    dock = ReportDock(window, store=store, settings=window.settings)
+    window.add_panel(dock)
+    view = window.image_view
+    dock.display_provider = lambda: view.display if view.rad is not None and view.rad is dock.rad else None
     window.currentImageChanged.connect(dock.set_radiograph)
-    window.report_dock = dock
+    _add_report_actions(window, dock)
     if inference is not None:
         dock.connect_inference(inference)
-
-    def wire_ai() -> None:
-        if getattr(window, "inference", None) is not None:
-            dock.connect_inference(window.inference)
-        dock.connect_ai_panel(getattr(window, "ai_panel", None))
-
-    wire_ai()
-    QTimer.singleShot(0, wire_ai)
-    rad = getattr(getattr(window, "image_view", None), "rad", None)
-    if rad is not None:
-        dock.set_radiograph(rad)
+    if ai_panel is not None:
+        dock.connect_ai_panel(ai_panel)
+    if view.rad is not None:
+        dock.set_radiograph(view.rad)
     return dock

@@ -29,7 +29,7 @@ def _grey(image: QImage) -> np.ndarray:
 
 
 class SmokeTest(QObject):
-    def __init__(self, window):
+    def __init__(self, window, inference=None):
         super().__init__(window)
         self.window = window
         self.t0 = time.perf_counter()
@@ -37,14 +37,14 @@ class SmokeTest(QObject):
         self.result: dict | None = None
         from cxviewer.model import available_models
 
-        self.expect_ai = bool(available_models()) and hasattr(window, "inference")
+        self.expect_ai = bool(available_models()) and inference is not None
         self._report("start", models=[c.name for c in available_models()], platform=QApplication.platformName())
         window.currentImageChanged.connect(self._on_image)
         window.loader.signals.failed.connect(
             lambda _batch, entry: self._finish(1, "the sample could not be read", detail=str(entry.error)))
         if self.expect_ai:
-            window.inference.result.connect(self._on_prediction)
-            window.inference.failed.connect(lambda _key, msg: self._finish(1, "the classifier failed", detail=msg))
+            inference.result.connect(self._on_prediction)
+            inference.failed.connect(lambda _key, msg: self._finish(1, "the classifier failed", detail=msg))
         timeout = float(os.environ.get("CXVIEWER_SMOKE_TIMEOUT_S", "300"))
         QTimer.singleShot(int(timeout * 1000), lambda: self._finish(1, f"timed out after {timeout:g} s"))
         QTimer.singleShot(0, lambda: self._report(
@@ -85,9 +85,10 @@ class SmokeTest(QObject):
         sys.stdout.flush()
 
 
-def install_smoke_test(window) -> SmokeTest:
-    """Open the bundled sample in ``window`` and quit once it is drawn (and classified, with a model)."""
+def install_smoke_test(window, inference=None) -> SmokeTest:
+    """Open the bundled sample in ``window`` and quit once it is drawn (and classified by ``inference``,
+    when given and a model is installed)."""
     if not paths.sample_study().is_file():
         raise SystemExit(f"smoke test: the bundled sample is missing ({paths.sample_study()})")
-    window.smoke_test = SmokeTest(window)
+    window.smoke_test = SmokeTest(window, inference)  # kept alive with the window
     return window.smoke_test

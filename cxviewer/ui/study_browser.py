@@ -27,6 +27,8 @@ class StudyBrowser(QDockWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
+        self.view.setDragEnabled(True)  # a study, series or image can be dragged into a viewport
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         header = self.view.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 230)

@@ -1,10 +1,10 @@
 """Qt item model of the opened files: patient -> study -> series -> image, plus one top-level
 "Unreadable files" group whose rows carry the reader's message (error mark, red text, tooltip).
 
-Files without DICOM identifiers (PNG/JPEG, or DICOM lacking UIDs) are grouped by their folder, so
-they still form a sensible study/series instead of one flat list. Series are ordered by number,
-images by instance number. (``imaging.StudyIndex`` groups the same way but holds the decoded
-radiographs; the browser keeps only metadata and thumbnails so memory stays bounded.)
+Grouping follows ``cxviewer.imaging.study_grouping`` (patient = Patient ID + issuer; files without
+UIDs by their folder); names and dates are written by ``cxviewer.imaging.dicom_values``, as in the
+viewer's corner text and the report. Series are ordered by number, images by instance number. The
+browser keeps only metadata and thumbnails, never the pixels, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 
-from cxviewer.report.content import shown
-from cxviewer.ui.annotations import format_date, format_name
+from cxviewer.imaging.dicom_values import format_date, format_person_name, shown
+from cxviewer.imaging.study_grouping import grouping_keys
 from cxviewer.ui.image_entry import ImageEntry
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "patient" | "study" | "series" | "image" | "errors"
@@ -32,16 +32,6 @@ def thumbnail_pixmap(u8: np.ndarray) -> QPixmap:
     h, w = u8.shape
     image = QImage(u8.data, w, h, u8.strides[0], QImage.Format.Format_Grayscale8).copy()
     return QPixmap.fromImage(image)
-
-
-def _keys(entry: ImageEntry) -> tuple[tuple, tuple, tuple]:
-    """Grouping keys; a study/series is keyed under its parent too, so one UID reused for two
-    patients (it happens in anonymised sets) never mixes their images."""
-    folder = str(entry.path.parent)
-    patient = (entry.patient_id, entry.patient_name)
-    study = (*patient, entry.study_uid or f"folder:{folder}")
-    series = (*study, entry.series_uid or f"folder:{folder}:{entry.source_format}")
-    return patient, study, series
 
 
 class StudyModel(QStandardItemModel):
@@ -87,10 +77,10 @@ class StudyModel(QStandardItemModel):
         return items
 
     def _add_image(self, e: ImageEntry) -> QStandardItem:
-        pkey, skey, sekey = _keys(e)
+        pkey, skey, sekey = grouping_keys(e)
         patient = self._patients.get(pkey)
         if patient is None:
-            label = shown(format_name(e.patient_name)) or "(no patient data)"
+            label = shown(format_person_name(e.patient_name)) or "(no patient data)"
             if e.patient_id:
                 label += f"  ({shown(e.patient_id)})"
             row = self._row(label, kind="patient")
@@ -194,6 +184,21 @@ class StudyModel(QStandardItemModel):
                 return p if self.entries.get(p) and self.entries[p].ok else None
             item = item.child(0) if item.rowCount() else None
         return None
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:
+        """A dragged row carries the file of its first readable image (a study or series: its first)."""
+        urls = []
+        for index in indexes:
+            if index.column() == 0:
+                path = self.first_image_under(index)
+                if path is not None:
+                    urls.append(QUrl.fromLocalFile(str(path)))
+        mime = QMimeData()
+        mime.setUrls(urls)
+        return mime
 
     def tree(self) -> list:
         """The hierarchy as nested (text, [children]) tuples (for tests and debugging)."""

@@ -55,7 +55,7 @@ def inference_end_to_end(repeats: int, model: str | None = None, **_) -> None:
 
     def forward() -> float:
         t0 = time.perf_counter()
-        clf.predict_tensors(tensor)
+        clf.predict_prepared(tensor)
         return time.perf_counter() - t0
 
     def prep() -> None:
@@ -81,7 +81,7 @@ def inference_end_to_end(repeats: int, model: str | None = None, **_) -> None:
     emit(result("inference_end_to_end", median(ours) * 1000, "ms", median(floor) * 1000, target,
                 case="RG1_UNCR", model=clf.card.title, device=clf.device, input_size=clf.card.input_size,
                 lung_crop=bool(clf.crops),
-                baseline_is="predict_tensors on one prepared input",
+                baseline_is="predict_prepared on one prepared input",
                 **{f"{k}_ms": median(v) * 1000 for k, v in stages.items() if v}))
 
 
@@ -125,7 +125,7 @@ def batch_scan_throughput(repeats: int, model: str | None = None, cli: bool = Tr
         def model_only() -> float:
             t0 = time.perf_counter()
             for i in range(0, len(tensors), SCAN_BATCH):
-                clf.predict_tensors(tensors[i:i + SCAN_BATCH])
+                clf.predict_prepared(tensors[i:i + SCAN_BATCH])
             return len(tensors) / (time.perf_counter() - t0)
 
         scan(), model_only()  # warm-up: traces the batch shape, fills the page cache
@@ -139,7 +139,7 @@ def batch_scan_throughput(repeats: int, model: str | None = None, cli: bool = Tr
         emit(result("batch_scan_throughput", median(ours), "images/s", median(floor), target,
                     images=len(files), batch_size=SCAN_BATCH, workers=options.workers, model=clf.card.title,
                     forward_chunk=getattr(clf, "chunk", None),
-                    baseline_is=f"predict_tensors on ready tensors, batches of {SCAN_BATCH}", **extra))
+                    baseline_is=f"predict_prepared on ready tensors, batches of {SCAN_BATCH}", **extra))
 
 
 def _cli_scan_rate(folder: Path, n: int, model: str | None) -> float | None:

@@ -41,9 +41,8 @@ class Ticker:
         return np.diff(self.times) * 1000.0
 
 
-def _analyse(window, ticker: Ticker, path: Path, timeout_s: float) -> tuple[np.ndarray, float]:
-    """Open ``path``; tick from the frame on screen until its result is drawn. (gaps ms, seconds)."""
-    service = window.inference
+def _analyse(window, service, ticker: Ticker, path: Path, timeout_s: float) -> tuple[np.ndarray, float]:
+    """Open ``path``; tick from the frame on screen until ``service``'s result is drawn. (gaps ms, seconds)."""
     key = str(path)
     times: dict[str, float] = {}
 
@@ -74,8 +73,8 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
     window = main_window()
     controller = install_ai_panel(window)
     if model:
-        window.inference.set_model(folder)
-    window.ai_panel.overlay_box.setChecked(True)
+        controller.service.set_model(folder)
+    controller.panel.set_overlay_checked(True)
     settle(200)
     ticker = Ticker()
 
@@ -84,16 +83,16 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
     idle = ticker.stop()
     floor = float(idle.max())
 
-    gaps, load_s = _analyse(window, ticker, DICOM_DIR / "RG1_UNCR.dcm", timeout_s=900)
+    gaps, load_s = _analyse(window, controller.service, ticker, DICOM_DIR / "RG1_UNCR.dcm", timeout_s=900)
     assert controller.overlay.heatmap is not None
     emit(result("ui_stall_during_inference", float(gaps.max()), "ms", floor, target, case="first_request",
                 includes="runtime import (LiteRT or TensorFlow) + model load + inference + Grad-CAM + drawing",
-                seconds_to_result=load_s, gaps_over_50ms=int((gaps > 50).sum()), model=window.inference.model_title,
+                seconds_to_result=load_s, gaps_over_50ms=int((gaps > 50).sum()), model=controller.service.model_title,
                 baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
 
     worst, seconds, over = [], [], 0
     for name in STEADY_FILES[:max(1, repeats)]:
-        gaps, s = _analyse(window, ticker, DICOM_DIR / name, timeout_s=300)
+        gaps, s = _analyse(window, controller.service, ticker, DICOM_DIR / name, timeout_s=300)
         worst.append(float(gaps.max()))
         seconds.append(s)
         over += int((gaps > 50).sum())
@@ -101,5 +100,5 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
                 includes="inference + Grad-CAM on the worker, result and overlay drawn",
                 worst_of_all_ms=max(worst), seconds_to_result=median(seconds), images=len(worst),
                 gaps_over_50ms=over, baseline_is=f"longest gap of the same {TICK_MS} ms timer, idle, 3 s"))
-    window.inference.shutdown()
+    controller.service.shutdown()
     window.close()

@@ -11,16 +11,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from cxviewer import paths  # noqa: E402
-from cxviewer.ui.settings import DEFAULTS, MAX_RECENT, Settings, settings_path  # noqa: E402
+from cxviewer.settings import DEFAULTS, MAX_RECENT, Settings, settings_path  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path / "home"))
-
-
-def test_settings_live_under_cxviewer_home(tmp_path):
-    assert settings_path().is_relative_to(tmp_path / "home")
+def test_settings_live_under_cxviewer_home(cxviewer_home):
+    assert settings_path().is_relative_to(cxviewer_home)
     assert settings_path().parent == paths.user_config_dir()
 
 
@@ -54,7 +49,7 @@ def test_recent_list_is_bounded():
 
 def test_missing_file_gives_defaults(caplog):
     assert not settings_path().exists()
-    with caplog.at_level(logging.INFO, logger="cxviewer.ui.settings"):
+    with caplog.at_level(logging.INFO, logger="cxviewer.settings"):
         s = Settings.load()
     assert s.data == DEFAULTS
     assert "no file" in caplog.text
@@ -64,7 +59,7 @@ def test_missing_file_gives_defaults(caplog):
 def test_corrupt_file_falls_back_to_defaults_with_a_log_line(content, caplog):
     settings_path().parent.mkdir(parents=True, exist_ok=True)
     settings_path().write_text(content, encoding="utf-8", errors="surrogateescape")
-    with caplog.at_level(logging.WARNING, logger="cxviewer.ui.settings"):
+    with caplog.at_level(logging.WARNING, logger="cxviewer.settings"):
         s = Settings.load()
     assert s.data == DEFAULTS
     assert "corrupt" in caplog.text
@@ -77,7 +72,7 @@ def test_wrong_types_are_dropped_key_by_key(caplog):
         "presets": [{"name": "Good", "center": 1, "width": 2}, {"name": "Bad", "width": -3}],
         "unknown_future_key": 1,
     }))
-    with caplog.at_level(logging.WARNING, logger="cxviewer.ui.settings"):
+    with caplog.at_level(logging.WARNING, logger="cxviewer.settings"):
         s = Settings.load()
     assert s["recent_files"] == []
     assert s["cache_mb"] == DEFAULTS["cache_mb"]

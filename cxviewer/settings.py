@@ -1,8 +1,11 @@
 """User settings of the viewer, stored as JSON in ``cxviewer.paths.user_config_dir()``.
 
+Qt-free, at the bottom of the layers beside ``cxviewer.paths``: the viewer and the commands (``cxviewer
+report`` takes its page size and institution from here) read the same file through this one module.
 A missing, unreadable or corrupt file (or a wrong type for one key) falls back to the defaults with
-a log line; the viewer never fails to start because of its settings. Writes are atomic (temp file +
-rename) so a crash while saving cannot leave half a file behind.
+a log line; the viewer never fails to start because of its settings. Writes are atomic
+(``cxviewer.files.atomic``) and owner-only (0600: PACS passwords), so a crash while saving cannot
+leave half a file behind.
 """
 
 from __future__ import annotations
@@ -10,12 +13,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from cxviewer import paths
+from cxviewer.files.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "last_dir": "",
     "cache_mb": 1024,  # decoded pixels kept in memory for images not on screen
     "report": {"page_size": "A4", "institution": ""},  # PDF reports (cxviewer.ui.report_dock)
-    # PACS (cxviewer.ui.pacs_*): nodes are {"name", "address", "tls", "ca_file", "username", "password"};
+    # PACS (cxviewer.ui.pacs_*): nodes are {"name", "address", "tls", "ca_file", "cert_file", "key_file",
+    # "username", "password"}; the listener uses TLS when "listener_tls_cert" names a certificate;
     # this file is owner-only (0600) and passwords are never logged. No node, no network.
     "pacs": {"calling_ae": "CXVIEWER", "nodes": [], "listener_ae": "CXVIEWER", "listener_port": 11112,
              "listener_accept_any": False, "timeout": 10},
@@ -80,7 +83,7 @@ class Settings:
         self.data["presets"] = [p for p in self.data["presets"] if _valid_preset(p)]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Settings":
+    def load(cls, path: Path | None = None) -> Settings:
         path = path or settings_path()
         try:
             text = path.read_text(encoding="utf-8")
@@ -100,15 +103,10 @@ class Settings:
         return cls(data, path=path)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.data, fh, indent=2)
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(self.data, indent=2), private=True)
         except OSError as exc:
             log.warning("settings: cannot write %s (%s)", self.path, exc)
-            Path(tmp).unlink(missing_ok=True)
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
