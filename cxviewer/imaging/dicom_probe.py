@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pydicom.uid import UID
+
+from cxviewer.imaging.deflate import dcmread_bounded
+from cxviewer.imaging.reader import not_a_regular_file
+
 # Header elements a real image data set has; a forced read must find at least one of them.
 _PLAUSIBLE_TAGS = ("SOPClassUID", "Modality", "Rows", "Columns", "PatientID", "StudyInstanceUID")
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -12,8 +17,6 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 def plausible_dataset(path: str | os.PathLike) -> bool:
     """A data set without preamble is only believed when a forced header read finds real image elements."""
-    from cxviewer.imaging.deflate import dcmread_bounded
-
     try:
         ds = dcmread_bounded(Path(path), stop_before_pixels=True, defer_size=256)
         return any(tag in ds for tag in _PLAUSIBLE_TAGS)
@@ -23,11 +26,6 @@ def plausible_dataset(path: str | os.PathLike) -> bool:
 
 def is_non_image_object(path: str | os.PathLike) -> bool:
     """A well-formed DICOM object of a class that has no pixels (SR, DICOMDIR, KOS...), not a damaged image."""
-    from pydicom.uid import UID
-
-    from cxviewer.imaging.deflate import dcmread_bounded
-    from cxviewer.imaging.reader import not_a_regular_file
-
     if not_a_regular_file(Path(path)):
         return False
     try:

@@ -32,7 +32,7 @@ from cxviewer.scan.state import (  # noqa: F401 - the names callers know from he
     StageClock,
     default_workers,
 )
-from cxviewer.scan.steps import BatchInference, Examined, RowWriter, examine, new_paths
+from cxviewer.scan.steps import BatchInference, Examined, RowWriter, examine, load_readers, new_paths
 
 
 def count_in_background(roots: list[Path], recursive: bool, progress: ScanProgress, stop: threading.Event) -> None:
@@ -54,7 +54,7 @@ class _DecodeWindow:
 
     def __init__(self, paths, inference: BatchInference | None, workers: int, size: int, cancel, clock: StageClock):
         self.paths = paths
-        self.recipe = inference.recipe if inference is not None else None
+        self.recipe = inference.inputs if inference is not None else None
         self.size = size
         self.cancel = cancel
         self.clock = clock
@@ -139,6 +139,7 @@ def run_scan(
     batch_size = max(1, int(options.batch_size))
     workers = max(1, int(options.workers))
     inference = BatchInference(classifier, workers) if classifier is not None else None  # refuses unwritable labels
+    load_readers()
     stop_count = threading.Event()
     count_in_background(roots_abs, options.recursive, progress, stop_count)
     skip = options.skip if isinstance(options.skip, (set, frozenset)) else set(options.skip)

@@ -34,6 +34,7 @@ from cxviewer.scan.steps import (
     InputRecipe,
     RowWriter,
     examine,
+    load_readers,
     new_paths,
 )
 
@@ -155,6 +156,7 @@ def _examine_block(table, recipe: InputRecipe | None, pause: str):
     import pyarrow as pa
 
     _quiet_readers()
+    load_readers()
     node = NodePause(pause)
     paths = table.column("path").to_pylist()
     items = []

@@ -50,7 +50,9 @@ def new_paths(
 
 @dataclass(frozen=True)
 class InputRecipe:
-    """How a display image becomes this model's input, from its card alone (picklable: sent to decode workers).
+    """How a display image becomes this model's input, from its card alone (picklable: sent to the Ray engine's
+    decode tasks, which load no model): the computation of ``Classifier.prepare`` (tests/test_scan_ray.py checks
+    that the rows equal the local scan's, which prepares with the classifier itself, :class:`ClassifierInputs`).
 
     A model that crops to the lungs cannot be finished before its segmenter has run: the recipe then gives the
     display image and the segmenter's input, and :class:`BatchInference` segments, cuts and prepares the batch.
@@ -85,6 +87,33 @@ class InputRecipe:
         return prepare(image, self.input_size, crop=None, standardise=self.standardise)[0]
 
 
+class ClassifierInputs:
+    """The model input made by the loaded classifier itself (``prepare``; the segmenter's ``inputs`` for a model
+    that crops): what the local engine's decode threads use. Thread-safe (OpenCV and numpy only)."""
+
+    def __init__(self, classifier):
+        self.clf = classifier
+        self.crops = bool(getattr(classifier, "crops", False))
+
+    def __call__(self, rad):
+        from cxviewer.model.inputs import model_image
+
+        return self.from_display(model_image(rad))
+
+    def from_display(self, image):
+        if self.crops:
+            return image, self.clf.segmenter.inputs([image])[0]
+        return self.clf.prepare(image)[0]
+
+
+def load_readers() -> None:
+    """Import what :func:`examine` uses, once, on the calling thread: imports first made by several decode
+    threads at once can meet a half-initialised module (pydicom's, seen as "cannot import name 'UID'")."""
+    import cxviewer.imaging.dicom_probe  # noqa: F401
+    import cxviewer.imaging.reader  # noqa: F401
+    import cxviewer.model.scope  # noqa: F401
+
+
 @dataclass
 class Examined:
     """One file after step 2: a final row, or a row waiting for the model with its prepared input."""
@@ -94,10 +123,11 @@ class Examined:
     decode_s: float = 0.0
 
 
-def examine(path: str | os.PathLike, recipe: InputRecipe | None) -> Examined:
+def examine(path: str | os.PathLike, recipe: Callable | None) -> Examined:
     """Read one file, check it is in the model's scope and prepare the model input. Never raises for bad files.
 
-    ``recipe=None`` checks the file without preparing anything (a scan without a model).
+    ``recipe`` (an :class:`InputRecipe` or :class:`ClassifierInputs`) makes the model input from the radiograph;
+    ``None`` checks the file without preparing anything (a scan without a model).
     """
     from cxviewer.imaging import UnreadableImageError, read_radiograph
     from cxviewer.imaging.dicom_probe import is_non_image_object
@@ -152,7 +182,8 @@ class BatchInference:
         self.tag = f"{card.name}@{card.version}"
         self.labels = tuple(card.labels)
         self.columns = probability_columns(self.labels)
-        self.recipe = InputRecipe.of(classifier)
+        self.inputs = ClassifierInputs(classifier)  # the local engine's decode threads
+        self.recipe = InputRecipe.of(classifier)  # the Ray engine's decode tasks (no model loaded there)
         self.exclusive = getattr(classifier, "runtime", "") == "litert" and SCAN_EXCLUSIVE
         self._workers = max(1, workers)
         self._prep_pool: ThreadPoolExecutor | None = None
@@ -172,7 +203,7 @@ class BatchInference:
         import numpy as np
 
         start = time.perf_counter()
-        if self.recipe.crops:
+        if self.inputs.crops:
             tensors, geometries = self._prepare_cropped(inputs)
             preds = self.clf.predict_prepared(tensors, geometries)
         else:
@@ -204,7 +235,7 @@ class BatchInference:
 
         film = np.full((512, 512), 128, np.uint8)
         film[64:448, 96:240] = film[64:448, 272:416] = 40  # two dark fields, roughly where lungs are
-        inputs = [self.recipe.from_display(film)] * max(1, batch_size)
+        inputs = [self.inputs.from_display(film)] * max(1, batch_size)
         for _ in range(rounds):
             self.predictions(inputs)
 
