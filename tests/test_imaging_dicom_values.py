@@ -25,6 +25,7 @@ def test_person_names_with_ideographic_and_phonetic_groups():
 
 def test_dates_times_ages_and_sex():
     assert format_date("19580412") == "1958-04-12" and format_date(" 2024 ") == "2024" and format_date("") == ""
+    assert format_date("1993.02.24") == "1993-02-24"  # ACR-NEMA / pre-1993 DA, seen in CR-MONO1-10-chest.dcm
     assert format_time("101500") == "10:15" and format_time("1015") == "10:15"
     assert format_time("101500.123456") == "10:15" and format_time("10:15:00") == "10:15"
     assert format_time("noon") == "noon"

@@ -137,7 +137,7 @@ def test_no_gpu_is_seen_on_a_machine_without_an_nvidia_driver():
 
 def test_head_gradcam_matches_autodiff_on_random_feature_maps():
     """The closed-form gradient through gap -> Dense -> ReLU -> Dense -> softmax against TensorFlow's tape."""
-    pytest.importorskip("tensorflow")
+    tf = pytest.importorskip("tensorflow")
     from cxviewer.model.head_gradcam import Head
 
     rng = np.random.default_rng(7)

@@ -28,7 +28,7 @@ from cxviewer.imaging.codestream import check_codestream, codec_name, first_frag
 from cxviewer.imaging.decode_pool import DecodeFailure, WorkerUnavailable, pool
 from cxviewer.imaging.deflate import InflationError, read_deflated
 from cxviewer.imaging.dicom_header import metadata, pixel_spacing, voi_function, voi_presets
-from cxviewer.imaging.errors import UnreadableImageError
+from cxviewer.imaging.errors import NonImageObjectError, UnreadableImageError
 from cxviewer.imaging.modality import modality_transform
 from cxviewer.imaging.radiograph import Radiograph
 
@@ -101,6 +101,9 @@ def _no_pixel_data(ds: Dataset, path: Path) -> UnreadableImageError:
     kind = UID(str(ds.get("SOPClassUID", ""))).name if ds.get("SOPClassUID") else ""
     if "Image" in kind:
         return _fail(f"This '{kind}' file has no pixel data: it is probably truncated (it ends after {len(data):,} bytes).", path)
+    if kind and kind != str(ds.get("SOPClassUID", "")):  # a class the standard names: not a broken film
+        return NonImageObjectError(f"The DICOM file holds no image: it is a '{kind}' object, which has no "
+                                   "pixel data.", path, kind)
     if kind:
         return _fail(f"The DICOM file holds no image: it is a '{kind}' object, which has no pixel data.", path)
     return _fail(f"The DICOM file holds no image (no Pixel Data element; {len(data):,} bytes, possibly truncated).", path)

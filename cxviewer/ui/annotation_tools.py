@@ -94,6 +94,7 @@ class AnnotationController(QObject):
         self._moving: Annotation | None = None
         view.imageChanged.connect(self._on_image)
         view.view_box.measureClicked.connect(self._on_click)
+        view.view_box.doubleClicked.connect(self._on_double_click)
         if view.rad is not None:
             self._on_image(view.rad)
 
@@ -180,6 +181,17 @@ class AnnotationController(QObject):
         self.push(Edit(a, None), f"Delete {a.kind}")
         return True
 
+    def cancel_drawing(self) -> bool:
+        """Drop a half-drawn annotation (an angle's or a CTR's first line, a drag's preview, a move in
+        progress); returns whether there was one. Nothing saved changes."""
+        busy = bool(self._pending or self._preview is not None or self._moving is not None)
+        self._pending = []
+        self._drop_preview()
+        if self._moving is not None:  # the dragged graphic goes back where it is saved
+            self._moving = None
+            self._redraw()
+        return busy
+
     def edit_selected_text(self) -> bool:
         """Change the words of the selected text or arrow (one undoable step)."""
         a = self.doc.find(self.selected) if self.doc is not None and self.selected else None
@@ -234,13 +246,37 @@ class AnnotationController(QObject):
         p = self.view.scene_to_image(scene_pos)
         return self.doc.pick((p.x(), p.y()), self._tolerance()) is not None
 
+    def _label_at(self, scene_pos: QPointF) -> Annotation | None:
+        """The text or arrow whose words are under ``scene_pos`` (or whose point is within reach)."""
+        if self.doc is None:
+            return None
+        for a in reversed(self.doc.annotations):
+            g = self.graphics.get(a.uid)
+            if a.kind in ("text", "arrow") and g is not None and g.label.isVisible() \
+                    and g.label.sceneBoundingRect().contains(scene_pos):
+                return a
+        p = self.view.scene_to_image(scene_pos)
+        hit = self.doc.pick((p.x(), p.y()), self._tolerance())
+        return hit if hit is not None and hit.kind in ("text", "arrow") else None
+
+    def _on_double_click(self, scene_pos: QPointF) -> None:
+        """A double click on a text or an arrow's label edits its words (as F2 on the selection). With
+        the Text tool on, a click already places a new text: the double click is left to it."""
+        if self.doc is None or self.view.rad is None or self.tool == "text":
+            return
+        hit = self._label_at(scene_pos)
+        if hit is None:
+            return
+        self.select(hit.uid)
+        self.edit_selected_text()
+
     def _on_click(self, scene_pos: QPointF) -> None:
         if self.doc is None or self.view.rad is None:
             return
         p = self.view.scene_to_image(scene_pos)
         pt = (p.x(), p.y())
         if self.tool == "select":
-            hit = self.doc.pick(pt, self._tolerance())
+            hit = self.doc.pick(pt, self._tolerance()) or self._label_at(scene_pos)
             self.select(hit.uid if hit else None)
         elif self.tool == "text":
             self._finish_text(pt)
@@ -359,6 +395,11 @@ class AnnotationTools(QObject):
     def main(self) -> AnnotationController:
         return self.controller_for(self.window.image_view)
 
+    @property
+    def active(self) -> AnnotationController:
+        """The controller of the active viewport (the one last clicked), else the main view's."""
+        return self.controller_for(getattr(self.window, "active_view", self.window.image_view)) or self.main
+
     def set_tool(self, tool: str) -> None:
         self.tool = tool
         for c in self.controllers:
@@ -385,13 +426,23 @@ class AnnotationTools(QObject):
                 self.window.status.showMessage(text, 10000)
 
     def _active(self) -> AnnotationController | None:
-        return next((c for c in self.controllers if c.selected), None) or self.main
+        return next((c for c in self.controllers if c.selected), None) or self.active
 
     def delete_selected(self) -> None:
         for c in self.controllers:
             if c.delete_selected():
                 return
         self.window.image_view.clear_measurements()  # the old distance lines, if any
+
+    def cancel(self) -> None:
+        """Esc: a half-drawn annotation is dropped and the tool is left (left drag pans again)."""
+        dropped = [c.cancel_drawing() for c in self.controllers]
+        had_tool = bool(self.tool)
+        self.set_tool("")
+        if any(dropped):
+            self.window.status.showMessage("Annotation cancelled; annotation tools off (left drag pans)", 8000)
+        elif not had_tool:
+            self.window.status.clearMessage()
 
     def edit_selected_text(self) -> None:
         if not any(c.edit_selected_text() for c in self.controllers if c.selected):
@@ -434,10 +485,13 @@ def install_annotation_tools(window, store: AnnotationStore | None = None, repor
         menu.addAction(clear)
     menu.addAction(window._act("annotate_edit_text", "&Edit selected text\N{HORIZONTAL ELLIPSIS}",
                                tools.edit_selected_text, "F2"))
+    window.actions_by_name["annotate_edit_text"].setToolTip("Edit the selected text or arrow label "
+                                                            "(F2, or double-click its words)")
+    menu.addAction(window._act("annotate_cancel", "Cancel drawing, leave the &tool", tools.cancel, "Esc"))
     menu.addAction(window._act("annotate_clear", "Delete &all annotations on this film",
-                               lambda: tools.main.clear_all(), "Ctrl+Shift+Delete"))
+                               lambda: tools.active.clear_all(), "Ctrl+Shift+Delete"))
     menu.addAction(window._act("annotate_uncalibrate", "&Remove calibration",
-                               lambda: tools.main.remove_calibration()))
+                               lambda: tools.active.remove_calibration()))
     menu.addSeparator()
     menu.addAction(window._act("undo", "&Undo annotation edit", tools.undo, QKeySequence.StandardKey.Undo))
     menu.addAction(window._act("redo", "&Redo annotation edit", tools.redo,

@@ -1,6 +1,6 @@
 """Annotate menu entries for DICOM presentation states (GSPS): export the film's annotations into
-a folder the reader chooses (with the window on screen), import one from a file (its annotations
-and its window), and apply one found beside the film.
+a folder the reader chooses (with the window on screen and the reader's calibration), import one
+from a file (its annotations, its window and its calibration), and apply one found beside the film.
 
 When a film is shown, its folder is looked through (small files only, headers only) for a GSPS
 that references it; the status bar says so and "Apply presentation state found beside the film"
@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cxviewer import __version__
 from cxviewer.annotate import gsps
-from cxviewer.annotate.model import Edit
+from cxviewer.annotate.model import CalibrationEdit, Edit
+from cxviewer.imaging.spacing import presentation_calibration, scale_for_radiograph
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ class PresentationStateActions:
 
     # ------------------------------------------------------------ export
     def export(self) -> Path | None:
-        view = self.window.image_view
-        c = self.tools.main
+        c = self.tools.active  # the film in the active viewport
+        view = c.view
         if view.rad is None or c.doc is None or not c.doc.annotations:
             self._tell("Nothing to export: draw annotations on a DICOM film first.")
             return None
@@ -62,7 +63,8 @@ class PresentationStateActions:
         inputs = list(self.window.study_browser.model.entries) + [Path(view.rad.path)]
         try:
             ds = gsps.build_presentation_state(view.rad.header, c.doc.annotations, labels,
-                                               window=_window_of(view), software_version=__version__)
+                                               window=_window_of(view), software_version=__version__,
+                                               pixel_spacing=_calibration_of(c.doc.calibration))
             path = gsps.write_presentation_state(ds, Path(folder), inputs)
         except (gsps.PresentationStateError, OSError) as exc:
             self._tell(f"Presentation state not saved: {exc}", error=True)
@@ -73,27 +75,39 @@ class PresentationStateActions:
         return path
 
     # ------------------------------------------------------------ import
-    def apply_file(self, path: Path) -> int:
-        """Add the annotations ``path`` draws on the film on screen; returns how many were added."""
-        view = self.window.image_view
-        c = self.tools.main
+    def apply_file(self, path: Path, controller=None) -> int:
+        """Add the annotations ``path`` draws on the film of the active viewport (or ``controller``'s);
+        returns how many were added."""
+        c = controller or self.tools.active
+        view = c.view
         if view.rad is None or c.doc is None:
             return 0
         try:
-            annotations, window = gsps.load_presentation_state(Path(path), view.rad.sop_uid)
+            state = gsps.load_presentation_state(Path(path), view.rad.sop_uid)
         except gsps.PresentationStateError as exc:
             self._tell(str(exc), error=True)
             return 0
+        annotations, window = state.annotations, state.window
         if window is not None:
             view.set_window(window.center, window.width, f"GSPS {window.explanation}".strip(), window.function)
         new = [a for a in annotations if c.doc.find(a.uid) is None]
-        if new:
+        # a Presentation Pixel Spacing other than the film's own is a calibration; without one the
+        # film keeps the calibration it has
+        calibration = (presentation_calibration(scale_for_radiograph(view.rad), state.pixel_spacing, Path(path).name)
+                       if state.pixel_spacing is not None else None)
+        if calibration is not None and c.doc.calibration is not None and \
+                (c.doc.calibration.row_mm, c.doc.calibration.col_mm) == (calibration.row_mm, calibration.col_mm):
+            calibration = None  # the same calibration already
+        if new or calibration is not None:
             c.undo_stack.beginMacro(f"Apply presentation state {Path(path).name}")
+            if calibration is not None:
+                c.push(CalibrationEdit(c.doc.calibration, calibration), "Calibrate")
             for a in new:
                 c.push(Edit(None, a), f"Add {a.kind}")
             c.undo_stack.endMacro()
         self._tell(f"{Path(path).name}: {len(new)} annotation{'s' if len(new) != 1 else ''} added"
-                   + (f", {len(annotations) - len(new)} already there" if len(new) < len(annotations) else ""))
+                   + (f", {len(annotations) - len(new)} already there" if len(new) < len(annotations) else "")
+                   + (f"; calibrated to {calibration.col_mm:.4g} mm per pixel" if calibration is not None else ""))
         return len(new)
 
     def import_file(self) -> int:
@@ -101,7 +115,7 @@ class PresentationStateActions:
         return self.apply_file(Path(path)) if path else 0
 
     def apply_found(self) -> int:
-        return sum(self.apply_file(p) for p in self.found)
+        return sum(self.apply_file(p, self.tools.main) for p in self.found)  # found beside the main film
 
     def _on_image(self, rad) -> None:
         self.found = []
@@ -126,6 +140,13 @@ class PresentationStateActions:
         action = self.window.actions_by_name.get("gsps_apply_found")
         if action is not None:
             action.setEnabled(bool(self.found))
+
+
+def _calibration_of(scale) -> tuple[float, float] | None:
+    """The reader's calibration as (row, column mm), the Presentation Pixel Spacing to export."""
+    if scale is None or scale.row_mm is None or scale.col_mm is None:
+        return None
+    return float(scale.row_mm), float(scale.col_mm)
 
 
 def _window_of(view) -> gsps.PresentationWindow | None:

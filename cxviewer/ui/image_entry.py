@@ -31,12 +31,14 @@ class ImageEntry:
     series_number: int | None = None
     series_description: str = ""
     modality: str = ""
+    body_part: str = ""  # BodyPartExamined, as the header says (shown before the film is opened)
     instance_number: int | None = None
     sop_uid: str = ""
     source_format: str = ""
     rows: int = 0
     columns: int = 0
     thumbnail: np.ndarray | None = None  # uint8, longest side THUMBNAIL_SIZE
+    non_image: str = ""  # a DICOM object that is no image: "presentation state", "report", "document"...
 
     @property
     def ok(self) -> bool:
@@ -47,6 +49,15 @@ class ImageEntry:
         return cls(path=Path(path), error=message)
 
     @classmethod
+    def from_non_image(cls, path: Path, kind: str, sop_class_name: str) -> "ImageEntry":
+        """A presentation state, report, document... found among the films: listed, not an error."""
+        text = f"{sop_class_name}: a {kind}, not an image"
+        if kind == "presentation state":
+            text += (". With its film on screen, Annotate \N{RIGHTWARDS ARROW} Apply presentation state "
+                     "found beside the film applies it")
+        return cls(path=Path(path), error=text, non_image=kind)
+
+    @classmethod
     def from_radiograph(cls, rad, display_u8: np.ndarray | None = None) -> "ImageEntry":
         rows, cols = rad.pixels.shape
         return cls(
@@ -55,7 +66,7 @@ class ImageEntry:
             study_uid=rad.study_uid, study_date=rad.study_date, study_time=rad.study_time,
             study_description=rad.study_description, series_uid=rad.series_uid,
             series_number=rad.series_number, series_description=rad.series_description,
-            modality=rad.modality, instance_number=rad.instance_number, sop_uid=rad.sop_uid,
+            modality=rad.modality, body_part=rad.body_part, instance_number=rad.instance_number, sop_uid=rad.sop_uid,
             source_format=rad.source_format, rows=rows, columns=cols,
             thumbnail=make_thumbnail(display_u8) if display_u8 is not None else None,
         )

@@ -1,9 +1,12 @@
 """Viewport layouts (1x1, 1x2, 2x2), films dragged from the study browser into a viewport, linked
 window/level, zoom and pan, and "Compare with prior".
 
-The main window's image view stays viewport 1 (top left): the File/View/Window menus and the
-AI panel act on it. Other viewports are ImageViews of their own, each with the annotation tools
-attached; a film dragged from the browser (or from the file manager) onto one is shown there.
+The main window's image view stays viewport 1 (top left): the study browser, the AI panel and the
+report show their film there. Other viewports are ImageViews of their own, each with the annotation
+tools attached; a film dragged from the browser (or from the file manager) onto one is shown there.
+The viewport last clicked (or dropped on) is the active one, outlined in ACTIVE_BORDER: the View and
+Window menus' keys (zoom, rotate, flips, presets, invert, reset, PgUp/PgDown in its series) act on
+it and the status bar reads its window and zoom (``MainWindow.set_active_view``).
 With linking on, a window/level drag, a zoom or a pan in one viewport is repeated in the others
 (the same window in modality units; the same zoom and the same relative place in the image).
 "Compare with prior" puts the most recent earlier study of the same patient (cxviewer.imaging.priors)
@@ -16,6 +19,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from cxviewer.imaging.priors import StudyRef, find_prior, scan_folder
@@ -28,6 +32,9 @@ log = logging.getLogger(__name__)
 
 LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
 LAYOUT_KEYS = {"1x1": "Alt+1", "1x2": "Alt+2", "2x2": "Alt+4"}
+GRID_BACKGROUND = QColor("#303030")
+ACTIVE_BORDER = QColor("#3d8fe0")  # a thin blue line: apart from the yellow annotations and white text
+BORDER_PX = 2
 
 
 def months_between(earlier: str, later: str) -> int | None:
@@ -65,8 +72,22 @@ class _DropFilter(QObject):
             paths = paths_from_mime(event.mimeData())
             if paths:
                 event.acceptProposedAction()
+                self.grid.activate(self.view)
                 self.grid.dropped(self.view, [Path(p) for p in paths])
                 return True
+        return False
+
+
+class _ActivateFilter(QObject):
+    """A mouse press anywhere in a viewport makes it the active one (before the press does its work)."""
+
+    def __init__(self, grid: "ViewportGrid", view: ImageView):
+        super().__init__(view)
+        self.grid, self.view = grid, view
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.FocusIn):
+            self.grid.activate(self.view)
         return False
 
 
@@ -80,8 +101,7 @@ class ViewportGrid(QWidget):
         self.window = window
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setSpacing(2)
-        self.setStyleSheet("#viewportGrid { background: #303030; }")
+        self.grid.setSpacing(2 * BORDER_PX)
         self.views: list[ImageView] = [window.image_view]
         self.layout_name = "1x1"
         self.linked = False
@@ -90,6 +110,7 @@ class ViewportGrid(QWidget):
         self._badges: dict[ImageView, tuple[Path, str]] = {}
         self._folder_refs: dict[Path, tuple[float, frozenset, list[StudyRef]]] = {}
         self._wire(window.image_view)
+        window.activeViewChanged.connect(lambda _v: self.update())
         window.loader.signals.reread.connect(self._on_reread)
         window.currentImageChanged.connect(self._on_closed_all)
         self.set_layout("1x1")
@@ -101,6 +122,7 @@ class ViewportGrid(QWidget):
         view.windowChanged.connect(lambda c, w, v=view: self._sync_window(v, c, w))
         view.view_box.sigRangeChanged.connect(lambda *_, v=view: self._sync_range(v))
         view.imageChanged.connect(lambda rad, v=view: self._badge(v, rad))
+        view.graphics.viewport().installEventFilter(_ActivateFilter(self, view))
 
     def _new_view(self) -> ImageView:
         view = ImageView(self)
@@ -111,7 +133,7 @@ class ViewportGrid(QWidget):
         view.measure_color = main.measure_color
         view.set_annotations_visible(main.annotations_visible())
         view.show_message("Drag a study, series or image here from the study browser.")
-        view.cursorMoved.connect(self.window.status.set_cursor)
+        self.window.watch_view(view)
         self._wire(view)
         if self.tools is not None:
             self.tools.attach(view)
@@ -131,6 +153,11 @@ class ViewportGrid(QWidget):
             else:
                 v.hide()
         self.layout_name = name
+        # one viewport: no frame; several: a gap around each, the active one's drawn in ACTIVE_BORDER
+        self.grid.setContentsMargins(*(4 * [0 if name == "1x1" else BORDER_PX]))
+        if self.window.active_view not in self.visible_views():
+            self.activate(self.window.image_view)
+        self.update()
         if name == "1x1":  # one film on screen: nothing to tell apart
             self._badges.clear()
             main = self.window.image_view
@@ -161,6 +188,19 @@ class ViewportGrid(QWidget):
                 v.set_radiograph(None)
                 v.show_message("Drag a study, series or image here from the study browser.")
 
+    def activate(self, view: ImageView) -> None:
+        if view in self.visible_views():
+            self.window.set_active_view(view)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), GRID_BACKGROUND)
+        active = self.window.active_view
+        if self.layout_name != "1x1" and active in self.visible_views() and active.isVisible():
+            b = BORDER_PX
+            painter.fillRect(active.geometry().adjusted(-b, -b, b, b), ACTIVE_BORDER)
+        painter.end()
+
     def visible_views(self) -> list[ImageView]:
         rows, cols = LAYOUTS[self.layout_name]
         return self.views[: rows * cols]
@@ -182,6 +222,7 @@ class ViewportGrid(QWidget):
             return
         view.hide_message()
         view.set_radiograph(rad)
+        view.set_position_text(self.window.series_position(path))  # "Im 2/3" as in viewport 1
 
     def _on_reread(self, path: Path, rad, error) -> None:
         view = self._pending.pop(Path(path), None)
@@ -196,6 +237,19 @@ class ViewportGrid(QWidget):
             self.window.study_browser.add_entry(ImageEntry.from_radiograph(rad))
         view.hide_message()
         view.set_radiograph(rad)
+        view.set_position_text(self.window.series_position(Path(path)))
+
+    def step(self, step: int) -> None:
+        """PgUp / PgDown: the previous / next image of the active viewport's series, in that viewport."""
+        view = self.window.active_view
+        if view is self.window.image_view or view.rad is None:
+            self.window.step_image(step)
+            return
+        path = Path(view.rad.path)
+        series = self.window.study_browser.model.series_paths(path)
+        i = series.index(path) + step if path in series else -1
+        if 0 <= i < len(series):
+            self.show_in(view, series[i])
 
     def dropped(self, view: ImageView, paths: list[Path]) -> None:
         model = self.window.study_browser.model
@@ -208,8 +262,8 @@ class ViewportGrid(QWidget):
     # ------------------------------------------------------------ linking
     def set_linked(self, on: bool) -> None:
         self.linked = bool(on)
-        if self.linked:
-            main = self.window.image_view
+        if self.linked:  # the others take the active viewport's window, zoom and place
+            main = self.window.active_view
             if main.window is not None:
                 self._sync_window(main, main.window.center, main.window.width)
             self._sync_range(main)
@@ -314,6 +368,11 @@ def install_layouts(window, tools=None) -> ViewportGrid:
     grid.layoutChanged.connect(lambda name: [window.actions_by_name[f"layout_{n}"].setChecked(n == name)
                                              for n in LAYOUTS])
     window.actions_by_name["layout_1x1"].setChecked(True)
+    for name, step in (("prev_image", -1), ("next_image", 1)):  # PgUp / PgDown in the active viewport
+        action = window.actions_by_name.get(name)
+        if action is not None:
+            action.triggered.disconnect()
+            action.triggered.connect(lambda _=False, s=step: grid.step(s))
     view_menu.addAction(window._act("link_views", "&Link window, zoom and pan across viewports",
                                     grid.set_linked, "Ctrl+L", True))
     view_menu.addAction(window._act("compare_prior", "Compare with &prior", grid.compare_with_prior, "P"))

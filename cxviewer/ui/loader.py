@@ -25,11 +25,13 @@ log = logging.getLogger(__name__)
 
 def read_entry(path: Path):
     """Decode one file: (Radiograph, ImageEntry) or (None, ImageEntry with the error message)."""
-    from cxviewer.imaging import UnreadableImageError, read_radiograph
+    from cxviewer.imaging import NonImageObjectError, UnreadableImageError, read_radiograph
 
     try:
         rad = read_radiograph(path)
         display = thumbnail_display(rad)
+    except NonImageObjectError as exc:  # a presentation state, report, PDF...: not a broken film
+        return None, ImageEntry.from_non_image(path, exc.kind, exc.sop_class_name)
     except UnreadableImageError as exc:
         return None, ImageEntry.from_error(path, str(exc))
     except Exception as exc:  # a reader bug must not take the viewer down
@@ -42,6 +44,7 @@ class LoaderSignals(QObject):
     batchStarted = Signal(int, int)  # batch, number of files under the paths (an upper bound)
     loaded = Signal(int, object, object)  # batch, ImageEntry, Radiograph
     failed = Signal(int, object)  # batch, ImageEntry with .error
+    nonImage = Signal(int, object)  # batch, ImageEntry with .non_image (a report, presentation state...)
     progress = Signal(int, int, int)  # batch, done, total
     batchFinished = Signal(int, bool)  # batch, cancelled
     reread = Signal(object, object, object)  # path, Radiograph or None, error message or None
@@ -69,7 +72,9 @@ class _BatchTask(QRunnable):
                 if self.cancel.is_set():
                     break
                 rad, entry = read_entry(path)
-                if rad is None:
+                if rad is None and entry.non_image:
+                    s.nonImage.emit(b, entry)
+                elif rad is None:
                     s.failed.emit(b, entry)
                 else:
                     s.loaded.emit(b, entry, rad)

@@ -50,6 +50,7 @@ def _unb64(text: str) -> QByteArray | None:
 
 class MainWindow(QMainWindow):
     currentImageChanged = Signal(object)  # Radiograph on screen, or None
+    activeViewChanged = Signal(object)  # the ImageView the keyboard's view actions act on
 
     def __init__(self, settings: Settings | None = None):
         super().__init__()
@@ -63,6 +64,10 @@ class MainWindow(QMainWindow):
         self._close_hooks: list[Callable[[], None]] = []  # added by the parts composed in ui/app.py
 
         self.image_view = ImageView(self)
+        # the viewport the View and Window actions act on (the one last clicked, ui.layouts); the
+        # status bar's window and zoom read it. image_view stays the current film's (AI, report, title).
+        self.active_view: ImageView = self.image_view
+        self.image_views: list[ImageView] = []
         self.setCentralWidget(self.image_view)
         # Drops anywhere in the window reach dropEvent below, not the graphics view.
         self.image_view.graphics.setAcceptDrops(False)
@@ -83,15 +88,13 @@ class MainWindow(QMainWindow):
         sig.batchStarted.connect(self._on_batch_started)
         sig.loaded.connect(self._on_loaded)
         sig.failed.connect(self._on_failed)
+        sig.nonImage.connect(self._on_non_image)
         sig.progress.connect(lambda _b, done, total: self.status.set_progress(done, total))
         sig.batchFinished.connect(self._on_batch_finished)
         sig.reread.connect(self._on_reread)
 
         v = self.image_view
-        v.windowChanged.connect(self.status.set_window)
-        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
-        v.zoomChanged.connect(lambda z: self.status.set_zoom(z if v.rad is not None else 0.0))
-        v.cursorMoved.connect(self.status.set_cursor)
+        self.watch_view(v)
         v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
         self.study_browser.errorSelected.connect(self._show_error_entry)
@@ -100,6 +103,47 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._default_layout()
         self._apply_settings()
+
+    # ------------------------------------------------------------ viewports
+    def watch_view(self, view: ImageView) -> None:
+        """Readouts from ``view``: the cursor wherever it is, window and zoom while it is the active one."""
+        self.image_views.append(view)
+        view.windowChanged.connect(lambda c, w, v=view: self.status.set_window(c, w) if v is self.active_view
+                                   else None)
+        view.zoomChanged.connect(lambda _z, v=view: self._show_zoom() if v is self.active_view else None)
+        view.cursorMoved.connect(self.status.set_cursor)
+        view.imageChanged.connect(lambda rad, v=view: self._active_image_changed(v, rad))
+
+    def set_active_view(self, view: ImageView) -> None:
+        """Make ``view`` the one the keyboard's view actions act on; the readouts follow it."""
+        if view is self.active_view:
+            return
+        self.active_view = view
+        self._show_readouts()
+        if view.rad is not None:
+            self.tag_browser.set_dataset(getattr(view.rad, "header", None))
+        self._fill_window_menu()
+        self.activeViewChanged.emit(view)
+
+    def _show_zoom(self) -> None:
+        v = self.active_view
+        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
+        self.status.set_zoom(v.zoom() if v.rad is not None else 0.0)
+
+    def _show_readouts(self) -> None:
+        v = self.active_view
+        if v.window is not None and v.rad is not None:
+            self.status.set_window(v.window.center, v.window.width)
+        else:
+            self.status.window_label.setText("")
+        self._show_zoom()
+
+    def _active_image_changed(self, view: ImageView, rad: Any) -> None:
+        if view is self.active_view and view is not self.image_view:
+            self._show_readouts()
+            if rad is not None:
+                self.tag_browser.set_dataset(getattr(rad, "header", None))
+            self._fill_window_menu()
 
     # ------------------------------------------------------------ actions
     def _act(self, name: str, text: str, slot, shortcut: Any = None, checkable: bool = False) -> QAction:
@@ -115,7 +159,9 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
-        v = self.image_view
+        def v_(method: str, *args):  # a view action on the active viewport
+            return lambda *_: getattr(self.active_view, method)(*args)
+
         a = self._act
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
@@ -135,21 +181,21 @@ class MainWindow(QMainWindow):
 
         view_menu = mb.addMenu("&View")
         for name, text, slot, key in (
-            ("fit", "Zoom to &fit", v.fit, "F"),
-            ("zoom_1to1", "&1:1 (actual pixels)", v.zoom_1to1, "1"),
-            ("zoom_in", "Zoom &in", v.zoom_in, ["+", "="]),
-            ("zoom_out", "Zoom &out", v.zoom_out, "-"),
-            ("rotate_cw", "&Rotate 90\N{DEGREE SIGN} clockwise", lambda: v.rotate(True), "R"),
-            ("rotate_ccw", "Rotate 90\N{DEGREE SIGN} &anticlockwise", lambda: v.rotate(False), "Shift+R"),
-            ("flip_h", "Flip &horizontal", v.flip_horizontal, "H"),
-            ("flip_v", "Flip &vertical", v.flip_vertical, "V"),
-            ("reset_view", "R&eset view", v.reset_view, "Ctrl+0"),
+            ("fit", "Zoom to &fit", v_("fit"), "F"),
+            ("zoom_1to1", "&1:1 (actual pixels)", v_("zoom_1to1"), "1"),
+            ("zoom_in", "Zoom &in", v_("zoom_in"), ["+", "="]),
+            ("zoom_out", "Zoom &out", v_("zoom_out"), "-"),
+            ("rotate_cw", "&Rotate 90\N{DEGREE SIGN} clockwise", v_("rotate", True), "R"),
+            ("rotate_ccw", "Rotate 90\N{DEGREE SIGN} &anticlockwise", v_("rotate", False), "Shift+R"),
+            ("flip_h", "Flip &horizontal", v_("flip_horizontal"), "H"),
+            ("flip_v", "Flip &vertical", v_("flip_vertical"), "V"),
+            ("reset_view", "R&eset view", v_("reset_view"), "Ctrl+0"),
         ):
             view_menu.addAction(a(name, text, slot, key))
         view_menu.addSeparator()
         view_menu.addAction(a("annotations", "Corner &annotations", self._toggle_annotations, "T", True))
         view_menu.addAction(a("measure", "&Distance tool", self._toggle_measure, "D", True))
-        view_menu.addAction(a("clear_measurements", "&Clear measurements", v.clear_measurements, "Delete"))
+        view_menu.addAction(a("clear_measurements", "&Clear measurements", v_("clear_measurements"), "Delete"))
         view_menu.addSeparator()
         view_menu.addAction(a("prev_image", "&Previous image in series", lambda: self.step_image(-1),
                               "PgUp"))
@@ -168,8 +214,8 @@ class MainWindow(QMainWindow):
         for preset in BUILTIN_PRESETS:
             a(f"preset_{preset.name.lower()}", f"{preset.name}",
               lambda _=False, p=preset: self._apply_builtin(p), _BUILTIN_KEYS[preset.name])
-        a("reset_window", "&Reset window", v.reset_window, "0")
-        a("invert", "&Invert", v.toggle_invert, "I")
+        a("reset_window", "&Reset window", v_("reset_window"), "0")
+        a("invert", "&Invert", v_("toggle_invert"), "I")
         a("save_preset", "&Save window as preset\N{HORIZONTAL ELLIPSIS}", self.save_window_preset)
         self._header_preset_actions = [
             a(f"header_preset_{i}", f"Header window {i}", lambda _=False, i=i: self._apply_header(i - 1),
@@ -195,7 +241,7 @@ class MainWindow(QMainWindow):
     def _fill_window_menu(self) -> None:
         menu = self.window_menu
         menu.clear()
-        presets = list(getattr(self.image_view.rad, "voi_presets", []) or [])
+        presets = list(getattr(self.active_view.rad, "voi_presets", []) or [])
         for i, action in enumerate(self._header_preset_actions):
             if i < len(presets):
                 p = presets[i]
@@ -215,7 +261,7 @@ class MainWindow(QMainWindow):
             none = menu.addAction("(no window in the file header)")
             none.setEnabled(False)
         menu.addSeparator()
-        allowed = presets_for(self.image_view.rad)  # chest windows for chest films only
+        allowed = presets_for(self.active_view.rad)  # chest windows for chest films only
         for preset in BUILTIN_PRESETS:
             action = self.actions_by_name[f"preset_{preset.name.lower()}"]
             action.setToolTip(preset.explanation)
@@ -228,7 +274,7 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
             for p in user:
                 act = menu.addAction(f"{p['name']}  (W {p['width']:g} L {p['center']:g})")
-                act.triggered.connect(lambda _=False, p=p: self.image_view.set_window(p["center"], p["width"],
+                act.triggered.connect(lambda _=False, p=p: self.active_view.set_window(p["center"], p["width"],
                                                                                      p["name"]))
         menu.addSeparator()
         menu.addAction(self.actions_by_name["save_preset"])
@@ -256,7 +302,7 @@ class MainWindow(QMainWindow):
                 if p.exists():
                     self.settings.add_recent("folders" if p.is_dir() else "files", p.resolve())
         batch = self.loader.load(items)
-        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0}
+        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0, "non_image": []}
         self.status.showMessage("Looking for images\N{HORIZONTAL ELLIPSIS}")
         return batch
 
@@ -325,17 +371,32 @@ class MainWindow(QMainWindow):
         if batch in self._batches:
             self._batches[batch]["failed"] += 1
 
+    def _on_non_image(self, batch: int, entry: ImageEntry) -> None:
+        """A report, presentation state or PDF among the films: counted in one quiet browser row."""
+        self.study_browser.add_entry(entry)
+        if batch in self._batches:
+            self._batches[batch]["non_image"].append(entry.non_image)
+
     def _on_batch_finished(self, batch: int, cancelled: bool) -> None:
-        info = self._batches.pop(batch, {"ok": 0, "failed": 0})
+        info = self._batches.pop(batch, {"ok": 0, "failed": 0, "non_image": []})
         if not self._batches:
             self.status.finish_progress()
+        if self.current_path is not None:  # shown as the first of its series arrived: "Im 1/3" now
+            self.image_view.set_position_text(self.series_position(self.current_path))
         msg = f"Opened {info['ok']} image{'s' if info['ok'] != 1 else ''}"
         if info["failed"]:
             msg += f", {info['failed']} file{'s' if info['failed'] != 1 else ''} could not be read"
         if cancelled:
             msg += " (cancelled)"
         if not info["ok"] and not info["failed"]:
-            msg = "No images found."
+            msg = "No images found"
+        kinds = info.get("non_image", [])
+        if kinds:
+            n = len(kinds)
+            msg += (f"; {n} non-image object{'s' if n != 1 else ''} ("
+                    f"{', '.join(sorted(set(kinds)))}) not shown")
+        if not info["ok"] and not info["failed"] and not kinds:
+            msg += "."
         self.status.showMessage(msg, 15000)
 
     def _on_reread(self, path: Path, rad: Any, error: str | None) -> None:
@@ -364,12 +425,17 @@ class MainWindow(QMainWindow):
         self.image_view.set_radiograph(rad)
         self.tag_browser.set_dataset(rad.header)
         self.study_browser.select_path(path)
-        series = self.study_browser.model.series_paths(path)
-        position = f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 else ""
-        self.image_view.set_position_text(position)
+        self.image_view.set_position_text(self.series_position(path))
         self.setWindowTitle(f"{path.name} \N{EM DASH} CXViewer")
         self._fill_window_menu()
+        if self.active_view is not self.image_view:  # the readouts stay the active viewport's
+            self._show_readouts()
         self.currentImageChanged.emit(rad)
+
+    def series_position(self, path: Path) -> str:
+        """E.g. "Im 2/5": where ``path`` sits in its series ("" for a series of one)."""
+        series = self.study_browser.model.series_paths(path)
+        return f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 and path in series else ""
 
     def _show_error_entry(self, entry: ImageEntry) -> None:
         self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")
@@ -401,16 +467,17 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------- tools
     def _apply_builtin(self, preset) -> None:
-        if self.image_view.rad is not None and preset in presets_for(self.image_view.rad):
-            self.image_view.apply_builtin_preset(preset)
+        view = self.active_view
+        if view.rad is not None and preset in presets_for(view.rad):
+            view.apply_builtin_preset(preset)
 
     def _apply_header(self, index: int) -> None:
-        rad = self.image_view.rad
-        if rad is not None and index < len(rad.voi_presets):
-            self.image_view.apply_header_preset(index)
+        view = self.active_view
+        if view.rad is not None and index < len(view.rad.voi_presets):
+            view.apply_header_preset(index)
 
     def save_window_preset(self) -> None:
-        w = self.image_view.window
+        w = self.active_view.window
         if w is None:
             return
         name, ok = QInputDialog.getText(self, "Save window", "Name of this window:")
@@ -423,11 +490,12 @@ class MainWindow(QMainWindow):
         self.settings["presets"] = presets
 
     def _toggle_annotations(self, on: bool) -> None:
-        self.image_view.set_annotations_visible(on)
+        for view in self.image_views:  # corner text on every viewport
+            view.set_annotations_visible(on)
         self.settings["overlay"]["annotations"] = bool(on)
 
     def _toggle_measure(self, on: bool) -> None:
-        self.image_view.set_measure_mode(on)
+        self.active_view.set_measure_mode(on)
         self.status.showMessage("Distance tool: drag on the image" if on else "Distance tool off", 5000)
 
     def _toggle_full_screen(self, on: bool) -> None:

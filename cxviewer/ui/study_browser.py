@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTreeView, QWidget
 
 from cxviewer.ui.image_entry import ImageEntry
-from cxviewer.ui.study_model import PATH_ROLE, StudyModel
+from cxviewer.ui.study_model import AI_COLUMN, COLUMNS, PATH_ROLE, StudyModel
 
 
 class StudyBrowser(QDockWidget):
@@ -31,10 +31,12 @@ class StudyBrowser(QDockWidget):
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         header = self.view.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 230)
-        header.resizeSection(1, 82)
-        header.resizeSection(2, 62)
+        for column, width in (("Name", 210), ("AI", 122), ("Body part", 72), ("Modality", 62), ("Date", 82)):
+            header.resizeSection(COLUMNS.index(column), width)
         header.setStretchLastSection(True)
+        header.setSectionsClickable(True)
+        header.sectionClicked.connect(self._on_header_clicked)
+        self.sorted_by_ai = False
         self.setWidget(self.view)
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
         self._quiet = False
@@ -71,6 +73,24 @@ class StudyBrowser(QDockWidget):
         path = self.model.first_image_under(current)
         if path is not None:
             self.imageSelected.emit(path)
+
+    def _on_header_clicked(self, section: int) -> None:
+        """The AI column's header sorts by the AI's answer (the most notable films first); clicked again, or any
+        other header, back to the natural order."""
+        self.sort_by_ai(section == AI_COLUMN and not self.sorted_by_ai)
+
+    def sort_by_ai(self, on: bool = True) -> None:
+        current = self.view.currentIndex()
+        path_value = current.siblingAtColumn(0).data(PATH_ROLE) if current.isValid() else None
+        self.model.sort_by_ai(on)
+        self.sorted_by_ai = on
+        header = self.view.header()
+        header.setSortIndicatorShown(on)
+        if on:
+            header.setSortIndicator(AI_COLUMN, Qt.SortOrder.AscendingOrder)
+        self.view.expandAll()  # moved rows come back collapsed
+        if path_value:
+            self.select_path(Path(path_value))
 
     def clear(self) -> None:
         self.model.clear_all()

@@ -16,6 +16,7 @@ class ReadingViewBox(pg.ViewBox):
     # measurement drag: phase ("start" | "move" | "finish"), start and current points in scene coords
     measureDragged = Signal(str, QPointF, QPointF)
     measureClicked = Signal(QPointF)  # a left click while a tool is on, in scene coords
+    doubleClicked = Signal(QPointF)  # a left double click (any tool), in scene coords
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -49,6 +50,10 @@ class ReadingViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)  # left drag pans (PanMode)
 
     def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton and ev.double():
+            ev.accept()
+            self.doubleClicked.emit(QPointF(ev.scenePos()))
+            return
         if ev.button() == Qt.MouseButton.LeftButton and self.measure_mode:
             ev.accept()
             self.measureClicked.emit(QPointF(ev.scenePos()))
