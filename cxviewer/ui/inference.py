@@ -35,7 +35,7 @@ QUIT_WAIT_MS = 150  # at quit, the longest wait for a job in flight (the process
 PRELOAD_DELAY_MS = 250
 # What an analysis imports besides the model (each import holds the GIL, so not at the first film): the display
 # pipeline (what the model is shown), the header/pixel scope check, the runtimes' names for the panel.
-PRELOAD_MODULES = ("cxviewer.imaging", "cxviewer.model.inputs", "cxviewer.scan.scope", "cxviewer.report.ai_block")
+PRELOAD_MODULES = ("cxviewer.imaging", "cxviewer.model.inputs", "cxviewer.model.scope", "cxviewer.report.ai_block")
 
 
 class _Worker(QThread):

@@ -43,7 +43,7 @@ def presets_for(rad: Any) -> tuple[BuiltinPreset, ...]:
     another body part or the modality is not projection radiography."""
     if rad is None:
         return CHEST_PRESETS
-    from cxviewer.scan.scope import anatomy_problem, modality_problem
+    from cxviewer.model.scope import anatomy_problem, modality_problem
 
     descriptions = [getattr(rad, "study_description", ""), getattr(rad, "series_description", "")]
     if anatomy_problem(getattr(rad, "body_part", "") or "", descriptions) or \

@@ -1,5 +1,7 @@
 """Is this image something the classifier was made for: a frontal chest radiograph?
 
+The one place for these rules: the classifier's ``predict_radiograph`` and the batch scan both ask here.
+
 These checks use only what the header and the pixels already tell (modality, body part,
 descriptions, colour, size, shape); an image that fails one gets no diagnosis, and the reason
 says why. The model-based out-of-distribution gate (``ood_score``) comes on top of this later.
@@ -94,51 +96,6 @@ def geometry_problem(rows: int, cols: int) -> str | None:
     return None
 
 
-def chroma(image) -> float:
-    """How coloured an H x W x 3 image is: the 99th percentile of max(|R-G|, |G-B|, |R-B|)."""
-    import numpy as np
-
-    img = np.asarray(image)
-    if img.ndim != 3 or img.shape[2] < 3:
-        return 0.0
-    step = max(1, int(max(img.shape[:2]) // 512))  # a sampled grid is enough to tell colour
-    rgb = img[::step, ::step, :3].astype(np.float32)
-    if img.dtype == np.uint16:
-        rgb *= 1.0 / 257.0  # judge on the 8-bit scale
-    spread = np.maximum.reduce(
-        [np.abs(rgb[..., 0] - rgb[..., 1]), np.abs(rgb[..., 1] - rgb[..., 2]), np.abs(rgb[..., 0] - rgb[..., 2])]
-    )
-    return float(np.percentile(spread, 99))
-
-
-def source_chroma(rad) -> float | None:
-    """Re-read a colour source cheaply to measure its chroma (``None`` when it cannot be re-read).
-
-    The radiograph itself holds only grey pixels; a grey film saved as RGB (common for JPEGs)
-    must stay in scope, so colour is judged on the source's own channels.
-    """
-    path = str(rad.path)
-    try:
-        if rad.source_format == "DICOM":
-            from cxviewer.imaging.dicom_reader import read_colour_frame  # bounded, supervised decoding
-
-            arr = read_colour_frame(rad.path)
-            if arr.dtype != "uint8":
-                bits = int(getattr(rad.header, "BitsStored", 8) or 8)
-                arr = (arr.astype("float32") * (255.0 / max(1, (1 << bits) - 1))).astype("uint8")
-            return chroma(arr)
-        import cv2
-        import numpy as np
-
-        data = np.fromfile(path, dtype=np.uint8)
-        img = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_4)
-        if img is None:
-            return None
-        return chroma(img)
-    except Exception:
-        return None
-
-
 def scope_problem(rad) -> str | None:
     """Why ``rad`` is outside the classifier's scope, or ``None`` when it is a plausible chest film."""
     reason = modality_problem(rad.modality)
@@ -153,7 +110,7 @@ def scope_problem(rad) -> str | None:
     if reason:
         return reason
     if rad.was_color:
-        c = source_chroma(rad)
+        c = rad.chroma  # measured by the reader on the source's own channels (a grey film saved as RGB stays in)
         if c is None or c >= MIN_CHROMA:
             shown = "" if c is None else f" (chroma {c:.0f})"
             return f"Colour image{shown}: radiographs are grey."
