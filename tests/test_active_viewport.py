@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 from dicom_builder import chest_cr
 from ui_support import quadrant_image
 
-from cxviewer.ui.annotation_tools import install_annotation_tools
-from cxviewer.ui.layouts import ACTIVE_BORDER, GRID_BACKGROUND, install_layouts
+from cxviewer.ui.annotate.tools import install_annotation_tools
+from cxviewer.ui.viewer.layouts import ACTIVE_BORDER, GRID_BACKGROUND, install_layouts
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
 

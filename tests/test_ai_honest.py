@@ -76,7 +76,7 @@ def test_every_film_gets_a_call_by_the_cards_thresholds(clf, predictions):
 
 
 def test_panel_shows_no_bold_class_for_an_uncertain_film_and_figures_beside_the_bars(qtbot, predictions):
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     panel = AIPanel()
     qtbot.addWidget(panel)
@@ -101,7 +101,7 @@ def test_panel_shows_no_bold_class_for_an_uncertain_film_and_figures_beside_the_
 
 
 def test_out_of_scope_film_can_be_shown_anyway_but_a_header_refusal_cannot(qtbot, clf, predictions):
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     panel = AIPanel()
     qtbot.addWidget(panel)
@@ -145,7 +145,7 @@ def test_predict_json_has_call_confidence_and_attention(dicom_dir):
 
 
 def test_new_films_open_without_overlays_unless_the_reader_asks_for_it(qtbot, dicom_dir):
-    from cxviewer.ui.ai_controller import install_ai_panel
+    from cxviewer.ui.ai.controller import install_ai_panel
     from cxviewer.ui.main_window import MainWindow
 
     window = MainWindow()
@@ -181,7 +181,7 @@ def test_new_films_open_without_overlays_unless_the_reader_asks_for_it(qtbot, di
 def test_report_pane_agrees_with_the_panel_on_an_uncertain_film(qtbot, predictions, dicom_dir):
     from cxviewer.imaging import read_radiograph
     from cxviewer.report.drafts import DraftStore
-    from cxviewer.ui.report_dock import ReportDock
+    from cxviewer.ui.report.dock import ReportDock
 
     uncertain = next(p for p in predictions if p.call == "uncertain")
     called = next(p for p in predictions if p.call not in ("uncertain", None))

@@ -13,7 +13,7 @@ from dicom_builder import chest_cr
 from ui_support import mouse_drag, send_mouse
 
 from cxviewer.annotate.model import Annotation
-from cxviewer.ui.annotation_tools import install_annotation_tools
+from cxviewer.ui.annotate.tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
 

@@ -39,9 +39,9 @@ def test_dates_times_ages_and_sex():
 
 def test_the_viewer_the_browser_and_the_report_name_the_patient_alike(tmp_path, qtbot):
     from cxviewer.report import Report
-    from cxviewer.ui.annotations import corner_texts
-    from cxviewer.ui.image_entry import ImageEntry
-    from cxviewer.ui.study_model import StudyModel
+    from cxviewer.ui.viewer.corner_text import corner_texts
+    from cxviewer.ui.studies.image_entry import ImageEntry
+    from cxviewer.ui.studies.model import StudyModel
 
     rad = read_radiograph(dicom_copy(tmp_path, PatientAge="066Y", **JAPANESE))
     overlay = corner_texts(rad, 550.0, 1024.0, "Header window 1", 1.0, "", "").get("top_left")

@@ -21,9 +21,9 @@ from ui_support import real_dicom
 from cxviewer.annotate import gsps
 from cxviewer.annotate.model import Annotation
 from cxviewer.imaging import NonImageObjectError, UnreadableImageError, read_radiograph
-from cxviewer.ui.annotation_tools import install_annotation_tools
+from cxviewer.ui.annotate.tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.study_model import COLUMNS
+from cxviewer.ui.studies.model import COLUMNS
 from cxviewer.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from cxviewer.imaging import DisplayState, Window, read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import DraftStore
-from cxviewer.ui.report_dock import ReportDock
-from cxviewer.ui.report_install import install_report_dock
+from cxviewer.ui.report.dock import ReportDock
+from cxviewer.ui.report.install import install_report_dock
 from pdf_readback import page_sizes_pt, read_images, read_text, squash
 from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
@@ -145,7 +145,7 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
     class Inference(QObject):  # the InferenceService's result signal, driven by hand
         result = Signal(str, object)
 
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     window = MainWindow()
     qtbot.addWidget(window)

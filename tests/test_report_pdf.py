@@ -23,7 +23,7 @@ from report_samples import CHEST, JAPANESE, dicom_copy, edge_energy_map
 PREDICTION_INPUT = Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.12, 0.71, 0.17),
                               model_name="cxnet-densenet121", model_version="1.0.0", elapsed_ms=812.4,
                               device="CPU")
-CARD_INPUT = {  # the structure cxviewer.model.evaluate writes into card.json
+CARD_INPUT = {  # the structure cxviewer.training.evaluate writes into card.json
     "name": "cxnet-densenet121", "version": "1.0.0", "architecture": "densenet121",
     "input": {"size": 320},
     "metrics": {"test": {"n": 276, "accuracy": 0.851, "balanced_accuracy": 0.842, "macro_auc": 0.934,

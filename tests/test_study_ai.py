@@ -25,15 +25,15 @@ def folder(tmp_path, dicom_dir):
 
 
 def _cell(model, path, column):
-    from cxviewer.ui.study_model import COLUMNS
+    from cxviewer.ui.studies.model import COLUMNS
 
     index = model.index_for_path(path)
     return index.siblingAtColumn(COLUMNS.index(column)).data()
 
 
 def test_modality_and_body_part_are_shown_from_the_header_before_a_film_is_opened(qtbot, dicom_dir):
-    from cxviewer.ui.loader import read_entry
-    from cxviewer.ui.study_browser import StudyBrowser
+    from cxviewer.ui.studies.loader import read_entry
+    from cxviewer.ui.studies.browser import StudyBrowser
 
     browser = StudyBrowser()
     qtbot.addWidget(browser)
@@ -45,7 +45,7 @@ def test_modality_and_body_part_are_shown_from_the_header_before_a_film_is_opene
         assert _cell(browser.model, dicom_dir / name, "Modality") == "CR"
         assert _cell(browser.model, dicom_dir / name, "AI") == ""  # blank until analysed
     # the study and series rows carry them too
-    from cxviewer.ui.study_model import COLUMNS
+    from cxviewer.ui.studies.model import COLUMNS
 
     study = browser.model.index_for_path(dicom_dir / "RG2_RLE.dcm").parent().parent()
     assert study.siblingAtColumn(COLUMNS.index("Body part")).data() == "HIP"
@@ -58,7 +58,7 @@ def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qt
 
     from cxviewer.ui.app import build_main_window
     from cxviewer.settings import Settings
-    from cxviewer.ui.study_model import AI_COLUMN, PATH_ROLE
+    from cxviewer.ui.studies.model import AI_COLUMN, PATH_ROLE
 
     window, service = build_main_window(Settings.load())  # composed as the application does
     qtbot.addWidget(window)
@@ -119,7 +119,7 @@ def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qt
 def test_verdict_words_and_ranks_on_real_predictions(dicom_dir):
     from cxviewer.imaging import read_radiograph
     from cxviewer.model import load_classifier
-    from cxviewer.ui.study_ai import error_verdict, verdict
+    from cxviewer.ui.ai.study_column import error_verdict, verdict
 
     clf = load_classifier()
     chest = clf.predict_radiograph(read_radiograph(dicom_dir / "RG1_UNCR.dcm"), gradcam=False, outline=False)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not available_models(), reason="no bundled model
 
 @pytest.fixture
 def service(qtbot):
-    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.ai.inference import InferenceService
 
     svc = InferenceService()
     yield svc
@@ -79,7 +79,7 @@ def test_stale_requests_are_dropped(qtbot, service):
 def test_ct_file_is_refused_by_its_header_and_the_panel_says_why(qtbot, service, tmp_path):
     from report_samples import dicom_copy
 
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     ct = dicom_copy(tmp_path, Modality="CT", name="ct.dcm")
     with qtbot.waitSignal(service.result, timeout=600_000) as blocker:
@@ -97,7 +97,7 @@ def test_model_is_loaded_and_run_once_at_start_up_before_any_request(qtbot, shar
     """The viewer's worker loads the model and runs both networks once on a made-up film as soon as it starts,
     so that the reader's first film does not pay for the interpreters' set-up; the made-up film's answer is
     dropped (no result signal) and the first real film is answered as usual."""
-    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.ai.inference import InferenceService
 
     svc = InferenceService()
     results: list[str] = []
@@ -122,7 +122,7 @@ def test_model_is_loaded_and_run_once_at_start_up_before_any_request(qtbot, shar
 
 
 def test_without_preload_the_model_loads_at_the_first_request(qtbot):
-    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.ai.inference import InferenceService
 
     svc = InferenceService(preload=False)
     try:
@@ -139,7 +139,7 @@ def test_without_preload_the_model_loads_at_the_first_request(qtbot):
 def test_a_model_that_cannot_load_is_reported_at_the_first_request_not_at_start_up(qtbot, tmp_path):
     """The start-up preload only logs a failure (no dialog before the reader has done anything); the first
     film then gets the loader's message on ``failed``, as before, and the worker lives on."""
-    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.ai.inference import InferenceService
 
     svc = InferenceService(model_dir=tmp_path / "no-such-model")
     try:

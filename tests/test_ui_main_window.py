@@ -16,7 +16,7 @@ from ui_support import quadrant_image, real_dicom
 
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
-from cxviewer.ui.study_model import COLUMNS, ERROR_ROLE, KIND_ROLE, PATH_ROLE
+from cxviewer.ui.studies.model import COLUMNS, ERROR_ROLE, KIND_ROLE, PATH_ROLE
 
 
 @pytest.fixture

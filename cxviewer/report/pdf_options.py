@@ -19,7 +19,7 @@ class PdfOptions:
     anonymise: bool = False
     keep_dates: bool = False  # with anonymise: the profile's option that keeps dates and times
     image_caption: str = ""  # e.g. "Window C 550 / W 1024"
-    colormap: str = "inferno"  # the viewer's default overlay look (cxviewer.ui.heatmap_overlay)
+    colormap: str = "inferno"  # the viewer's default overlay look (cxviewer.ui.ai.heatmap_overlay)
     overlay_opacity: float = 0.45
     generated_at: str = ""  # default: now
     warnings: list[str] = field(default_factory=list)  # filled by render_report_pdf (missing glyphs...)

@@ -24,12 +24,12 @@ def build_main_window(settings=None):
     """The reading station, composed in one place: the main window, then each feature given what it
     uses (the inference service and the AI panel go to the report pane and the PACS sender by
     argument). Returns (window, inference service)."""
-    from cxviewer.ui.ai_controller import install_ai_panel
-    from cxviewer.ui.batch_dialog import install_batch_action
+    from cxviewer.ui.ai.controller import install_ai_panel
+    from cxviewer.ui.scan.dialog import install_batch_action
     from cxviewer.ui.main_window import MainWindow
-    from cxviewer.ui.pacs_dialog import install_pacs
-    from cxviewer.ui.report_install import install_report_dock
-    from cxviewer.ui.study_ai import install_study_ai
+    from cxviewer.ui.pacs.dialog import install_pacs
+    from cxviewer.ui.report.install import install_report_dock
+    from cxviewer.ui.ai.study_column import install_study_ai
 
     window = MainWindow(settings)
     install_batch_action(window)  # Tools > Batch scan...
@@ -38,8 +38,8 @@ def build_main_window(settings=None):
     report = install_report_dock(window, inference=ai.service, ai_panel=ai.panel)  # the report pane (right dock)
     # PACS menu (Query/Retrieve, nodes), the listener toggle, "Send AI result"; no network until asked
     install_pacs(window, report_dock=report, inference=ai.service)
-    from cxviewer.ui.annotation_tools import install_annotation_tools
-    from cxviewer.ui.layouts import install_layouts
+    from cxviewer.ui.annotate.tools import install_annotation_tools
+    from cxviewer.ui.viewer.layouts import install_layouts
 
     # Annotate menu (tools, undo, per-film saving, GSPS; replaces D / Delete); the PDF image carries them
     tools = install_annotation_tools(window, report_dock=report)

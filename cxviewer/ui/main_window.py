@@ -21,12 +21,12 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from cxviewer.settings import Settings
 from cxviewer.ui.drop import paths_from_mime
-from cxviewer.ui.image_view import ImageView
-from cxviewer.ui.loader import Loader
-from cxviewer.ui.radiograph_cache import RadiographCache
+from cxviewer.ui.viewer.image_view import ImageView
+from cxviewer.ui.studies.loader import Loader
+from cxviewer.ui.studies.radiograph_cache import RadiographCache
 from cxviewer.ui.status_bar import ViewerStatusBar
-from cxviewer.ui.study_browser import StudyBrowser
-from cxviewer.ui.tag_browser import TagBrowser
+from cxviewer.ui.studies.browser import StudyBrowser
+from cxviewer.ui.studies.tag_browser import TagBrowser
 from cxviewer.ui.window_films import WindowFilms
 from cxviewer.ui.window_menus import WindowMenus
 
@@ -61,7 +61,7 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         self._close_hooks: list[Callable[[], None]] = []  # added by the parts composed in ui/app.py
 
         self.image_view = ImageView(self)
-        # the viewport the View and Window actions act on (the one last clicked, ui.layouts); the
+        # the viewport the View and Window actions act on (the one last clicked, ui.viewer.layouts); the
         # status bar's window and zoom read it. image_view stays the current film's (AI, report, title).
         self.active_view: ImageView = self.image_view
         self.image_views: list[ImageView] = []

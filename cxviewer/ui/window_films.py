@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog
 
 from cxviewer import paths
-from cxviewer.ui.image_entry import ImageEntry
+from cxviewer.ui.studies.image_entry import ImageEntry
 
 log = logging.getLogger(__name__)
 

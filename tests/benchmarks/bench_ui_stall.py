@@ -70,7 +70,7 @@ def ui_stall_during_inference(repeats: int, model: str | None = None, **_) -> No
     if folder is None:
         emit(skipped("ui_stall_during_inference", "ms", target, "no model installed"))
         return
-    from cxviewer.ui.ai_controller import install_ai_panel
+    from cxviewer.ui.ai.controller import install_ai_panel
 
     window = main_window()
     ticker = Ticker()
