@@ -26,9 +26,10 @@ import io
 import logging
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -57,7 +58,7 @@ class LoadedState:
     """What a presentation state gives one film: its annotations, window and measuring spacing."""
 
     annotations: list[Annotation]
-    window: "PresentationWindow | None"
+    window: PresentationWindow | None
     pixel_spacing: tuple[float, float] | None  # Presentation Pixel Spacing (row, column mm), if any
 
 
@@ -151,8 +152,15 @@ def build_presentation_state(source: Any, annotations: Iterable[Annotation], lab
     modality units) is the window the reader used, kept as the state's Softcopy VOI LUT;
     ``pixel_spacing`` (row, column mm) is the reader's calibration, kept as Presentation Pixel Spacing."""
     from highdicom import UID
-    from highdicom.pr import (GraphicAnnotation, GraphicGroup, GraphicLayer, GraphicObject,
-                              GrayscaleSoftcopyPresentationState, SoftcopyVOILUTTransformation, TextObject)
+    from highdicom.pr import (
+        GraphicAnnotation,
+        GraphicGroup,
+        GraphicLayer,
+        GraphicObject,
+        GrayscaleSoftcopyPresentationState,
+        SoftcopyVOILUTTransformation,
+        TextObject,
+    )
 
     if source is None or not str(source.get("SOPInstanceUID", "")):
         raise PresentationStateError("only a DICOM film (with a SOP Instance UID) can have a presentation state")

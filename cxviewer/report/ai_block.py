@@ -44,7 +44,7 @@ class AIBlock:
         return max(self.probabilities) if self.probabilities else 0.0
 
     @classmethod
-    def from_prediction(cls, prediction: Any, card: Any = None, when: str | None = None) -> "AIBlock":
+    def from_prediction(cls, prediction: Any, card: Any = None, when: str | None = None) -> AIBlock:
         """From a ``cxviewer.model.Prediction`` or its ``as_dict()``; ``card`` a ModelCard or its data.
         An out-of-scope result becomes a block with no probabilities and the reason."""
         refused = ""
@@ -108,7 +108,7 @@ class AIBlock:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AIBlock":
+    def from_dict(cls, data: dict) -> AIBlock:
         block = cls.from_prediction(data, when=data.get("analysed_at", ""))
         block.card_summary = [(str(a), str(b)) for a, b in data.get("model_card_summary", [])]
         return block

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def card_summary(card: Any) -> list[tuple[str, str]]:
     """Held-out figures from a model card (ModelCard or its JSON dict) as (label, value) rows.
 

@@ -56,7 +56,7 @@ class Report:
     finalized_at: str = ""
 
     @classmethod
-    def for_radiograph(cls, rad: Any) -> "Report":
+    def for_radiograph(cls, rad: Any) -> Report:
         """A new Draft for the study of ``rad`` with the header copied and Technique prefilled."""
         header = ReportHeader.from_radiograph(rad)
         report = cls(study_key=study_key_for(rad), header=header)
@@ -99,7 +99,7 @@ class Report:
         self.status = FINAL
         self.finalized_at = when or now_iso()
 
-    def reopen_as_draft(self) -> "Report":
+    def reopen_as_draft(self) -> Report:
         """A new Draft copy of a Final report (an amendment); the Final itself is left untouched."""
         new = copy.deepcopy(self)
         new.status, new.finalized_at, new.updated_at = DRAFT, "", now_iso()
@@ -109,7 +109,7 @@ class Report:
         if self.is_final:
             raise PermissionError("this report is Final; reopen it as a draft to amend it")
 
-    def anonymised(self, keep_dates: bool = False) -> "Report":
+    def anonymised(self, keep_dates: bool = False) -> Report:
         """A copy following the Basic Profile (``BASIC_PROFILE``): no patient name, ID, birth date,
         sex, accession, UIDs, file name or descriptions, and no dates or times unless ``keep_dates``.
 
@@ -148,7 +148,7 @@ class Report:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict) -> Report:
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} document")
         status = data.get("status", DRAFT)

@@ -47,7 +47,7 @@ class ReportHeader:
                    "study_uid", "series_uid", "sop_uid", "source_name", "referring_physician")
 
     @classmethod
-    def from_radiograph(cls, rad: Any) -> "ReportHeader":
+    def from_radiograph(cls, rad: Any) -> ReportHeader:
         def text(name: str) -> str:
             value = getattr(rad, name, "")
             return "" if value is None else str(value).strip()
@@ -75,7 +75,7 @@ class ReportHeader:
         )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ReportHeader":
+    def from_dict(cls, data: dict) -> ReportHeader:
         names = {f.name for f in fields(cls)}
         return cls(**{k: str(v) for k, v in (data or {}).items() if k in names and v is not None})
 
@@ -83,7 +83,7 @@ class ReportHeader:
     PROFILE_EMPTIED = ("sex", "study_description", "series_description")
     DATES = ("study_date", "study_time")
 
-    def anonymised(self, keep_dates: bool = False) -> "ReportHeader":
+    def anonymised(self, keep_dates: bool = False) -> ReportHeader:
         out = copy.copy(self)
         for name in self.IDENTIFYING + self.PROFILE_EMPTIED + (() if keep_dates else self.DATES):
             setattr(out, name, "")

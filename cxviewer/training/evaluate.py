@@ -19,10 +19,10 @@ import numpy as np
 
 from cxviewer.model.attention import border_band, mass_share
 from cxviewer.model.card import save_card
-from cxviewer.training.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
-from cxviewer.training.metrics import classification_report
 from cxviewer.model.network import ARCHITECTURE, GRADCAM_LAYER
 from cxviewer.model.preprocess import BEASF_GAMMA, CLAHE_CLIP, CLAHE_TILES
+from cxviewer.training.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
+from cxviewer.training.metrics import classification_report
 from cxviewer.training.train import WEIGHTS_FILE, load_grey
 
 AUGMENTATIONS = [
@@ -428,9 +428,9 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
     """Refit the calibration (validation patients), re-measure the held-out patients and the cross-source folder
     through the calibrated model, and rewrite the card; the out-of-scope rules and training record are kept."""
     from cxviewer.model.calibration import Calibration
-    from cxviewer.training.calibration_fit import fit_calibration
     from cxviewer.model.card import load_card
     from cxviewer.model.classifier import Classifier
+    from cxviewer.training.calibration_fit import fit_calibration
     from cxviewer.training.cross_source import PREDICTIONS_FILE as CS_FILE
     from cxviewer.training.cross_source import evaluate_folder
 

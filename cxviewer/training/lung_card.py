@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from cxviewer.model.card import save_card
-from cxviewer.training.dataset import read_manifest, split_by_patient
 from cxviewer.model.lung_mask import DILATE_ITERATIONS, DILATE_KERNEL, MARGIN, MAX_AREA, MIN_AREA, MIN_SPAN
+from cxviewer.training.dataset import read_manifest, split_by_patient
 from cxviewer.training.train import load_grey
 
 NAME = "lung-unet"

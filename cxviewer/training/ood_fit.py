@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cxviewer.training.dataset import label_indices, read_manifest, split_by_patient
 from cxviewer.model.ood import calibrate, fit_gate
+from cxviewer.training.dataset import label_indices, read_manifest, split_by_patient
 from cxviewer.training.train import load_grey
 
 GATE_FILE = "ood.npz"

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cxviewer.training.dataset import TRAINING_LABELS, Sample, label_indices, read_manifest, split_by_patient
 from cxviewer.model.preprocess import prepare
+from cxviewer.training.dataset import TRAINING_LABELS, Sample, label_indices, read_manifest, split_by_patient
 
 WEIGHTS_FILE = "weights.weights.h5"
 

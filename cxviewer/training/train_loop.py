@@ -16,10 +16,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from cxviewer.model.preprocess import prepare
 from cxviewer.training.augment import augment
 from cxviewer.training.dataset import TRAINING_LABELS
 from cxviewer.training.metrics import classification_report
-from cxviewer.model.preprocess import prepare
 from cxviewer.training.train import WEIGHTS_FILE
 
 LABEL_SMOOTHING = 0.1

@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cxviewer.model.lung_mask import clean_mask, dice, segmenter_input
 from cxviewer.training.augment import photometric
 from cxviewer.training.dataset import read_manifest, split_by_patient
-from cxviewer.model.lung_mask import clean_mask, dice, segmenter_input
 from cxviewer.training.train import load_grey
 
 WEIGHTS_FILE = "weights.weights.h5"

@@ -25,11 +25,11 @@ def build_main_window(settings=None):
     uses (the inference service and the AI panel go to the report pane and the PACS sender by
     argument). Returns (window, inference service)."""
     from cxviewer.ui.ai.controller import install_ai_panel
-    from cxviewer.ui.scan.dialog import install_batch_action
+    from cxviewer.ui.ai.study_column import install_study_ai
     from cxviewer.ui.main_window import MainWindow
     from cxviewer.ui.pacs.dialog import install_pacs
     from cxviewer.ui.report.install import install_report_dock
-    from cxviewer.ui.ai.study_column import install_study_ai
+    from cxviewer.ui.scan.dialog import install_batch_action
 
     window = MainWindow(settings)
     install_batch_action(window)  # Tools > Batch scan...

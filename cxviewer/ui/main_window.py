@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
@@ -21,12 +22,12 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from cxviewer.settings import Settings
 from cxviewer.ui.drop import paths_from_mime
-from cxviewer.ui.viewer.image_view import ImageView
-from cxviewer.ui.studies.loader import Loader
-from cxviewer.ui.studies.radiograph_cache import RadiographCache
 from cxviewer.ui.status_bar import ViewerStatusBar
 from cxviewer.ui.studies.browser import StudyBrowser
+from cxviewer.ui.studies.loader import Loader
+from cxviewer.ui.studies.radiograph_cache import RadiographCache
 from cxviewer.ui.studies.tag_browser import TagBrowser
+from cxviewer.ui.viewer.image_view import ImageView
 from cxviewer.ui.window_films import WindowFilms
 from cxviewer.ui.window_menus import WindowMenus
 

@@ -15,8 +15,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QToolBar
 
 from cxviewer import __version__
-from cxviewer.ui.viewer.presets import BUILTIN_PRESETS, presets_for
 from cxviewer.ui.shortcuts_dialog import ShortcutsDialog
+from cxviewer.ui.viewer.presets import BUILTIN_PRESETS, presets_for
 
 _BUILTIN_KEYS = {"Lung": "L", "Mediastinum": "M", "Bone": "B", "Auto": "A"}
 

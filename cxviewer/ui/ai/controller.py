@@ -12,11 +12,10 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from cxviewer.ui.ai.panel import AIPanel
 from cxviewer.ui.ai.heatmap_overlay import HeatmapOverlay
 from cxviewer.ui.ai.inference import InferenceService
 from cxviewer.ui.ai.lung_outline import LungOutline
-
+from cxviewer.ui.ai.panel import AIPanel
 
 # AI > Runtime: what runs the model (cxviewer.model.runtime.RUNTIMES, kept here so the menu imports no model code)
 RUNTIME_CHOICES = {

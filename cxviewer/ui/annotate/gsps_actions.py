@@ -10,8 +10,8 @@ adds its annotations (one undoable step; ones already there are not added twice)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 

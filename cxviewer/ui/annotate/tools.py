@@ -14,8 +14,9 @@ old distance toggle (D) and Delete with the annotation tools.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace as with_changes
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoCommand, QUndoStack
@@ -25,8 +26,7 @@ from cxviewer.annotate.model import Annotation, AnnotationDocument, CalibrationE
 from cxviewer.annotate.store import AnnotationStore, film_key
 from cxviewer.annotate.values import label
 from cxviewer.imaging.spacing import scale_for_radiograph, user_calibration
-from cxviewer.ui.annotate.items import (NORMAL_COLOR, PREVIEW_COLOR, SELECTED_COLOR,
-                                          AnnotationGraphic)
+from cxviewer.ui.annotate.items import NORMAL_COLOR, PREVIEW_COLOR, SELECTED_COLOR, AnnotationGraphic
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def ask_length_dialog(parent, measured: str) -> float | None:
 
 
 class _EditCommand(QUndoCommand):
-    def __init__(self, controller: "AnnotationController", edit, text: str):
+    def __init__(self, controller: AnnotationController, edit, text: str):
         super().__init__(text)
         self._controller = controller
         self._edit = edit

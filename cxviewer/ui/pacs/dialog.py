@@ -8,6 +8,7 @@ can be cancelled (what that transfer wrote is removed). Retrieved files go to th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -26,8 +27,6 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QVBoxLayout,
 )
-
-from typing import TYPE_CHECKING
 
 from cxviewer.pacs.errors import PacsError
 from cxviewer.ui.pacs.nodes import PacsNodesDialog, configured_nodes

@@ -11,13 +11,26 @@ the signed version on disk), ``report_export`` (PDF and JSON where the reader ch
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cxviewer.imaging import DisplayState
 from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
@@ -37,8 +50,8 @@ _HEADER_ROWS = (
 )
 
 if TYPE_CHECKING:
-    from cxviewer.ui.ai.panel import AIPanel
     from cxviewer.ui.ai.inference import InferenceService
+    from cxviewer.ui.ai.panel import AIPanel
 
 # the display state of the pane's radiograph as the viewer shows it, or None (then the default display)
 DisplayProvider = Callable[[], "DisplayState | None"]
@@ -221,7 +234,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
             self._schedule_save()
         self._show_ai()
 
-    def connect_inference(self, service: "InferenceService") -> None:
+    def connect_inference(self, service: InferenceService) -> None:
         """Take an InferenceService's results (its ``result(key, prediction)`` signal) for the image on screen."""
         service.result.connect(self._on_inference_result)
 
@@ -229,7 +242,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         if key == self.current_key():
             self.set_prediction(prediction)
 
-    def connect_ai_panel(self, panel: "AIPanel") -> None:
+    def connect_ai_panel(self, panel: AIPanel) -> None:
         """Export the overlay with the colour map and opacity the AI panel shows, now and after changes."""
         colormap, opacity = panel.overlay_style()
         self.overlay_style.update(colormap=colormap, opacity=opacity)

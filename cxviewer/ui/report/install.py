@@ -11,8 +11,8 @@ from cxviewer.report import DraftStore
 from cxviewer.ui.report.dock import ReportDock
 
 if TYPE_CHECKING:
-    from cxviewer.ui.ai.panel import AIPanel
     from cxviewer.ui.ai.inference import InferenceService
+    from cxviewer.ui.ai.panel import AIPanel
     from cxviewer.ui.main_window import MainWindow
 
 REPORT_SHORTCUTS = {"export_pdf": "Ctrl+E", "finalise": "Ctrl+Shift+F"}
@@ -43,8 +43,8 @@ def _add_report_actions(window: Any, dock: ReportDock) -> None:
     dock._sync_actions()
 
 
-def install_report_dock(window: "MainWindow", inference: "InferenceService | None" = None,
-                        ai_panel: "AIPanel | None" = None, store: DraftStore | None = None) -> ReportDock:
+def install_report_dock(window: MainWindow, inference: InferenceService | None = None,
+                        ai_panel: AIPanel | None = None, store: DraftStore | None = None) -> ReportDock:
     """Add the report pane to ``window`` and wire it to the image on screen, to the model's results
     (``inference``) and to the overlay look (``ai_panel``); without them the pane has no AI block."""
     dock = ReportDock(window, store=store, settings=window.settings)

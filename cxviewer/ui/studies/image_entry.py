@@ -45,11 +45,11 @@ class ImageEntry:
         return self.error is None
 
     @classmethod
-    def from_error(cls, path: Path, message: str) -> "ImageEntry":
+    def from_error(cls, path: Path, message: str) -> ImageEntry:
         return cls(path=Path(path), error=message)
 
     @classmethod
-    def from_non_image(cls, path: Path, kind: str, sop_class_name: str) -> "ImageEntry":
+    def from_non_image(cls, path: Path, kind: str, sop_class_name: str) -> ImageEntry:
         """A presentation state, report, document... found among the films: listed, not an error."""
         text = f"{sop_class_name}: a {kind}, not an image"
         if kind == "presentation state":
@@ -58,7 +58,7 @@ class ImageEntry:
         return cls(path=Path(path), error=text, non_image=kind)
 
     @classmethod
-    def from_radiograph(cls, rad, display_u8: np.ndarray | None = None) -> "ImageEntry":
+    def from_radiograph(cls, rad, display_u8: np.ndarray | None = None) -> ImageEntry:
         rows, cols = rad.pixels.shape
         return cls(
             path=Path(rad.path), patient_name=rad.patient_name, patient_id=rad.patient_id,

@@ -8,8 +8,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QWidget
 
-from cxviewer.imaging.dicom_values import (format_age, format_date, format_person_name, format_sex,
-                                           format_time, shown)
+from cxviewer.imaging.dicom_values import format_age, format_date, format_person_name, format_sex, format_time, shown
 
 EDGES = ("top", "bottom", "left", "right")
 PLATE = "background: rgba(0, 0, 0, 170); border-radius: 3px; padding: 1px 4px;"

@@ -23,9 +23,9 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from cxviewer.imaging.priors import StudyRef, find_prior, scan_folder
-from cxviewer.ui.viewer.corner_text import format_date
 from cxviewer.ui.drop import paths_from_mime
 from cxviewer.ui.studies.image_entry import ImageEntry
+from cxviewer.ui.viewer.corner_text import format_date
 from cxviewer.ui.viewer.image_view import ImageView
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def prior_badge(prior_date: str, current_date: str) -> str:
 class _DropFilter(QObject):
     """Drops on a viewport: films already open are shown there, new ones opened as usual."""
 
-    def __init__(self, grid: "ViewportGrid", view: ImageView):
+    def __init__(self, grid: ViewportGrid, view: ImageView):
         super().__init__(view)
         self.grid, self.view = grid, view
 
@@ -81,7 +81,7 @@ class _DropFilter(QObject):
 class _ActivateFilter(QObject):
     """A mouse press anywhere in a viewport makes it the active one (before the press does its work)."""
 
-    def __init__(self, grid: "ViewportGrid", view: ImageView):
+    def __init__(self, grid: ViewportGrid, view: ImageView):
         super().__init__(view)
         self.grid, self.view = grid, view
 
