@@ -405,7 +405,7 @@ class ImageView(QWidget):
         if self.rad is None:
             return
         p0, p1 = self.scene_to_image(start), self.scene_to_image(current)
-        if self.drag_tool is not None:  # an annotation tool (ui.annotate.tools) takes the drag
+        if self.drag_tool is not None:  # an annotation tool (ui.annotate.controller) takes the drag
             self.drag_tool(phase, p0, p1)
             return
         if phase == "start" or self._drawing is None:
