@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cxviewer.class_names import display_name
 from cxviewer.model import available_models
 
 pytestmark = pytest.mark.skipif(not available_models(), reason="no bundled model in models/")
@@ -193,4 +194,4 @@ def test_report_pane_agrees_with_the_panel_on_an_uncertain_film(qtbot, predictio
     assert "Uncertain: no class is likely enough" in text and "<b>" not in text.split("</table>")[0]
     dock.set_prediction(called)
     text = dock.ai_label.text()
-    assert f"Call: <b>{called.call}</b>" in text
+    assert f"Call: <b>{display_name(called.call)}</b>" in text  # the reader's name for the class, as the panel

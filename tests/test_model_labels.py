@@ -12,7 +12,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from cxviewer.model import available_models  # noqa: E402
-from cxviewer.model.card import display_name, load_card  # noqa: E402
+from cxviewer.class_names import display_name  # noqa: E402
+from cxviewer.model.card import load_card  # noqa: E402
 from cxviewer.training.dataset import TRAINING_LABELS, label_indices, read_manifest  # noqa: E402
 from cxviewer.model.prediction import Prediction  # noqa: E402
 

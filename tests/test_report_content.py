@@ -57,7 +57,7 @@ def test_ai_block_and_summary(rad):
     report.sections["findings"] = "Clear lungs."
     findings = report.insert_ai_summary()
     assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class "
-                               "normal (75%); pneumonia 20%, covid 5%. Research use only, not a diagnosis.")
+                               "Normal (75%); Other pneumonia 20%, COVID-19 5%. Research use only, not a diagnosis.")
     assert report.insert_ai_summary() == findings  # pressing the button twice adds it once
     # the block survives the JSON round trip (drafts)
     back = Report.from_dict(json.loads(json.dumps(report.to_dict())))

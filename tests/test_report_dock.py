@@ -86,11 +86,11 @@ def test_ai_block_and_copy_to_findings(qtbot, rad, prediction):
     assert "No AI result" in dock.ai_label.text() and not dock.copy_ai_button.isEnabled()
     dock.set_prediction(prediction)
     text = dock.ai_label.text()
-    assert "<b>normal</b>" in text and "60.0 %" in text and "cxnet-densenet121 1.0.0" in text
+    assert "<b>Normal</b>" in text and "60.0 %" in text and "cxnet-densenet121 1.0.0" in text
     dock.editors["findings"].setPlainText("Clear lungs.")
     qtbot.mouseClick(dock.copy_ai_button, Qt.MouseButton.LeftButton)
     findings = dock.editors["findings"].toPlainText()
-    assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class normal")
+    assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class Normal")
     assert "not a diagnosis" in findings
 
 

@@ -76,7 +76,7 @@ def test_every_field_is_in_the_text(pdfs):
         "Clinical indication", "Technique", "Findings", "Impression", "Recommendation", "Reported by",
         *[line for t in SECTIONS_TEXT.values() for line in t.split("\n")],
         "Computed radiography (CR)", READER,
-        "covid", "12.0 %", "pneumonia (leading)", "71.0 %", "normal", "17.0 %",
+        "COVID-19", "12.0 %", "Other pneumonia (leading)", "71.0 %", "Normal", "17.0 %",
         "cxnet-densenet121 1.0.0", "device CPU", "812 ms", "2024-01-31 10:20 (UTC+09:00)",
         "Model card summary", "Held-out images", "276", "Macro ROC AUC", "0.934", "Recall pneumonia",
         "Grad-CAM mass inside lungs", "58%",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cxviewer.class_names import display_name
 from cxviewer.report.card_summary import card_summary
 from cxviewer.report.timestamps import now_iso
 
@@ -115,7 +116,8 @@ class AIBlock:
 
     def summary(self) -> str:
         """One short paragraph for the Findings section; says what it is and what it is not."""
-        ranked = sorted(zip(self.labels, self.probabilities), key=lambda kv: kv[1], reverse=True)
+        ranked = sorted(((display_name(k), v) for k, v in zip(self.labels, self.probabilities)),
+                        key=lambda kv: kv[1], reverse=True)
         others = ", ".join(f"{k} {v:.0%}" for k, v in ranked[1:])
         model = " ".join(x for x in (self.model_name, self.model_version) if x)
         if self.out_of_scope:
@@ -126,7 +128,7 @@ class AIBlock:
         if self.call == "uncertain":
             text += " The model makes no call: no class is likely enough (uncertain)."
         elif self.call:
-            text += f" Call: {self.call}."
+            text += f" Call: {display_name(self.call)}."
         return text + " Research use only, not a diagnosis."
 
     @property

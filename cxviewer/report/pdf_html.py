@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from cxviewer import __version__
+from cxviewer.class_names import display_name
 from cxviewer.report.ai_block import MODEL_SCOPE, RUNTIME_NAMES, AIBlock
 from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report
 from cxviewer.report.pdf_options import PdfOptions
@@ -174,7 +175,7 @@ def _ai_html(ai: AIBlock | None) -> str:
     lead = ai.label
     out.append("<table cellspacing='0' width='70%'><tr><th>Class</th><th>Probability</th><th></th></tr>")
     for label, p in zip(ai.labels, ai.probabilities):
-        name = html.escape(label) + (" (leading)" if label == lead else "")
+        name = html.escape(display_name(label)) + (" (leading)" if label == lead else "")
         if label == lead:
             name = f"<b>{name}</b>"
         bar = min(100, max(1, int(round(p * 100))))
@@ -187,7 +188,7 @@ def _ai_html(ai: AIBlock | None) -> str:
     if ai.call == "uncertain":
         out.append("<p><b>Uncertain:</b> no class is likely enough for the model to make a call.</p>")
     elif ai.call:
-        out.append(f"<p><b>Call:</b> {html.escape(ai.call)}</p>")
+        out.append(f"<p><b>Call:</b> {html.escape(display_name(ai.call))}</p>")
     if ai.attention_text:
         out.append(f"<p>{html.escape(ai.attention_text)}</p>")
     out.append(f"<p class='muted'>{html.escape(MODEL_SCOPE)}</p>")

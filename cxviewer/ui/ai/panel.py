@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cxviewer.model.card import display_name
+from cxviewer.class_names import display_name
 from cxviewer.report.ai_block import MODEL_SCOPE, attention_text
 
 NOTICE = "Research software, not a medical device. A second look, not a diagnosis."

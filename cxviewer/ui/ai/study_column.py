@@ -37,7 +37,7 @@ def error_verdict(message: str, n_labels: int) -> tuple[str, int, str]:
 
 
 def _name(label: str) -> str:
-    from cxviewer.model.card import display_name
+    from cxviewer.class_names import display_name
 
     return display_name(label)
 
