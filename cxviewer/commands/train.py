@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="standardise every input's grey levels (recorded in the card; the app does the same)")
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
+    parser.add_argument("--style-randomise", action="store_true",
+                        help="randomise each training view's look (blur or unsharp masking, CLAHE, noise) in every class")
     parser.add_argument("--monitor", default=None,
                         help="labelled folder from other sources to predict and log each epoch (never trained or fitted on)")
     parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         standardise=args.standardise,
         balance_views=args.balance_views,
         monitor_dir=args.monitor,
+        style_randomise=args.style_randomise,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:

@@ -86,7 +86,29 @@ def _paint_marks(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img
 
 
-def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def style(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random acquisition "look" (``--style-randomise``): sharpness, local contrast and noise vary between
+    hospitals' detectors and processing, and here the classes come from different sources, so every class
+    gets blur or unsharp masking, CLAHE and noise at random and none of them can predict the label."""
+    h, w = img.shape
+    sigma = rng.uniform(0.5, 2.5) * max(h, w) / 512
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    elif kind == 1:  # unsharp masking, as detector processing does
+        amount = rng.uniform(0.5, 2.0)
+        soft = cv2.GaussianBlur(img, (0, 0), sigma * 2)
+        img = cv2.addWeighted(img, 1 + amount, soft, -amount, 0)
+    if rng.random() < 0.5:
+        clahe = cv2.createCLAHE(clipLimit=float(rng.uniform(1.0, 4.0)), tileGridSize=(8, 8))
+        img = clahe.apply(img)
+    if rng.random() < 0.5:
+        noise = rng.normal(0, rng.uniform(2, 8), img.shape)
+        img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    return img
+
+
+def augment(img: np.ndarray, rng: np.random.Generator, style_randomise: bool = False) -> np.ndarray:
     """One random training view of a uint8 grey image (size may change; prepare() resizes)."""
     if rng.random() < 0.5:
         img = _crop(img, rng)
@@ -96,6 +118,8 @@ def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         img = _paint_marks(img, rng)
     img = photometric(img, rng)
+    if style_randomise and rng.random() < 0.8:
+        img = style(img, rng)
     if rng.random() < 0.4:
         img = _rescale(img, rng)
     if rng.random() < 0.5:

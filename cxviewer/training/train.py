@@ -170,6 +170,7 @@ def train(
     standardise: str | None = None,
     balance_views: bool = False,
     monitor_dir: str | Path | None = None,
+    style_randomise: bool = False,
     log=print,
 ) -> dict:
     """Train (or resume) one run.
@@ -179,7 +180,8 @@ def train(
     ``lung_model`` (a lung segmenter's folder) trains on the lung crop the app will make at inference:
     each film is cut to its dilated lung box once, before augmentation.
     ``standardise`` equalises each input's histogram (see :func:`preprocess.prepare`); ``balance_views``
-    weights AP and PA films equally within each class (:func:`view_balanced_weights`). ``monitor_dir``
+    weights AP and PA films equally within each class (:func:`view_balanced_weights`); ``style_randomise``
+    adds :func:`augment.style` (blur or unsharp masking, CLAHE, noise) to every class. ``monitor_dir``
     (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
     fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
     """
@@ -194,7 +196,7 @@ def train(
     data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log)
     n = len(TRAINING_LABELS)
     batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
-                                          seed, size, standardise)
+                                          seed, size, standardise, style_randomise)
     state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
                                     init_weights, log)
     started = time.monotonic() - state["seconds"]
@@ -222,6 +224,7 @@ def train(
         "lung_crop_rate": data.crop_rate,
         "standardise": standardise,
         "balance_views": balance_views,
+        "style_randomise": style_randomise,
     }
     (files.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary

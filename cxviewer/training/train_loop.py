@@ -40,10 +40,11 @@ class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index)."""
 
     def __init__(self, images: list[np.ndarray], labels: np.ndarray, weights: np.ndarray, n_classes: int,
-                 batch_size: int, seed: int, size: int, standardise: str | None):
+                 batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool = False):
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels, self.weights, self.n_classes = images, labels, weights, n_classes
         self.batch_size, self.seed, self.size, self.standardise = batch_size, seed, size, standardise
+        self.style_randomise = style_randomise
         self.epoch = 0
         self.order = np.arange(len(images))
 
@@ -57,7 +58,7 @@ class AugmentedBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         rng = np.random.default_rng((self.seed, self.epoch, i))
-        x = np.stack([prepare(augment(self.images[j], rng), self.size, standardise=self.standardise)[0] for j in idx])
+        x = np.stack([prepare(augment(self.images[j], rng, self.style_randomise), self.size, standardise=self.standardise)[0] for j in idx])
         return x, one_hot(self.labels[idx], self.n_classes), self.weights[idx]
 
 
