@@ -335,6 +335,34 @@ def test_frozen_export_decodes_htj2k_through_pylibjpeg_openjpeg(bundle, tmp_path
 
 
 @pytest.mark.slow
+def test_frozen_sr_pacs_and_pdf_report(bundle, dicom_dir, tmp_path):
+    # highdicom (its standard's tables and ICC profile, by pkgutil), pynetdicom and dicomweb-client
+    # (their versions from package metadata at import), and Qt's PDF writer, all from inside the bundle
+    import pydicom
+    import pypdf
+
+    if not _bundled_models(bundle):
+        pytest.skip("no model bundled: no result to write")
+    film, env = dicom_dir / "RG1_UNCR.dcm", _bare_env(tmp_path / "home")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(bundle / "cxviewer"), *args], env=env, capture_output=True, text=True, timeout=600)
+
+    out = run("predict", str(film), "--sr", str(tmp_path / "sr.dcm"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    sr = pydicom.dcmread(tmp_path / "sr.dcm")
+    assert sr.Modality == "SR" and sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
+    assert sr.StudyInstanceUID == pydicom.dcmread(film, stop_before_pixels=True).StudyInstanceUID
+    for node in ("ORTHANC@127.0.0.1:1", "http://127.0.0.1:1/dicom-web"):  # nothing listens on port 1
+        echo = run("pacs", "echo", node, "--timeout", "2")
+        assert echo.returncode != 0 and "cannot connect" in echo.stderr and "Traceback" not in echo.stderr, echo.stderr
+    report = run("report", str(film), "-o", str(tmp_path / "report.pdf"))
+    assert report.returncode == 0, report.stderr[-3000:]
+    text = pypdf.PdfReader(tmp_path / "report.pdf").pages[0].extract_text()
+    assert "radiograph" in text and "9RG1" in text  # the title and the film's Patient ID
+
+
+@pytest.mark.slow
 def test_linux_install_puts_the_menu_entry_and_icons_where_the_desktop_finds_them(bundle, tmp_path):
     if not sys.platform.startswith("linux"):
         pytest.skip("freedesktop menu entries are for Linux")
