@@ -66,6 +66,14 @@ def unknown_command_message(word: str) -> str:
     return "\n".join(lines)
 
 
+def _all_paths_missing(argv: list[str]) -> list[str]:
+    """The paths of a viewer command line when every one of them is missing (else []). With an option
+    (``--sample``...) or one existing path the viewer opens and reports the missing ones itself."""
+    if not argv or argv[0] in SUBCOMMANDS or any(a.startswith("-") for a in argv):
+        return []
+    return [] if any(Path(a).exists() for a in argv) else argv
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else ""
@@ -73,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         # a misspelt subcommand must not open the viewer and report its words as missing files; a
         # word with a dot or a slash names a file, and the viewer says it is missing
         print(unknown_command_message(first), file=sys.stderr)
+        return 2
+    missing = _all_paths_missing(argv)
+    if missing:  # nothing to show: say so here rather than open an empty viewer that says it
+        for path in missing:
+            print(f"cxviewer: no such file: {path}", file=sys.stderr)
         return 2
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
         from cxviewer.ui.app import run_gui  # Qt is only imported for the GUI

@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "overlay": {"annotations": True, "measure_color": "#ffd400"},
     "last_dir": "",
     "cache_mb": 1024,  # decoded pixels kept in memory for images not on screen
-    "report": {"page_size": "A4", "institution": ""},  # PDF reports (cxviewer.ui.report_dock)
+    "report": {"page_size": "A4", "institution": ""},  # PDF reports (cxviewer.ui.report.dock)
     # PACS (cxviewer.ui.pacs_*): nodes are {"name", "address", "tls", "ca_file", "cert_file", "key_file",
     # "username", "password"}; the listener uses TLS when "listener_tls_cert" names a certificate;
     # this file is owner-only (0600) and passwords are never logged. No node, no network.

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from cxviewer.model.card import ModelCard
-from cxviewer.model.dataset import TRAINING_LABELS
+from cxviewer.training.dataset import TRAINING_LABELS
 from cxviewer.model.prediction import Prediction
 
 INPUT_SIZE = 24  # the fake's "input tensor": the film shrunk to 24 x 24

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cxviewer.class_names import display_name
 from cxviewer.model import available_models
 
 pytestmark = pytest.mark.skipif(not available_models(), reason="no bundled model in models/")
@@ -76,7 +77,7 @@ def test_every_film_gets_a_call_by_the_cards_thresholds(clf, predictions):
 
 
 def test_panel_shows_no_bold_class_for_an_uncertain_film_and_figures_beside_the_bars(qtbot, predictions):
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     panel = AIPanel()
     qtbot.addWidget(panel)
@@ -101,7 +102,7 @@ def test_panel_shows_no_bold_class_for_an_uncertain_film_and_figures_beside_the_
 
 
 def test_out_of_scope_film_can_be_shown_anyway_but_a_header_refusal_cannot(qtbot, clf, predictions):
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     panel = AIPanel()
     qtbot.addWidget(panel)
@@ -120,7 +121,7 @@ def test_out_of_scope_film_can_be_shown_anyway_but_a_header_refusal_cannot(qtbot
 
 
 def test_report_block_carries_the_call_attention_and_scope(predictions):
-    from cxviewer.report.content import MODEL_SCOPE, AIBlock
+    from cxviewer.report.ai_block import MODEL_SCOPE, AIBlock
 
     pred = next(p for p in predictions if p.call == "uncertain")
     block = AIBlock.from_prediction(pred)
@@ -145,7 +146,7 @@ def test_predict_json_has_call_confidence_and_attention(dicom_dir):
 
 
 def test_new_films_open_without_overlays_unless_the_reader_asks_for_it(qtbot, dicom_dir):
-    from cxviewer.ui.ai_controller import install_ai_panel
+    from cxviewer.ui.ai.controller import install_ai_panel
     from cxviewer.ui.main_window import MainWindow
 
     window = MainWindow()
@@ -181,7 +182,7 @@ def test_new_films_open_without_overlays_unless_the_reader_asks_for_it(qtbot, di
 def test_report_pane_agrees_with_the_panel_on_an_uncertain_film(qtbot, predictions, dicom_dir):
     from cxviewer.imaging import read_radiograph
     from cxviewer.report.drafts import DraftStore
-    from cxviewer.ui.report_dock import ReportDock
+    from cxviewer.ui.report.dock import ReportDock
 
     uncertain = next(p for p in predictions if p.call == "uncertain")
     called = next(p for p in predictions if p.call not in ("uncertain", None))
@@ -193,4 +194,4 @@ def test_report_pane_agrees_with_the_panel_on_an_uncertain_film(qtbot, predictio
     assert "Uncertain: no class is likely enough" in text and "<b>" not in text.split("</table>")[0]
     dock.set_prediction(called)
     text = dock.ai_label.text()
-    assert f"Call: <b>{called.call}</b>" in text
+    assert f"Call: <b>{display_name(called.call)}</b>" in text  # the reader's name for the class, as the panel

@@ -13,10 +13,10 @@ from cxviewer.annotate.model import Annotation
 from cxviewer.imaging import read_radiograph
 from cxviewer.report.annotation_overlay import with_annotations
 from cxviewer.imaging import orientation as vo
-from cxviewer.ui.annotation_pdf import render_annotation_layer
-from cxviewer.ui.annotation_tools import install_annotation_tools
+from cxviewer.ui.annotate.report_layer import render_annotation_layer
+from cxviewer.ui.annotate.tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.report_dock import install_report_dock
+from cxviewer.ui.report.install import install_report_dock
 from cxviewer.settings import Settings
 
 LINE = Annotation("distance", ((100.0, 50.0), (300.0, 50.0)))  # a horizontal line at row 50

@@ -20,8 +20,9 @@ from cxviewer.annotate.store import AnnotationStore, film_key
 from cxviewer.annotate.values import angle_degrees, cardiothoracic, roi_stats
 from cxviewer.imaging import read_radiograph
 from cxviewer.imaging.spacing import scale_for_radiograph
-from cxviewer.ui.annotation_tools import AnnotationController, install_annotation_tools
-from cxviewer.ui.image_view import ImageView
+from cxviewer.ui.annotate.controller import AnnotationController
+from cxviewer.ui.annotate.tools import install_annotation_tools
+from cxviewer.ui.viewer.image_view import ImageView
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
 

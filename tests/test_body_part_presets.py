@@ -9,7 +9,7 @@ from ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.presets import AUTO, BUILTIN_PRESETS, presets_for
+from cxviewer.ui.viewer.presets import AUTO, BUILTIN_PRESETS, presets_for
 from cxviewer.settings import Settings
 
 

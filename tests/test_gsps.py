@@ -15,7 +15,7 @@ from ui_support import real_dicom
 
 from cxviewer.annotate import gsps
 from cxviewer.annotate.model import Annotation
-from cxviewer.ui.annotation_tools import install_annotation_tools
+from cxviewer.ui.annotate.tools import install_annotation_tools
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
 

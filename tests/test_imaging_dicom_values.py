@@ -25,6 +25,7 @@ def test_person_names_with_ideographic_and_phonetic_groups():
 
 def test_dates_times_ages_and_sex():
     assert format_date("19580412") == "1958-04-12" and format_date(" 2024 ") == "2024" and format_date("") == ""
+    assert format_date("1993.02.24") == "1993-02-24"  # ACR-NEMA / pre-1993 DA, seen in CR-MONO1-10-chest.dcm
     assert format_time("101500") == "10:15" and format_time("1015") == "10:15"
     assert format_time("101500.123456") == "10:15" and format_time("10:15:00") == "10:15"
     assert format_time("noon") == "noon"
@@ -38,9 +39,9 @@ def test_dates_times_ages_and_sex():
 
 def test_the_viewer_the_browser_and_the_report_name_the_patient_alike(tmp_path, qtbot):
     from cxviewer.report import Report
-    from cxviewer.ui.annotations import corner_texts
-    from cxviewer.ui.image_entry import ImageEntry
-    from cxviewer.ui.study_model import StudyModel
+    from cxviewer.ui.viewer.corner_text import corner_texts
+    from cxviewer.ui.studies.image_entry import ImageEntry
+    from cxviewer.ui.studies.model import StudyModel
 
     rad = read_radiograph(dicom_copy(tmp_path, PatientAge="066Y", **JAPANESE))
     overlay = corner_texts(rad, 550.0, 1024.0, "Header window 1", 1.0, "", "").get("top_left")

@@ -15,8 +15,8 @@ from dicom_builder import chest_cr
 from ui_support import real_dicom, quadrant_image
 
 from cxviewer.imaging.priors import StudyRef, find_prior, scan_folder
-from cxviewer.ui.annotation_tools import install_annotation_tools
-from cxviewer.ui.layouts import install_layouts, prior_badge
+from cxviewer.ui.annotate.tools import install_annotation_tools
+from cxviewer.ui.viewer.layouts import install_layouts, prior_badge
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
 

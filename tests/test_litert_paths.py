@@ -105,7 +105,7 @@ def test_viewer_shows_runtime_and_device_without_importing_tensorflow(cxviewer_h
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
         from cxviewer.ui.main_window import MainWindow
-        from cxviewer.ui.ai_controller import install_ai_panel
+        from cxviewer.ui.ai.controller import install_ai_panel
         window = MainWindow()
         ai = install_ai_panel(window)
         window.show()

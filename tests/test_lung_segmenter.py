@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cxviewer.model import available_models
-from cxviewer.model.dataset import read_manifest, split_by_patient
+from cxviewer.training.dataset import read_manifest, split_by_patient
 from cxviewer.model.lung_mask import dice
 
 SEGMENTERS = available_models("segmentation")

@@ -1,12 +1,11 @@
-"""Temperature scaling and the call rule (model/calibration.py), and the cross-source figures' ECE."""
+"""Temperature scaling and the call rule (model/calibration.py, training/calibration_fit.py), and the cross-source figures' ECE."""
 
 import numpy as np
 import pytest
 
-from cxviewer.model.calibration import (
-    UNCERTAIN, Calibration, call_figures, calls, choose_thresholds, fit_calibration, fit_temperature, nll, temper,
-)
-from cxviewer.model.cross_source import expected_calibration_error
+from cxviewer.model.calibration import UNCERTAIN, Calibration, calls, temper
+from cxviewer.training.calibration_fit import call_figures, choose_thresholds, fit_calibration, fit_temperature, nll
+from cxviewer.training.cross_source import expected_calibration_error
 
 
 def overconfident(n=600, seed=0):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cxviewer.model.card import ModelCard
-from cxviewer.model.compare import comparison_markdown, paired_auc_difference
+from cxviewer.training.compare import comparison_markdown, paired_auc_difference
 
 LABELS = ["covid", "pneumonia", "normal"]
 
@@ -63,7 +63,7 @@ def test_readme_table_matches_the_bundled_cards():
     from pathlib import Path
 
     from cxviewer.model import available_models, default_model_dir
-    from cxviewer.model.compare import comparison_rows
+    from cxviewer.training.compare import comparison_rows
 
     cards = {c.name: c for c in available_models()}
     if not {"cxnet-densenet121-lungcrop", "cxnet-densenet121-v3"} <= set(cards):

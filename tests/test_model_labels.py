@@ -12,8 +12,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from cxviewer.model import available_models  # noqa: E402
-from cxviewer.model.card import display_name, load_card  # noqa: E402
-from cxviewer.model.dataset import TRAINING_LABELS, label_indices, read_manifest  # noqa: E402
+from cxviewer.class_names import display_name  # noqa: E402
+from cxviewer.model.card import load_card  # noqa: E402
+from cxviewer.training.dataset import TRAINING_LABELS, label_indices, read_manifest  # noqa: E402
 from cxviewer.model.prediction import Prediction  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def test_card_names_each_of_its_own_labels(other_card):
 @needs_model
 def test_panel_default_rows_are_the_default_cards_labels(qtbot):
     from cxviewer.model.registry import default_card
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     panel = AIPanel()
     qtbot.addWidget(panel)
@@ -66,7 +67,7 @@ def test_panel_default_rows_are_the_default_cards_labels(qtbot):
 def test_panel_shows_a_model_with_other_labels_not_empty_rows(qtbot, other_card):
     from PySide6.QtWidgets import QLabel
 
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     panel = AIPanel(other_card.labels, other_card.display_names)
     qtbot.addWidget(panel)

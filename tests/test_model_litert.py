@@ -35,7 +35,7 @@ def _needs_converted(card):
 
 @pytest.mark.parametrize("card", ALL, ids=[c.name for c in ALL])
 def test_card_records_the_converted_files_with_their_checksums(card):
-    from cxviewer.model.litert_export import sha256
+    from cxviewer.training.litert_export import sha256
 
     _needs_converted(card)
     entry = card.data["litert"]
@@ -55,7 +55,7 @@ def test_export_is_deterministic_and_records_itself_in_the_card(tmp_path):
     if not SEGMENTERS:
         pytest.skip("no lung segmenter is installed")
     pytest.importorskip("tensorflow")
-    from cxviewer.model.litert_export import TFLITE_FILE, export_model, sha256, toolchain
+    from cxviewer.training.litert_export import TFLITE_FILE, export_model, sha256, toolchain
 
     src = SEGMENTERS[0]
     folder = tmp_path / src.directory.name
@@ -170,7 +170,7 @@ def test_a_model_folder_without_keras_weights_runs_on_litert_and_refuses_tensorf
 
 def test_head_gradcam_matches_autodiff_on_random_feature_maps():
     """The closed-form gradient through gap -> Dense -> ReLU -> Dense -> softmax against TensorFlow's tape."""
-    pytest.importorskip("tensorflow")
+    tf = pytest.importorskip("tensorflow")
     from cxviewer.model.head_gradcam import Head
 
     rng = np.random.default_rng(7)

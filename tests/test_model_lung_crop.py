@@ -18,7 +18,7 @@ needs_models = pytest.mark.skipif(not (CLASSIFIERS and SEGMENTERS), reason="need
 def cropping_classifier(tmp_path_factory):
     """The bundled cropping model if there is one, else the bundled classifier's own weights run with the crop."""
     from cxviewer.model.classifier import Classifier
-    from cxviewer.model.evaluate import crop_spec
+    from cxviewer.training.evaluate import crop_spec
 
     for card in CLASSIFIERS:
         if card.data["input"].get("crop"):

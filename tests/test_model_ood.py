@@ -9,7 +9,7 @@ import pytest
 
 from cxviewer.model import available_models
 from cxviewer.model.ood import calibrate, fit_gate
-from cxviewer.model.ood_fit import NON_CHEST_DICOM, synthetic_out_of_scope
+from cxviewer.training.ood_fit import NON_CHEST_DICOM, synthetic_out_of_scope
 
 BUNDLED = [c for c in available_models() if c.data.get("ood")]
 needs_model = pytest.mark.skipif(not BUNDLED, reason="no bundled model with an OOD gate in models/")
@@ -48,8 +48,8 @@ def classifier(request):
 
 @needs_model
 def test_held_out_chest_radiographs_pass(classifier, shared_dir):
-    from cxviewer.model.dataset import read_manifest, split_by_patient
-    from cxviewer.model.train import load_grey
+    from cxviewer.training.dataset import read_manifest, split_by_patient
+    from cxviewer.training.train import load_grey
 
     splits = split_by_patient(read_manifest(shared_dir / "data/cxr"), seed=classifier.card.data["training"]["seed"])
     held_out = splits["val"] + splits["test"]

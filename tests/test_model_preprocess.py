@@ -33,7 +33,8 @@ def test_channels_are_beasf_clahe_original(chest):
 
 def test_training_and_inference_share_the_function():
     """The trainer and the classifier call the very same prepare()."""
-    from cxviewer.model import classifier, train
+    from cxviewer.model import classifier
+    from cxviewer.training import train
 
     assert train.prepare is prepare
     assert classifier.prepare is prepare

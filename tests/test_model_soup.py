@@ -1,4 +1,4 @@
-"""Weight averaging of checkpoints and the BatchNorm statistics measured again for the average (model/soup.py)."""
+"""Weight averaging of checkpoints and the BatchNorm statistics measured again for the average (training/soup.py)."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ def tiny(seed):
 
 
 def test_average_is_the_mean_of_the_checkpoints(tmp_path):
-    from cxviewer.model.soup import average_weights
+    from cxviewer.training.soup import average_weights
 
     files, weights = [], []
     for seed in (1, 2, 3):
@@ -32,7 +32,7 @@ def test_average_is_the_mean_of_the_checkpoints(tmp_path):
 
 
 def test_batchnorm_statistics_are_measured_for_the_averaged_weights():
-    from cxviewer.model.soup import reestimate_batchnorm
+    from cxviewer.training.soup import reestimate_batchnorm
 
     model = tiny(4)
     rng = np.random.default_rng(0)

@@ -5,8 +5,8 @@ import shutil
 import cv2
 import numpy as np
 
-from cxviewer.model.dataset import read_manifest
-from cxviewer.model.train import load_readable, view_balanced_weights, view_group
+from cxviewer.training.dataset import read_manifest
+from cxviewer.training.train import load_readable, view_balanced_weights, view_group
 
 
 def test_unreadable_and_tiny_films_are_skipped_with_a_reason(tmp_path, shared_dir):

@@ -34,8 +34,8 @@ def tiny_folder(tmp_path, shared_dir):
 
 
 def test_tiny_run_logs_checkpoints_and_resumes(tiny_folder, tmp_path):
-    from cxviewer.model.dataset import read_manifest, split_by_patient
-    from cxviewer.model.train import WEIGHTS_FILE, train
+    from cxviewer.training.dataset import read_manifest, split_by_patient
+    from cxviewer.training.train import WEIGHTS_FILE, train
 
     out = tmp_path / "run"
     messages: list[str] = []

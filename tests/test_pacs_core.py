@@ -121,6 +121,16 @@ def test_sr_content_out_of_scope(dicom_dir: Path):
     assert back.scope_reason == "the header says HIP, not CHEST"
 
 
+def test_sr_of_an_old_film_without_patient_attributes(dicom_dir: Path):
+    source = read_header(dicom_dir / "CR-MONO1-10-chest.dcm")  # ACR-NEMA style: no Patient ID, no Study Date
+    assert "PatientID" not in source
+    result = AIResult("m", "1", True, {"covid": 0.1, "pneumonia": 0.2, "normal": 0.7}, "normal")
+    ds, back = _sr_readback(result, source)
+    assert ds.PatientID == "" and ds.StudyInstanceUID == source.StudyInstanceUID  # empty, as type 2 allows
+    assert back.probabilities == pytest.approx({"covid": 0.1, "pneumonia": 0.2, "normal": 0.7})
+    assert "PatientID" not in source  # the film's header is left as it was
+
+
 def test_listener_takes_only_allowed_ae_titles(tmp_path: Path, dicom_dir: Path):
     port = free_port()
     received = []

@@ -8,9 +8,9 @@ import stat
 import pytest
 
 from cxviewer.ui.main_window import MainWindow
-from cxviewer.ui.pacs_dialog import QueryRetrieveDialog, install_pacs
-from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
-from cxviewer.ui.pacs_task import PacsTask
+from cxviewer.ui.pacs.dialog import QueryRetrieveDialog, install_pacs
+from cxviewer.ui.pacs.nodes import PacsNodesDialog, configured_nodes
+from cxviewer.ui.pacs.task import PacsTask
 from cxviewer.settings import Settings
 from tests.orthanc_server import LISTENER_AET, ORTHANC_AET
 
@@ -167,7 +167,7 @@ def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, 
 
     from cxviewer.model.prediction import Prediction
     from cxviewer.pacs.sr import read_sr
-    from cxviewer.ui.report_dock import install_report_dock
+    from cxviewer.ui.report.install import install_report_dock
 
     w = MainWindow(_settings(orthanc))
     qtbot.addWidget(w)
@@ -204,7 +204,7 @@ def test_send_report_from_the_report_pane(orthanc, qtbot, dicom_dir, cxviewer_ho
     from pydicom.uid import EncapsulatedPDFStorage
 
     from cxviewer.pacs.report_document import pdf_from_document
-    from cxviewer.ui.report_dock import install_report_dock
+    from cxviewer.ui.report.install import install_report_dock
     from tests.pdf_readback import read_text
 
     w = MainWindow(_settings(orthanc))

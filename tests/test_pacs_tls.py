@@ -105,7 +105,7 @@ def test_nodes_dialog_tests_a_tls_node_with_our_certificate(tls_orthanc, qtbot):
     """The viewer's node settings carry the CA, our certificate and key; "Test" echoes over TLS."""
     from PySide6.QtWidgets import QPushButton
 
-    from cxviewer.ui.pacs_nodes import PacsNodesDialog, configured_nodes
+    from cxviewer.ui.pacs.nodes import PacsNodesDialog, configured_nodes
     from cxviewer.settings import Settings
 
     server, pki = tls_orthanc
@@ -172,8 +172,8 @@ def test_the_viewers_listener_receives_over_tls(tls_orthanc, dicom_dir, qtbot):
     (requested over TLS by the project's client, with the node's certificate) arrives through TLS."""
     from cxviewer.pacs.dimse import DimseClient
     from cxviewer.ui.main_window import MainWindow
-    from cxviewer.ui.pacs_dialog import install_pacs
-    from cxviewer.ui.pacs_nodes import configured_nodes
+    from cxviewer.ui.pacs.dialog import install_pacs
+    from cxviewer.ui.pacs.nodes import configured_nodes
     from cxviewer.settings import Settings
 
     server, pki = tls_orthanc

@@ -10,7 +10,9 @@ import pytest
 
 from cxviewer import paths
 from cxviewer.imaging.dicom_values import shown
-from cxviewer.report.content import Report, ReportHeader, redact
+from cxviewer.report.content import Report
+from cxviewer.report.header import ReportHeader
+from cxviewer.report.redaction import redact
 from cxviewer.report.drafts import DraftStore
 from cxviewer.scan.results import CsvResultWriter, ScanResult
 

@@ -9,7 +9,9 @@ import pytest
 from cxviewer.imaging import read_radiograph
 from cxviewer.model import Prediction
 from cxviewer.report import Report, report_to_json, write_report_json
-from cxviewer.report.content import AIBlock, card_summary, technique_text
+from cxviewer.report.ai_block import AIBlock
+from cxviewer.report.card_summary import card_summary
+from cxviewer.report.header import technique_text
 from report_samples import CHEST, JAPANESE, dicom_copy
 
 # renderer/formatter input (a Prediction value), not a model result
@@ -55,7 +57,7 @@ def test_ai_block_and_summary(rad):
     report.sections["findings"] = "Clear lungs."
     findings = report.insert_ai_summary()
     assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class "
-                               "normal (75%); pneumonia 20%, covid 5%. Research use only, not a diagnosis.")
+                               "Normal (75%); Other pneumonia 20%, COVID-19 5%. Research use only, not a diagnosis.")
     assert report.insert_ai_summary() == findings  # pressing the button twice adds it once
     # the block survives the JSON round trip (drafts)
     back = Report.from_dict(json.loads(json.dumps(report.to_dict())))

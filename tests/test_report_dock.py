@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from cxviewer.imaging import DisplayState, Window, read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import DraftStore
-from cxviewer.ui.report_dock import ReportDock, install_report_dock
+from cxviewer.ui.report.dock import ReportDock
+from cxviewer.ui.report.install import install_report_dock
 from pdf_readback import page_sizes_pt, read_images, read_text, squash
 from report_samples import JAPANESE, dicom_copy, edge_energy_map
 
@@ -85,11 +86,11 @@ def test_ai_block_and_copy_to_findings(qtbot, rad, prediction):
     assert "No AI result" in dock.ai_label.text() and not dock.copy_ai_button.isEnabled()
     dock.set_prediction(prediction)
     text = dock.ai_label.text()
-    assert "<b>normal</b>" in text and "60.0 %" in text and "cxnet-densenet121 1.0.0" in text
+    assert "<b>Normal</b>" in text and "60.0 %" in text and "cxnet-densenet121 1.0.0" in text
     dock.editors["findings"].setPlainText("Clear lungs.")
     qtbot.mouseClick(dock.copy_ai_button, Qt.MouseButton.LeftButton)
     findings = dock.editors["findings"].toPlainText()
-    assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class normal")
+    assert findings.startswith("Clear lungs.\n\nAI second opinion (cxnet-densenet121 1.0.0): leading class Normal")
     assert "not a diagnosis" in findings
 
 
@@ -144,7 +145,7 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
     class Inference(QObject):  # the InferenceService's result signal, driven by hand
         result = Signal(str, object)
 
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -205,7 +206,7 @@ def test_pdf_image_and_overlay_carry_the_views_rotation(qtbot, rad, prediction, 
 
     monkeypatch.setattr(pdf, "render_report_pdf", spy)
     dock.heatmap, dock._heatmap_model = prediction.heatmap, ("cxnet-densenet121", "1.0.0")
-    from cxviewer.report.content import AIBlock
+    from cxviewer.report.ai_block import AIBlock
 
     dock.report.ai = AIBlock.from_prediction(prediction)
     dock.export_pdf(tmp_path / "r.pdf")

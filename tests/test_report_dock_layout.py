@@ -13,7 +13,7 @@ from report_samples import JAPANESE, dicom_copy, edge_energy_map
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.ui.app import build_main_window
-from cxviewer.ui.report_dock import ReportDock
+from cxviewer.ui.report.dock import ReportDock
 from cxviewer.settings import Settings
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")

@@ -15,14 +15,15 @@ import pytest
 from cxviewer.imaging import read_radiograph, render_display
 from cxviewer.model import Prediction
 from cxviewer.report import Report
-from cxviewer.report.pdf import PdfOptions, render_report_pdf
+from cxviewer.report.pdf import render_report_pdf
+from cxviewer.report.pdf_options import PdfOptions
 from pdf_readback import all_bytes, metadata, page_sizes_pt, read_images, read_text, squash
 from report_samples import CHEST, JAPANESE, dicom_copy, edge_energy_map
 
 PREDICTION_INPUT = Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.12, 0.71, 0.17),
                               model_name="cxnet-densenet121", model_version="1.0.0", elapsed_ms=812.4,
                               device="CPU")
-CARD_INPUT = {  # the structure cxviewer.model.evaluate writes into card.json
+CARD_INPUT = {  # the structure cxviewer.training.evaluate writes into card.json
     "name": "cxnet-densenet121", "version": "1.0.0", "architecture": "densenet121",
     "input": {"size": 320},
     "metrics": {"test": {"n": 276, "accuracy": 0.851, "balanced_accuracy": 0.842, "macro_auc": 0.934,
@@ -75,7 +76,7 @@ def test_every_field_is_in_the_text(pdfs):
         "Clinical indication", "Technique", "Findings", "Impression", "Recommendation", "Reported by",
         *[line for t in SECTIONS_TEXT.values() for line in t.split("\n")],
         "Computed radiography (CR)", READER,
-        "covid", "12.0 %", "pneumonia (leading)", "71.0 %", "normal", "17.0 %",
+        "COVID-19", "12.0 %", "Other pneumonia (leading)", "71.0 %", "Normal", "17.0 %",
         "cxnet-densenet121 1.0.0", "device CPU", "812 ms", "2024-01-31 10:20 (UTC+09:00)",
         "Model card summary", "Held-out images", "276", "Macro ROC AUC", "0.934", "Recall pneumonia",
         "Grad-CAM mass inside lungs", "58%",

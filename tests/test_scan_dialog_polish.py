@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QFileDialog
 from scan_corpus import build_corpus, needs_shared
 
 from cxviewer.scan import COLUMNS
-from cxviewer.ui.batch_dialog import BatchScanDialog
-from cxviewer.ui.batch_results import MAX_COLUMN_PX
+from cxviewer.ui.scan.dialog import BatchScanDialog
+from cxviewer.ui.scan.results_table import MAX_COLUMN_PX
 from cxviewer.settings import Settings
 
 pytestmark = needs_shared

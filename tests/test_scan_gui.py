@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from scan_corpus import CXR, build_corpus, needs_shared, tree_digest
 
 from cxviewer.scan import COLUMNS, ScanResult, ScanSetupError
-from cxviewer.ui.batch_dialog import BatchScanDialog, install_batch_action
-from cxviewer.ui.batch_results import ScanResultsView
+from cxviewer.ui.scan.dialog import BatchScanDialog, install_batch_action
+from cxviewer.ui.scan.results_table import ScanResultsView
 
 pytestmark = needs_shared
 
@@ -212,7 +212,7 @@ def test_dialog_passes_its_classifier_to_the_scan_and_each_row_gets_its_films_an
 
 
 def test_old_scan_journals_are_pruned(monkeypatch):
-    import cxviewer.ui.batch_dialog as bd
+    import cxviewer.ui.scan.dialog as bd
     from cxviewer import paths
 
     folder = paths.user_data_dir() / "scans"

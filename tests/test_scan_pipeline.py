@@ -332,3 +332,25 @@ def test_model_scan_resume_gives_the_same_table(corpus, classifier, tmp_path):
         assert {k: v for k, v in a[path].items() if k not in numeric} == {
             k: v for k, v in b[path].items() if k not in numeric
         }
+
+
+def test_the_local_scan_and_the_app_never_import_ray(tmp_path):
+    """Ray is the [cluster] extra, loaded only by ``--ray``: a local scan (and the CLI that runs it) stays without it."""
+    films = tmp_path / "films"
+    films.mkdir()
+    src = sorted(CXR.glob("normal/*.jpg"))[0]
+    (films / src.name).write_bytes(src.read_bytes())
+    probe = (
+        "import sys\n"
+        "from cxviewer.cli import main\n"
+        "import cxviewer.ui.app, cxviewer.scan.pipeline\n"
+        f"code = main(['scan', {str(films)!r}, '-o', {str(tmp_path / 'r.csv')!r}, '--no-model'])\n"
+        "assert code == 0, code\n"
+        "loaded = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
+        "assert not loaded, loaded\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
+    script = tmp_path / "probe.py"  # a file, not -c: the decoder pool's spawned workers re-import the main module
+    script.write_text(probe)
+    done = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

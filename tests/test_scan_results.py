@@ -8,6 +8,9 @@ import json
 import pytest
 
 from cxviewer.scan.results import (
+    PROBABILITY_COLUMNS,
+    UnwritableLabelsError,
+    probability_columns,
     COLUMNS,
     CsvResultWriter,
     ResultsFileError,
@@ -116,3 +119,37 @@ def test_resume_refuses_a_different_model(tmp_path):
         open_results(out, resume=True, model_tag="m@2")
     with pytest.raises(ResultsFileError, match="same model"):
         open_results(out, resume=True, model_tag="")
+
+
+def test_probability_columns_come_from_the_card_labels():
+    assert probability_columns(("covid", "pneumonia", "normal")) == PROBABILITY_COLUMNS
+    assert probability_columns(("normal", "covid")) == {"normal": "p_normal", "covid": "p_covid"}  # fewer: rest empty
+    with pytest.raises(UnwritableLabelsError, match="none for tuberculosis"):
+        probability_columns(("covid", "tuberculosis", "normal"))
+
+
+def test_scan_refuses_a_model_whose_labels_it_cannot_write(tmp_path, capsys):
+    """A card with a class the results have no column for is refused before any file is read."""
+    import json
+
+    from cxviewer.cli import main
+    from cxviewer.model.registry import default_model_dir
+
+    source = default_model_dir()
+    model = tmp_path / "other-labels"
+    model.mkdir()
+    for item in source.iterdir():
+        (model / item.name).symlink_to(item)
+    card = json.loads((source / "card.json").read_text())
+    card["labels"] = ["covid", "tuberculosis", "normal"]
+    (model / "card.json").unlink()
+    (model / "card.json").write_text(json.dumps(card))
+    films = tmp_path / "films"
+    films.mkdir()
+    out = tmp_path / "out" / "results.csv"
+
+    code = main(["scan", str(films), "-o", str(out), "--model", str(model)])
+
+    assert code == 2
+    assert "tuberculosis" in capsys.readouterr().err
+    assert not out.exists()

@@ -9,7 +9,8 @@ import pytest
 from scan_corpus import CXR, DICOM, needs_shared
 
 from cxviewer.imaging import read_radiograph
-from cxviewer.scan.scope import anatomy_problem, chroma, geometry_problem, modality_problem, scope_problem
+from cxviewer.imaging.colour import chroma
+from cxviewer.model.scope import anatomy_problem, geometry_problem, modality_problem, scope_problem
 
 
 @pytest.mark.parametrize(

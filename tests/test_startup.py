@@ -16,8 +16,8 @@ HEAVY = ("cv2", "pydicom", "tensorflow", "keras", "scipy", "pypdf")
 def test_window_modules_import_no_heavy_library(tmp_path):
     code = (
         "import sys\n"
-        "import cxviewer.ui.app, cxviewer.ui.main_window, cxviewer.ui.batch_dialog, cxviewer.ui.report_dock\n"
-        "import cxviewer.ui.ai_controller\n"
+        "import cxviewer.ui.app, cxviewer.ui.main_window, cxviewer.ui.scan.dialog, cxviewer.ui.report.dock\n"
+        "import cxviewer.ui.ai.controller\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CXVIEWER_HOME": str(tmp_path)}

@@ -114,3 +114,31 @@ def test_an_existing_path_with_a_command_like_name_opens_the_viewer(tmp_path, mo
     monkeypatch.setattr(app, "run_gui", lambda argv: calls.append(argv) or 0)
     assert cli.main(["films"]) == 0
     assert calls == [["films"]]
+
+
+@pytest.mark.parametrize("argv", [["missing.dcm"], ["gone/film.dcm", "also_gone.dcm"]])
+def test_only_missing_paths_say_no_such_file_without_opening_the_viewer(argv, tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(tmp_path / "home"),
+               PYTHONPATH=str(ROOT))
+    code = "import sys; from cxviewer.cli import main; rc = main(sys.argv[1:]); " \
+           "print('QT', 'PySide6' in sys.modules); sys.exit(rc)"
+    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    for path in argv:
+        assert f"no such file: {path}" in proc.stderr
+    assert "unknown command" not in proc.stderr
+    assert "QT False" in proc.stdout  # the viewer was never started
+
+
+def test_some_missing_paths_open_the_viewer_with_the_existing_ones(tmp_path, monkeypatch):
+    import cxviewer.cli as cli
+    import cxviewer.ui.app as app
+
+    film = real_dicom("CR-MONO1-10-chest.dcm")
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    monkeypatch.setattr(app, "run_gui", lambda argv: calls.append(argv) or 0)
+    assert cli.main(["missing.dcm", str(film)]) == 0  # the viewer lists missing.dcm as unreadable
+    assert cli.main(["missing.dcm", "--sample"]) == 0  # the sample is something to show
+    assert calls == [["missing.dcm", str(film)], ["missing.dcm", "--sample"]]

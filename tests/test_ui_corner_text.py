@@ -12,7 +12,7 @@ from dicom_builder import chest_cr
 from ui_support import real_dicom, widget_gray
 
 from cxviewer.imaging import read_radiograph
-from cxviewer.ui.image_view import ImageView
+from cxviewer.ui.viewer.image_view import ImageView
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
 

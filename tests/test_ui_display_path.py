@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph, render_display
-from cxviewer.ui.image_entry import THUMBNAIL_SIZE, make_thumbnail, thumbnail_display
+from cxviewer.ui.studies.image_entry import THUMBNAIL_SIZE, make_thumbnail, thumbnail_display
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
 
@@ -83,7 +83,7 @@ def test_display_goes_to_qt_as_grey_bytes_and_reaches_the_screen_unchanged(qtbot
     from ui_support import widget_gray
 
     from cxviewer.imaging import Radiograph, apply_voi
-    from cxviewer.ui.image_view import ImageView
+    from cxviewer.ui.viewer.image_view import ImageView
 
     ramp = np.tile(np.arange(0, 4096, 16, dtype=np.uint16), (64, 1))  # 256 columns, every grey once
     source = tmp_path / "ramp.dcm"  # pixels only: no file is read, so no shared data is needed
@@ -111,7 +111,7 @@ def test_overlay_colours_are_the_colormap_and_alpha_rule(qtbot, colormap, opacit
     """Each heat level h gets the colour map's entry for h and alpha 255 * opacity * min(2h, 1)."""
     import pyqtgraph as pg
 
-    from cxviewer.ui.heatmap_overlay import HeatmapOverlay
+    from cxviewer.ui.ai.heatmap_overlay import HeatmapOverlay
 
     parent = pg.ItemGroup()  # kept alive: the overlay's item is its child
     overlay = HeatmapOverlay(parent)

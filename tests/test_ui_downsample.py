@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxviewer.ui.downsample import block_mean
+from cxviewer.ui.viewer.downsample import block_mean
 
 
 def reference(pixels: np.ndarray, k: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 def shown_in_a_view(img, tmp_path, qtbot):
     """An ImageView on screen showing ``img`` (written as a PNG and read back), corner text off."""
     from cxviewer.imaging import read_radiograph
-    from cxviewer.ui.image_view import ImageView
+    from cxviewer.ui.viewer.image_view import ImageView
 
     path = tmp_path / "film.png"
     cv2.imwrite(str(path), img)
@@ -24,7 +24,7 @@ def shown_in_a_view(img, tmp_path, qtbot):
 
 @pytest.fixture
 def view_with_marker(qtbot, tmp_path):
-    from cxviewer.ui.heatmap_overlay import HeatmapOverlay
+    from cxviewer.ui.ai.heatmap_overlay import HeatmapOverlay
 
     img = np.full((300, 500), 20, np.uint8)  # non-square on purpose
     img[40:90, 360:440] = 250  # a bright marker off-centre

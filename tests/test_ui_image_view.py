@@ -13,8 +13,8 @@ from dicom_builder import chest_cr
 from ui_support import mouse_drag, quadrant_image, real_dicom, send_mouse, widget_gray
 
 from cxviewer.imaging import apply_voi, read_radiograph
-from cxviewer.ui.image_view import WL_DRAG_FULL_RANGE_PX, ImageView
-from cxviewer.ui.presets import AUTO, BONE, LUNG, MEDIASTINUM
+from cxviewer.ui.viewer.image_view import WL_DRAG_FULL_RANGE_PX, ImageView
+from cxviewer.ui.viewer.presets import AUTO, BONE, LUNG, MEDIASTINUM
 
 
 @pytest.fixture

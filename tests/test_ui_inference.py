@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not available_models(), reason="no bundled model
 
 @pytest.fixture
 def service(qtbot):
-    from cxviewer.ui.inference import InferenceService
+    from cxviewer.ui.ai.inference import InferenceService
 
     svc = InferenceService()
     yield svc
@@ -79,7 +79,7 @@ def test_stale_requests_are_dropped(qtbot, service):
 def test_ct_file_is_refused_by_its_header_and_the_panel_says_why(qtbot, service, tmp_path):
     from report_samples import dicom_copy
 
-    from cxviewer.ui.ai_panel import AIPanel
+    from cxviewer.ui.ai.panel import AIPanel
 
     ct = dicom_copy(tmp_path, Modality="CT", name="ct.dcm")
     with qtbot.waitSignal(service.result, timeout=600_000) as blocker:
@@ -91,3 +91,63 @@ def test_ct_file_is_refused_by_its_header_and_the_panel_says_why(qtbot, service,
     panel.show_out_of_scope(prediction)
     assert "Outside the model's scope" in panel.status.text() and "CT" in panel.status.text()
     assert all(bar.value() == 0 for bar in panel.bars.values())
+
+
+def test_model_is_loaded_and_run_once_at_start_up_before_any_request(qtbot, shared_dir):
+    """The viewer's worker loads the model and runs both networks once on a made-up film as soon as it starts,
+    so that the reader's first film does not pay for the interpreters' set-up; the made-up film's answer is
+    dropped (no result signal) and the first real film is answered as usual."""
+    from cxviewer.ui.ai.inference import InferenceService
+
+    svc = InferenceService()
+    results: list[str] = []
+    svc.result.connect(lambda key, _p: results.append(key))
+    try:
+        with qtbot.waitSignal(svc.ready, timeout=600_000) as blocker:
+            pass
+        assert blocker.args == [True]
+        assert svc.model_title and svc.device  # loaded without a request
+        classifier = svc._worker._classifier
+        assert classifier is not None and classifier.segmenter is not None  # the outline's segmenter too
+        assert results == []
+        path = shared_dir / "data/dicom/RG1_UNCR.dcm"
+        with qtbot.waitSignal(svc.result, timeout=600_000) as got:
+            svc.submit("rg1", str(path))
+        prediction = got.args[1]
+        assert got.args[0] == "rg1" and prediction.heatmap.shape == (1955, 1841)
+        # the attention figures were computed on the worker: the panel only reads them
+        assert "attention_in_lungs" in vars(prediction) and prediction.attention_in_lungs["share"] > 0
+    finally:
+        svc.shutdown()
+
+
+def test_without_preload_the_model_loads_at_the_first_request(qtbot):
+    from cxviewer.ui.ai.inference import InferenceService
+
+    svc = InferenceService(preload=False)
+    try:
+        qtbot.wait(300)
+        assert svc.model_title is None and svc._worker._classifier is None
+        img = np.full((300, 280), 90, np.uint8)
+        with qtbot.waitSignal(svc.result, timeout=600_000):
+            svc.submit("img", img)
+        assert svc.model_title
+    finally:
+        svc.shutdown()
+
+
+def test_a_model_that_cannot_load_is_reported_at_the_first_request_not_at_start_up(qtbot, tmp_path):
+    """The start-up preload only logs a failure (no dialog before the reader has done anything); the first
+    film then gets the loader's message on ``failed``, as before, and the worker lives on."""
+    from cxviewer.ui.ai.inference import InferenceService
+
+    svc = InferenceService(model_dir=tmp_path / "no-such-model")
+    try:
+        with qtbot.waitSignal(svc.ready, timeout=600_000) as blocker:
+            pass
+        assert blocker.args == [False] and svc.preloaded is False and svc.model_title is None
+        with qtbot.waitSignal(svc.failed, timeout=600_000) as failed:
+            svc.submit("film", np.full((300, 280), 90, np.uint8))
+        assert failed.args[0] == "film" and "no-such-model" in failed.args[1]
+    finally:
+        svc.shutdown()

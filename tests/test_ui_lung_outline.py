@@ -8,7 +8,7 @@ from test_ui_heatmap_overlay import _centroid, _grab, shown_in_a_view
 
 @pytest.fixture
 def view_with_outline(qtbot, tmp_path):
-    from cxviewer.ui.lung_outline import LungOutline
+    from cxviewer.ui.ai.lung_outline import LungOutline
 
     img = np.full((300, 500), 20, np.uint8)
     view = shown_in_a_view(img, tmp_path, qtbot)
@@ -33,7 +33,7 @@ def test_outline_sits_on_the_mask_edge_after_rotation_and_flips(qtbot, view_with
     outline.set_visible(True)
     drawn = _cyan(_grab(view, qtbot))
     # the same rectangle drawn as bright pixels, through the same view: where the outline must be
-    from cxviewer.ui.heatmap_overlay import HeatmapOverlay
+    from cxviewer.ui.ai.heatmap_overlay import HeatmapOverlay
 
     outline.set_visible(False)
     heat = HeatmapOverlay(view.overlay_parent())
@@ -67,7 +67,7 @@ def test_window_draws_the_segmenters_outline_and_o_toggles_it(qtbot, dicom_dir):
     from PySide6.QtCore import Qt
 
     from cxviewer.model import available_models
-    from cxviewer.ui.ai_controller import install_ai_panel
+    from cxviewer.ui.ai.controller import install_ai_panel
     from cxviewer.ui.main_window import MainWindow
 
     if not (available_models() and available_models("segmentation")):

@@ -16,7 +16,7 @@ from ui_support import quadrant_image, real_dicom
 
 from cxviewer.ui.main_window import MainWindow
 from cxviewer.settings import Settings
-from cxviewer.ui.study_model import ERROR_ROLE, KIND_ROLE, PATH_ROLE
+from cxviewer.ui.studies.model import COLUMNS, ERROR_ROLE, KIND_ROLE, PATH_ROLE
 
 
 @pytest.fixture
@@ -118,15 +118,15 @@ def test_drop_of_a_folder_fills_the_browser_with_hierarchy_and_error_marks(qtbot
         assert message and len(message) > 10, item.text()  # a sentence for the reader, not empty
         assert message in item.toolTip()
         assert not item.icon().isNull()  # the error mark
-        assert root_errors.child(r, 3).text() == message  # description column shows it too
+        assert root_errors.child(r, COLUMNS.index("Description")).text() == message  # description column shows it too
     assert "README.txt" not in str(tree)
 
     # readable images carry a thumbnail, and the study row its date and modality
     first_image = model.index_for_path(mixed_folder / "chest" / "RG1_UNCR.dcm")
     assert not model.itemFromIndex(first_image).icon().isNull()
     study_row = first_image.parent().parent()
-    assert study_row.siblingAtColumn(1).data() == "2004-08-26"
-    assert study_row.siblingAtColumn(2).data() == "CR"
+    assert study_row.siblingAtColumn(COLUMNS.index("Date")).data() == "2004-08-26"
+    assert study_row.siblingAtColumn(COLUMNS.index("Modality")).data() == "CR"
 
     # the first decoded image was put on screen before the rest of the folder had arrived
     assert shown_when and shown_when[0] < len(model.entries)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cxviewer.imaging import orientation as vo
-from cxviewer.ui.radiograph_cache import RadiographCache
+from cxviewer.ui.studies.radiograph_cache import RadiographCache
 
 
 def test_four_clockwise_turns_are_identity_and_cw_then_ccw_cancels():
@@ -88,7 +88,7 @@ def test_orient_array_matches_what_the_view_shows(qtbot, tmp_path, ops):
     import cv2
 
     from cxviewer.imaging import read_radiograph
-    from cxviewer.ui.image_view import ImageView
+    from cxviewer.ui.viewer.image_view import ImageView
     from cxviewer.imaging.orientation import orient_array
 
     img = np.zeros((30, 50), np.uint8)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from ui_support import real_dicom
 
 from cxviewer.imaging import read_radiograph
-from cxviewer.ui.tag_browser import FULL_TEXT_ROLE, MAX_VALUE_CHARS, TagBrowser
+from cxviewer.ui.studies.tag_browser import FULL_TEXT_ROLE, MAX_VALUE_CHARS, TagBrowser
 
 SHOTS = os.environ.get("CXVIEWER_SCREENSHOTS")
 

@@ -8,7 +8,11 @@ anchored on the image, so any GSPS viewer shows the figures too. The file is wri
 (patient data) into a folder the reader chose, never the film's own folder.
 
 The window on screen goes in as the state's Softcopy VOI LUT (centre, width, VOI LUT Function) and
-is applied with the annotations on import.
+is applied with the annotations on import. The reader's calibration (Annotate > Calibrate) goes in as
+the Displayed Area Selection's Presentation Pixel Spacing (PS3.3 C.10.4: the spacing to measure
+with, overriding the film's Pixel Spacing / Imager Pixel Spacing) in place of the Presentation Pixel
+Aspect Ratio; importing a state whose Presentation Pixel Spacing differs from the film's own spacing
+calibrates the film with it.
 
 Import (pydicom): the graphics that reference the film are read back into annotations; the layer
 names written above restore the kinds exactly, a foreign GSPS is read by shape (2-point polyline ->
@@ -22,9 +26,10 @@ import io
 import logging
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -46,6 +51,15 @@ MAX_GSPS_BYTES = 4 * 2**20
 
 class PresentationStateError(ValueError):
     """A presentation state that cannot be written or read (the message says why)."""
+
+
+@dataclass(frozen=True)
+class LoadedState:
+    """What a presentation state gives one film: its annotations, window and measuring spacing."""
+
+    annotations: list[Annotation]
+    window: PresentationWindow | None
+    pixel_spacing: tuple[float, float] | None  # Presentation Pixel Spacing (row, column mm), if any
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,31 @@ def read_window(ds: pydicom.Dataset) -> PresentationWindow | None:
     return None
 
 
+def read_pixel_spacing(ds: pydicom.Dataset, sop_uid: str) -> tuple[float, float] | None:
+    """The Presentation Pixel Spacing (row, column mm) the state's Displayed Area Selection gives the
+    film ``sop_uid`` (an item without references applies to every film of the state), or None."""
+    for item in ds.get("DisplayedAreaSelectionSequence", []) or []:
+        refs = item.get("ReferencedImageSequence")
+        if refs and not any(str(r.get("ReferencedSOPInstanceUID", "")) == sop_uid for r in refs):
+            continue
+        value = item.get("PresentationPixelSpacing")
+        try:
+            row, col = (float(v) for v in value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0:
+            return row, col
+    return None
+
+
+def _set_pixel_spacing(gsps: pydicom.Dataset, spacing: tuple[float, float]) -> None:
+    """Presentation Pixel Spacing in place of the aspect ratio (the two are exclusive, PS3.3 C.10.4)."""
+    for item in gsps.DisplayedAreaSelectionSequence:
+        if "PresentationPixelAspectRatio" in item:
+            del item.PresentationPixelAspectRatio
+        item.PresentationPixelSpacing = [f"{v:.10g}" for v in spacing]  # DS: at most 16 characters
+
+
 def _clip(points, width: int, height: int) -> list[tuple[float, float]]:
     return [(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in points]
 
@@ -105,14 +144,23 @@ def _outline(a: Annotation, width: int, height: int) -> list[tuple[str, list[tup
 
 def build_presentation_state(source: Any, annotations: Iterable[Annotation], labels: dict[str, str],
                              *, window: PresentationWindow | None = None, series_uid: str | None = None,
-                             sop_uid: str | None = None, software_version: str = "") -> pydicom.Dataset:
+                             sop_uid: str | None = None, software_version: str = "",
+                             pixel_spacing: tuple[float, float] | None = None) -> pydicom.Dataset:
     """A GSPS dataset for the film whose header is ``source`` (pydicom Dataset, without pixels).
 
     ``labels`` maps annotation uid -> the text shown beside it (its measured value); ``window`` (in
-    modality units) is the window the reader used, kept as the state's Softcopy VOI LUT."""
+    modality units) is the window the reader used, kept as the state's Softcopy VOI LUT;
+    ``pixel_spacing`` (row, column mm) is the reader's calibration, kept as Presentation Pixel Spacing."""
     from highdicom import UID
-    from highdicom.pr import (GraphicAnnotation, GraphicGroup, GraphicLayer, GraphicObject,
-                              GrayscaleSoftcopyPresentationState, SoftcopyVOILUTTransformation, TextObject)
+    from highdicom.pr import (
+        GraphicAnnotation,
+        GraphicGroup,
+        GraphicLayer,
+        GraphicObject,
+        GrayscaleSoftcopyPresentationState,
+        SoftcopyVOILUTTransformation,
+        TextObject,
+    )
 
     if source is None or not str(source.get("SOPInstanceUID", "")):
         raise PresentationStateError("only a DICOM film (with a SOP Instance UID) can have a presentation state")
@@ -155,6 +203,8 @@ def build_presentation_state(source: Any, annotations: Iterable[Annotation], lab
                 voi_lut_function=window.function)] if window is not None else None)
     except (ValueError, TypeError, AttributeError) as exc:
         raise PresentationStateError(f"cannot build the presentation state: {exc}") from exc
+    if pixel_spacing is not None:
+        _set_pixel_spacing(gsps, pixel_spacing)
     return gsps
 
 
@@ -307,10 +357,10 @@ def find_presentation_states(folder: Path, sop_uid: str) -> list[Path]:
     return [p for p, uids in scan_presentation_states(folder).items() if sop_uid in uids]
 
 
-def load_presentation_state(path: Path, sop_uid: str) -> tuple[list[Annotation], PresentationWindow | None]:
-    """The annotations a GSPS file draws on the film ``sop_uid``, and its window."""
+def load_presentation_state(path: Path, sop_uid: str) -> LoadedState:
+    """The annotations a GSPS file draws on the film ``sop_uid``, its window and its pixel spacing."""
     try:
         ds = pydicom.dcmread(path)
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds for a damaged file
         raise PresentationStateError(f"{Path(path).name} cannot be read: {exc}") from exc
-    return read_annotations(ds, sop_uid), read_window(ds)
+    return LoadedState(read_annotations(ds, sop_uid), read_window(ds), read_pixel_spacing(ds, sop_uid))

@@ -47,17 +47,17 @@ class Annotation:
         object.__setattr__(self, "points", pts)
         object.__setattr__(self, "text", str(self.text)[:MAX_TEXT])
 
-    def moved(self, dx: float, dy: float) -> "Annotation":
+    def moved(self, dx: float, dy: float) -> Annotation:
         return replace(self, points=tuple((x + dx, y + dy) for x, y in self.points))
 
-    def with_points(self, points) -> "Annotation":
+    def with_points(self, points) -> Annotation:
         return replace(self, points=tuple(points))
 
     def to_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "kind": self.kind, "points": [list(p) for p in self.points], "text": self.text}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Annotation":
+    def from_dict(cls, d: dict[str, Any]) -> Annotation:
         return cls(str(d["kind"]), tuple(tuple(p) for p in d["points"]), str(d.get("text", "")),
                    str(d.get("uid") or uuid.uuid4().hex))
 
@@ -98,7 +98,7 @@ class Edit:
     after: Annotation | None
     index: int = -1
 
-    def inverse(self) -> "Edit":
+    def inverse(self) -> Edit:
         return Edit(self.after, self.before, self.index)
 
 
@@ -107,7 +107,7 @@ class CalibrationEdit:
     before: MeasurementScale | None
     after: MeasurementScale | None
 
-    def inverse(self) -> "CalibrationEdit":
+    def inverse(self) -> CalibrationEdit:
         return CalibrationEdit(self.after, self.before)
 
 
@@ -162,7 +162,7 @@ class AnnotationDocument:
                 "calibration": self.calibration.to_dict() if self.calibration else None}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "AnnotationDocument":
+    def from_dict(cls, d: dict[str, Any]) -> AnnotationDocument:
         if d.get("format") != "cxviewer-annotations":
             raise ValueError("not a CXViewer annotation file")
         cal = d.get("calibration")

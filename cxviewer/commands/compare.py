@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from cxviewer.model.card import ModelCardError, load_card
-    from cxviewer.model.compare import comparison_markdown, write_comparison
+    from cxviewer.training.compare import comparison_markdown, write_comparison
 
     try:
         cards = [load_card(m) for m in args.models]

@@ -24,10 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cxviewer.model.evaluate import evaluate_and_write_card, refit_scope_rules
+    from cxviewer.training.evaluate import evaluate_and_write_card, refit_scope_rules
 
     if args.update:
-        from cxviewer.model.evaluate import update_card
+        from cxviewer.training.evaluate import update_card
 
         update_card(args.data, args.model, args.cross_source, log=lambda m: print(m, flush=True))
         return 0
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     summary = json.loads((Path(args.model) / "train_summary.json").read_text())
     evaluate_and_write_card(args.data, args.model, summary, name=args.name, version=args.version, dicom_dir=args.dicom,
                             log=lambda m: print(m, flush=True), held_out=False)
-    from cxviewer.model.evaluate import update_card
+    from cxviewer.training.evaluate import update_card
 
     update_card(args.data, args.model, args.cross_source, log=lambda m: print(m, flush=True))
     return 0

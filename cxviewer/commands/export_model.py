@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cxviewer.model import ModelCardError
-    from cxviewer.model.litert_export import export_model
+    from cxviewer.training.litert_export import export_model
 
     try:
         entry = export_model(args.model_dir)

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{args.file}: {pred.call or pred.label}  ({probs})")
         if att is not None:
-            from cxviewer.report.content import attention_text
+            from cxviewer.report.ai_block import attention_text
 
             print(f"Grad-CAM: {attention_text(att)}")
         print(f"model {pred.model_name} {pred.model_version} on {pred.device} ({pred.runtime}); read {result['timing_ms']['read']} ms, "

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{prediction.model_name} {prediction.model_version} on {prediction.device} ({prediction.runtime}), "
                   f"{prediction.elapsed_ms:.0f} ms. Research use only, not a diagnosis.")
 
-    from cxviewer.report.pdf import PdfOptions, ensure_gui_application, render_report_pdf
+    from cxviewer.report.pdf import ensure_gui_application, render_report_pdf
+    from cxviewer.report.pdf_options import PdfOptions
 
     ensure_gui_application()
     page_size, institution = _pdf_preferences(args)

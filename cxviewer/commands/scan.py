@@ -46,6 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only check the files (readable, in scope, header); leave the probabilities empty",
     )
     parser.add_argument("--max-files", type=_positive, metavar="N", help="stop after N new files (a trial run)")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="local|ADDRESS",
+        help="run on a Ray cluster (needs the [cluster] extra): 'local' starts one on this machine, an address "
+        "(ray://host:10001 or auto) joins a running cluster; workers must see the same paths",
+    )
+    parser.add_argument("--ray-workers", type=_positive, metavar="N", help="model actors on the cluster (default: one per node's share)")
+    parser.add_argument(
+        "--ray-gpus-per-worker", type=float, default=0.0, metavar="G",
+        help="GPUs each model actor asks the cluster for (default 0: CPU actors)",
+    )
     add_runtime_argument(parser)
 
 
@@ -86,14 +99,35 @@ def _disk_full(output) -> str:
     )
 
 
+def _engine(args):
+    """``run_scan`` (this machine) or the Ray engine with the same signature (imported only with --ray)."""
+    if args.ray is None:
+        from cxviewer.scan import run_scan
+
+        return run_scan
+    import functools
+
+    from cxviewer.scan.ray_scan import RayOptions, run_ray_scan
+
+    cluster = RayOptions(address=args.ray, workers=args.ray_workers, gpus_per_worker=args.ray_gpus_per_worker)
+    return functools.partial(run_ray_scan, cluster=cluster, model_dir=args.model, runtime=args.runtime)
+
+
 def run(args: argparse.Namespace) -> int:
     import threading
 
-    from cxviewer.scan import ResultsFileError, ScanOptions, ScanSetupError, check_inputs, check_output, run_scan
-    from cxviewer.scan.pipeline import DEFAULT_BATCH_SIZE, default_workers
-    from cxviewer.scan.progress import TerminalProgress
+    from cxviewer.scan import (
+        ResultsFileError,
+        ScanOptions,
+        ScanSetupError,
+        check_inputs,
+        check_output,
+    )
     from cxviewer.scan.guards import check_writable
+    from cxviewer.scan.progress import TerminalProgress
+    from cxviewer.scan.results import UnwritableLabelsError, probability_columns
     from cxviewer.scan.resume import open_results
+    from cxviewer.scan.state import DEFAULT_BATCH_SIZE, default_workers
 
     err = sys.stderr
     _quiet_readers()
@@ -110,11 +144,20 @@ def run(args: argparse.Namespace) -> int:
     except ScanSetupError as exc:
         print(f"cxviewer scan: {exc}", file=err)
         return 2
+    if args.ray is None and (args.ray_workers or args.ray_gpus_per_worker):
+        print("cxviewer scan: --ray-workers and --ray-gpus-per-worker need --ray", file=err)
+        return 2
     try:
         classifier = _load_classifier(args)
     except RuntimeError as exc:
         print(f"cxviewer scan: {exc}", file=err)
         return 1
+    try:
+        if classifier is not None:
+            probability_columns(classifier.card.labels)
+    except UnwritableLabelsError as exc:
+        print(f"cxviewer scan: {exc}", file=err)
+        return 2
     tag = f"{classifier.card.name}@{classifier.card.version}" if classifier is not None else ""
     try:
         sink = open_results(output, jsonl, resume=args.resume, overwrite=args.overwrite, model_tag=tag)
@@ -137,8 +180,13 @@ def run(args: argparse.Namespace) -> int:
     progress = TerminalProgress(err)
     cancel = threading.Event()
     try:
-        summary = run_scan(roots, sink.write, classifier=classifier, options=options, cancel=cancel,
-                           on_progress=progress)
+        summary = _engine(args)(roots, sink.write, classifier=classifier, options=options, cancel=cancel,
+                                on_progress=progress)
+    except ScanSetupError as exc:  # the cluster cannot be reached or its workers cannot read the files
+        progress.close()
+        sink.close()
+        print(f"cxviewer scan: {exc}", file=err)
+        return 1
     except KeyboardInterrupt:
         cancel.set()
         progress.close()
@@ -160,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
     for line in summary.skipped_dirs:
         print(f"cxviewer scan: not scanned: {line}", file=err)
     print(summary.text())
+    if summary.stages_text():
+        print(summary.stages_text(), file=err)
     print(f"results: {output}" + (f" and {jsonl}" if jsonl else ""), file=_printable(sys.stdout))
     if summary.scanned == 0 and not summary.already_done:
         print("cxviewer scan: nothing could be scanned (no images found)", file=err)

@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from cxviewer.model.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
-    from cxviewer.model.metrics import classification_report
-    from cxviewer.model.soup import make_soup
-    from cxviewer.model.train import load_readable, lung_crops, prepared_stack
+    from cxviewer.training.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
+    from cxviewer.training.metrics import classification_report
+    from cxviewer.training.soup import make_soup
+    from cxviewer.training.train import load_readable, lung_crops, prepared_stack
 
     log = lambda m: print(m, flush=True)  # noqa: E731
     out = Path(args.out_dir)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cxviewer.model.train import train
+    from cxviewer.training.train import train
 
     summary = train(
         args.data,
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:
-        from cxviewer.model.evaluate import evaluate_and_write_card
+        from cxviewer.training.evaluate import evaluate_and_write_card
 
         evaluate_and_write_card(args.data, args.out, summary, name=args.name, version=args.version, dicom_dir=args.dicom)
     return 0

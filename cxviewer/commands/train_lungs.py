@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cxviewer.model.lung_card import write_lung_card
-    from cxviewer.model.train_lungs import train_lungs
+    from cxviewer.training.lung_card import write_lung_card
+    from cxviewer.training.train_lungs import train_lungs
 
     summary = train_lungs(args.data, args.out, input_size=args.input_size, epochs=args.epochs,
                           batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,

@@ -2,7 +2,7 @@
 
 from cxviewer.imaging.display import apply_voi, full_range_window
 from cxviewer.imaging.display_state import DisplayState, Window, default_window, render_display
-from cxviewer.imaging.errors import UnreadableImageError
+from cxviewer.imaging.errors import NonImageObjectError, UnreadableImageError
 from cxviewer.imaging.radiograph import Radiograph, VoiPreset
 from cxviewer.imaging.reader import read_radiograph
 
@@ -10,6 +10,7 @@ __all__ = [
     "DisplayState",
     "Window",
     "default_window",
+    "NonImageObjectError",
     "Radiograph",
     "UnreadableImageError",
     "VoiPreset",

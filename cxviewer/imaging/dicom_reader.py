@@ -28,7 +28,7 @@ from cxviewer.imaging.codestream import check_codestream, codec_name, first_frag
 from cxviewer.imaging.decode_pool import DecodeFailure, WorkerUnavailable, pool
 from cxviewer.imaging.deflate import InflationError, read_deflated
 from cxviewer.imaging.dicom_header import metadata, pixel_spacing, voi_function, voi_presets
-from cxviewer.imaging.errors import UnreadableImageError
+from cxviewer.imaging.errors import NonImageObjectError, UnreadableImageError
 from cxviewer.imaging.modality import modality_transform
 from cxviewer.imaging.radiograph import Radiograph
 
@@ -101,6 +101,9 @@ def _no_pixel_data(ds: Dataset, path: Path) -> UnreadableImageError:
     kind = UID(str(ds.get("SOPClassUID", ""))).name if ds.get("SOPClassUID") else ""
     if "Image" in kind:
         return _fail(f"This '{kind}' file has no pixel data: it is probably truncated (it ends after {len(data):,} bytes).", path)
+    if kind and kind != str(ds.get("SOPClassUID", "")):  # a class the standard names: not a broken film
+        return NonImageObjectError(f"The DICOM file holds no image: it is a '{kind}' object, which has no "
+                                   "pixel data.", path, kind)
     if kind:
         return _fail(f"The DICOM file holds no image: it is a '{kind}' object, which has no pixel data.", path)
     return _fail(f"The DICOM file holds no image (no Pixel Data element; {len(data):,} bytes, possibly truncated).", path)
@@ -205,19 +208,22 @@ def _decode_supervised(ds: Dataset, uid: UID, codec: str, path: Path) -> np.ndar
         raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, could not be decoded: {detail}", path) from None
 
 
-def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarray, bool]:
-    """Colour frame -> luma (Rec. 601), and whether it really had colour."""
+def _to_grey(frame: np.ndarray, ds: Dataset, photometric: str) -> tuple[np.ndarray, bool, float]:
+    """Colour frame -> luma (Rec. 601), whether it really had colour, and its chroma (``colour.chroma``)."""
+    from cxviewer.imaging.colour import chroma
+
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 
         frame = apply_color_lut(frame, ds)
+    colour = chroma(frame, None if frame.dtype == np.uint8 else int(getattr(ds, "BitsStored", 8) or 8))
     rgb = frame.astype(np.float32)
     spread = float(np.max(rgb.max(axis=2) - rgb.min(axis=2))) if rgb.size else 0.0
     luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
     if frame.dtype.kind in "iu":
         luma = np.rint(luma).astype(frame.dtype)
     full_scale = float(np.iinfo(frame.dtype).max) if frame.dtype.kind in "iu" else 1.0
-    return luma, spread > 0.01 * full_scale
+    return luma, spread > 0.01 * full_scale, colour
 
 
 def _read_first_frame(path: Path):
@@ -231,24 +237,14 @@ def _read_first_frame(path: Path):
     return ds, uid, frames, _decode_first_frame(ds, uid, frames, path)
 
 
-def read_colour_frame(path: Path) -> np.ndarray:
-    """The first frame of a colour DICOM file as RGB, read and decoded as guardedly as ``read_dicom``."""
-    ds, _uid, _frames, frame = _read_first_frame(path)
-    if str(ds.get("PhotometricInterpretation", "")).strip().upper() == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
-
-        frame = apply_color_lut(frame, ds)
-    return frame
-
-
 def read_dicom(path: Path) -> Radiograph:
     ds, uid, frames, frame = _read_first_frame(path)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    was_color = False
+    was_color, colour = False, None
     if photometric in _GREY:
         pixels = modality_transform(frame, ds)
     else:
-        pixels, was_color = _to_grey(frame, ds, photometric)
+        pixels, was_color, colour = _to_grey(frame, ds, photometric)
         photometric = "MONOCHROME2"
     del ds.PixelData  # the header keeps no pixel bytes
     return Radiograph(
@@ -260,6 +256,7 @@ def read_dicom(path: Path) -> Radiograph:
         pixel_spacing=pixel_spacing(ds),
         source_format="DICOM",
         was_color=was_color,
+        chroma=colour if was_color else None,
         header=ds,
         frame_count=frames,
         transfer_syntax=transfer_syntax_name(uid),

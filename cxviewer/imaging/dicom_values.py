@@ -53,10 +53,13 @@ def format_person_name(pn: str) -> str:
 
 
 def format_date(da: str) -> str:
-    """DICOM DA ``YYYYMMDD`` -> ``YYYY-MM-DD``; anything else is shown as it is."""
+    """DICOM DA ``YYYYMMDD`` (or the ``YYYY.MM.DD`` of ACR-NEMA and DICOM before 1993, PS3.5 6.2)
+    -> ``YYYY-MM-DD``; anything else is shown as it is."""
     da = (da or "").strip()
     if re.fullmatch(r"\d{8}", da):
         return f"{da[:4]}-{da[4:6]}-{da[6:]}"
+    if re.fullmatch(r"\d{4}\.\d{2}\.\d{2}", da):
+        return da.replace(".", "-")
     return da
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cxviewer.imaging.colour import reduced_chroma
 from cxviewer.imaging.dicom_reader import MAX_PIXELS
 from cxviewer.imaging.errors import UnreadableImageError
 from cxviewer.imaging.radiograph import Radiograph, VoiPreset
@@ -91,6 +92,7 @@ def read_image(path: Path, fmt: str) -> Radiograph:
         raise UnreadableImageError(f"The file looks like a {fmt} image but cannot be decoded (damaged or truncated?).", path)
     pixels, was_color = _to_grey(image)
     return Radiograph(
+        chroma=reduced_chroma(image[..., :3]) if was_color else None,
         path=path,
         pixels=pixels,
         photometric="MONOCHROME2",

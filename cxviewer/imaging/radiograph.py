@@ -41,6 +41,7 @@ class Radiograph:
     pixel_spacing: tuple[float, float] | None = None
     source_format: str = "DICOM"
     was_color: bool = False
+    chroma: float | None = None  # how coloured the source was (imaging.colour.chroma), measured when was_color
     header: Any = None  # pydicom Dataset without pixel data, or None for plain images
     frame_count: int = 1  # frames in the source; only the first is read
     transfer_syntax: str = ""  # name of the DICOM transfer syntax ("" for plain images)

@@ -197,3 +197,17 @@ def user_calibration(base: MeasurementScale, p0: tuple[float, float], p1: tuple[
         row = col = known_mm / pixels
     return replace(base, row_mm=row, col_mm=col, kind=USER,
                    explanation=f"calibrated by the reader: a line of {pixels:.1f} px is {known_mm:g} mm")
+
+
+def presentation_calibration(base: MeasurementScale, spacing: tuple[float, float],
+                             source: str) -> MeasurementScale | None:
+    """The scale a presentation state's Presentation Pixel Spacing (row, column mm) gives a film whose
+    own scale is ``base``: None when it only repeats the film's spacing (nothing calibrated), else a
+    calibration like the reader's own ("mm calibrated"), saying where it came from."""
+    row, col = float(spacing[0]), float(spacing[1])
+    if not (math.isfinite(row) and math.isfinite(col)) or row <= 0 or col <= 0:
+        return None
+    if base.row_mm is not None and base.col_mm is not None and _same((row, col), (base.row_mm, base.col_mm)):
+        return None
+    return MeasurementScale(row, col, USER, f"calibrated in the presentation state {source}: "
+                                            f"Presentation Pixel Spacing {row:g}\\{col:g} mm")

@@ -6,24 +6,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cxviewer.class_names import display_name
 from cxviewer.files.atomic import atomic_write_text
 
 CARD_FILE = "card.json"
 REQUIRED = ("name", "version", "architecture", "weights", "labels", "input")
-
-
-# How the viewer names the classes of the bundled models. A card may name its own classes in
-# ``display_names``; a label named nowhere is shown as written (underscores as spaces, first letter up).
-KNOWN_DISPLAY_NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": "Normal"}
-
-
-def display_name(label: str, names: dict[str, str] | None = None) -> str:
-    """The reader-facing name of a model's class ``label`` (``names``: a card's own ``display_names``)."""
-    name = (names or {}).get(label) or KNOWN_DISPLAY_NAMES.get(label)
-    if name:
-        return name
-    text = label.replace("_", " ").strip()
-    return text[:1].upper() + text[1:] if text else label
 
 
 class ModelCardError(ValueError):

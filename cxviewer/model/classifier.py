@@ -156,7 +156,7 @@ class Classifier:
     def predict_radiograph(self, rad, gradcam: bool = True, outline: bool = True) -> Prediction:
         """Classify a read radiograph: first the header/pixel scope check the batch scan uses, then the model."""
         from cxviewer.model.inputs import model_image
-        from cxviewer.scan.scope import scope_problem
+        from cxviewer.model.scope import scope_problem
 
         reason = scope_problem(rad)
         return self.refuse(reason) if reason else self.predict(model_image(rad), gradcam=gradcam, outline=outline)

@@ -1,4 +1,4 @@
-"""Run a converted model (``model.tflite``, see :mod:`cxviewer.model.litert_export`) with LiteRT.
+"""Run a converted model (``model.tflite``, see :mod:`cxviewer.training.litert_export`) with LiteRT.
 
 LiteRT's interpreter with its default XNNPACK CPU delegate, one thread per core. Imports neither
 TensorFlow nor Keras: this is the path the viewer, ``predict``, ``report`` and ``scan`` take on the CPU.

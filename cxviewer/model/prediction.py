@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,10 +53,11 @@ class Prediction:
     def confidence(self) -> float:
         return float(max(self.probabilities))
 
-    @property
+    @cached_property
     def attention_in_lungs(self) -> dict | None:
         """{"share": Grad-CAM mass inside the lung mask, "expected_if_uniform": the lungs' share of what the model
-        saw}; None without a map or a mask."""
+        saw}; None without a map or a mask. Sums over the full-size map and mask: computed once (the viewer's
+        worker thread asks first, so the panel and the report pane only read it)."""
         from cxviewer.model.attention import lung_attention
 
         att = lung_attention(self)

@@ -168,7 +168,7 @@ class DimseClient:
                 tls.settimeout(min(self.timeout, 2.0))
                 try:
                     closed = tls.recv(1) == b""  # TLS 1.3 checks the client's certificate after the handshake
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     return None  # the peer waits for our association request: TLS is fine
                 except (ssl.SSLEOFError, ConnectionResetError):
                     closed = True

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, EncapsulatedPDFStorage, ExplicitVRLittleEndian, generate_uid
 
 DOCUMENT_TITLE = "Chest radiograph report"
 CONCEPT = ("18748-4", "LN", "Diagnostic Imaging Report")

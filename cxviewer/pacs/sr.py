@@ -19,6 +19,7 @@ The SR goes into the source image's study (same patient and study) as a new seri
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,10 +76,21 @@ def result_from_prediction(pred) -> AIResult:
                     scope_reason=d["scope_reason"] or "")
 
 
+# Patient and study attributes the SR copies from its film: type 2 (present, may be empty) in the SR,
+# but an old film (ACR-NEMA style, e.g. CR-MONO1-10-chest) may not have them at all
+_TYPE2_FROM_SOURCE = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                      "StudyID", "AccessionNumber", "ReferringPhysicianName")
+
+
 def build_sr(result: AIResult, source: Dataset) -> hd.sr.ComprehensiveSR:
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
         if not source.get(keyword):
             raise NotDicomSource(f"the source has no {keyword}: an SR must cite a DICOM image")
+    missing = [k for k in _TYPE2_FROM_SOURCE if k not in source]
+    if missing:  # empty, as the standard allows, rather than a crash in the SR builder
+        source = copy.deepcopy(source)  # the caller's header is left as it is
+        for keyword in missing:
+            setattr(source, keyword, "")
     algorithm = hd.sr.AlgorithmIdentification(name=result.model_name, version=result.model_version)
     measurements = []
     if result.in_scope and result.probabilities:

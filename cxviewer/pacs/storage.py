@@ -13,8 +13,8 @@ import re
 import threading
 from pathlib import Path
 
-from cxviewer.pacs.errors import LimitExceeded
 from cxviewer.files.atomic import atomic_write_bytes
+from cxviewer.pacs.errors import LimitExceeded
 
 DEFAULT_MAX_OBJECT_BYTES = 1 << 30  # 1 GiB: larger than any radiograph, smaller than a disk
 DEFAULT_MAX_OBJECTS = 100_000

@@ -1,7 +1,7 @@
 """The reader's annotations composited into the report's image (Qt-free).
 
 The UI renders the annotations of the film on screen into an RGBA layer the size (or a scaled
-copy) of the displayed image, oriented as the view shows it (cxviewer.ui.annotation_pdf); the PDF
+copy) of the displayed image, oriented as the view shows it (cxviewer.ui.annotate.report_layer); the PDF
 renderer calls ``with_annotations`` on the radiograph and on the Grad-CAM overlay before they go
 into the page, so the printed figures carry the same marks and values as the screen.
 """

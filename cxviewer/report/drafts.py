@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from cxviewer.files.atomic import TEMP_SUFFIX, atomic_write_text
-from cxviewer.report.content import Report, now_iso
+from cxviewer.report.content import Report
+from cxviewer.report.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 

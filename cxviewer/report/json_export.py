@@ -11,7 +11,9 @@ from pathlib import Path
 
 from cxviewer import __version__
 from cxviewer.files.atomic import atomic_write_text
-from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report, now_iso, profile_name
+from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report
+from cxviewer.report.redaction import profile_name
+from cxviewer.report.timestamps import now_iso
 
 EXPORT_SCHEMA = "cxviewer.report-export/1"
 

@@ -24,8 +24,6 @@ from pathlib import Path
 IMAGE_SUFFIXES = frozenset(
     {".dcm", ".dicom", ".dic", ".ima", ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".tif", ".tiff"}
 )
-# Header elements a real image data set has; a forced read must find at least one of them.
-_PLAUSIBLE_TAGS = ("SOPClassUID", "Modality", "Rows", "Columns", "PatientID", "StudyInstanceUID")
 
 
 def sniff_format(path: str | os.PathLike) -> str | None:
@@ -34,6 +32,7 @@ def sniff_format(path: str | os.PathLike) -> str | None:
     The magic bytes are the imaging core's (:func:`cxviewer.imaging.sniff.sniff`); a data set
     without preamble is only believed when a forced header read finds real image elements.
     """
+    from cxviewer.imaging.dicom_probe import plausible_dataset
     from cxviewer.imaging.sniff import HEAD_BYTES, sniff
 
     try:
@@ -42,19 +41,9 @@ def sniff_format(path: str | os.PathLike) -> str | None:
     except OSError:
         return None
     kind = sniff(head)
-    if kind == "DICOM" and head[128:132] != b"DICM" and not _forced_read_is_plausible(path):
+    if kind == "DICOM" and head[128:132] != b"DICM" and not plausible_dataset(path):
         return None
     return kind
-
-
-def _forced_read_is_plausible(path) -> bool:
-    from cxviewer.imaging.deflate import dcmread_bounded
-
-    try:
-        ds = dcmread_bounded(path, stop_before_pixels=True, defer_size=256)
-        return any(tag in ds for tag in _PLAUSIBLE_TAGS)
-    except Exception:  # any parse failure means "not a data set we recognise"
-        return False
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from cxviewer.scan.pipeline import ScanProgress
+from cxviewer.scan.state import ScanProgress
 
 
 def format_duration(seconds: float | None) -> str:

@@ -36,7 +36,10 @@ COLUMNS = (
 )
 LEGACY_COLUMNS = COLUMNS[:13]  # results files written before the call, confidence, runtime and device columns
 STATUSES = ("ok", "error", "out_of_scope")
-PROBABILITY_COLUMNS = {"covid": "p_covid", "pneumonia": "p_pneumonia", "normal": "p_normal"}
+# The probability columns the contract holds (label -> column); which of them a scan fills comes from the
+# model card's labels (:func:`probability_columns`), never from a list of its own.
+PROBABILITY_COLUMNS = {name[len("p_"):]: name for name in COLUMNS if name.startswith("p_")}
+_NUMBERS = (*PROBABILITY_COLUMNS.values(), "ood_score", "ms", "confidence")
 HEADER_LINE = ",".join(COLUMNS) + "\n"
 # Text a spreadsheet would take for a formula (OWASP "CSV injection"): prefixed with ' when written.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -112,7 +115,7 @@ class ScanResult:
         kwargs = {}
         for f in fields(cls):
             value = row.get(f.name, "")
-            if f.name in ("p_covid", "p_pneumonia", "p_normal", "ood_score", "ms", "confidence"):
+            if f.name in _NUMBERS:
                 kwargs[f.name] = None if value in ("", None) else float(value)
             else:
                 kwargs[f.name] = "" if value is None else str(value)
@@ -123,6 +126,28 @@ class ScanResult:
         return {
             label: getattr(self, col) for label, col in PROBABILITY_COLUMNS.items() if getattr(self, col) is not None
         }
+
+
+class UnwritableLabelsError(ValueError):
+    """A model whose classes the results files have no columns for (the column contract is fixed)."""
+
+
+def probability_columns(labels) -> dict[str, str]:
+    """label -> results column for a model's labels (from its card); refuses labels the contract cannot hold.
+
+    A model with fewer classes leaves the other columns empty; one with a class the files have no column for
+    is refused before the scan starts, rather than dropping that class's probability silently.
+    """
+    labels = tuple(labels)
+    missing = [label for label in labels if label not in PROBABILITY_COLUMNS]
+    if missing or not labels:
+        raise UnwritableLabelsError(
+            f"the model's classes ({', '.join(labels) or 'none'}) do not fit the scan results: the files have "
+            f"probability columns only for {', '.join(PROBABILITY_COLUMNS)}"
+            + (f", none for {', '.join(missing)}" if missing else "")
+            + "; use a model with these classes, or classify these films in the viewer"
+        )
+    return {label: PROBABILITY_COLUMNS[label] for label in labels}
 
 
 class ResultsFileError(ValueError):

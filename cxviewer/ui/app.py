@@ -24,20 +24,22 @@ def build_main_window(settings=None):
     """The reading station, composed in one place: the main window, then each feature given what it
     uses (the inference service and the AI panel go to the report pane and the PACS sender by
     argument). Returns (window, inference service)."""
-    from cxviewer.ui.ai_controller import install_ai_panel
-    from cxviewer.ui.batch_dialog import install_batch_action
+    from cxviewer.ui.ai.controller import install_ai_panel
+    from cxviewer.ui.ai.study_column import install_study_ai
     from cxviewer.ui.main_window import MainWindow
-    from cxviewer.ui.pacs_dialog import install_pacs
-    from cxviewer.ui.report_dock import install_report_dock
+    from cxviewer.ui.pacs.dialog import install_pacs
+    from cxviewer.ui.report.install import install_report_dock
+    from cxviewer.ui.scan.dialog import install_batch_action
 
     window = MainWindow(settings)
     install_batch_action(window)  # Tools > Batch scan...
-    ai = install_ai_panel(window)  # AI dock, Grad-CAM overlay, AI menu (model loads lazily on first image)
+    ai = install_ai_panel(window)  # AI dock, Grad-CAM overlay, AI menu (the model loads and runs once at start-up)
+    install_study_ai(window, ai.service)  # the study browser's AI column, filled in the background
     report = install_report_dock(window, inference=ai.service, ai_panel=ai.panel)  # the report pane (right dock)
     # PACS menu (Query/Retrieve, nodes), the listener toggle, "Send AI result"; no network until asked
     install_pacs(window, report_dock=report, inference=ai.service)
-    from cxviewer.ui.annotation_tools import install_annotation_tools
-    from cxviewer.ui.layouts import install_layouts
+    from cxviewer.ui.annotate.tools import install_annotation_tools
+    from cxviewer.ui.viewer.layouts import install_layouts
 
     # Annotate menu (tools, undo, per-film saving, GSPS; replaces D / Delete); the PDF image carries them
     tools = install_annotation_tools(window, report_dock=report)
@@ -49,6 +51,13 @@ def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     logging.basicConfig(level=os.environ.get("CXVIEWER_LOGLEVEL", "INFO"),
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.paths or args.sample or args.smoke_test:  # a film opens at once: its decoder process starts
+        from cxviewer.imaging.decode_pool import WorkerUnavailable, pool
+
+        try:
+            pool().warm_up()  # (importing the decoders now, beside the window's own start-up)
+        except WorkerUnavailable:  # the read itself will say so, with the file's name
+            logging.getLogger(__name__).info("no decoder process could be started ahead of the first film")
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -3,39 +3,37 @@
 Docks on the right are left free for the AI panel and the report pane: other modules add them
 with ``add_panel`` (their layout is then restored like the built-in docks) and report the model's
 device with ``set_compute_device``. ``currentImageChanged`` announces every image put on screen.
+
+The window is composed here (views, docks, loader, settings, panels); its menus and actions live in
+``window_menus`` and the opening, loading and showing of films in ``window_films``.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QMainWindow,
-                               QMenu, QMessageBox, QToolBar)
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from cxviewer import __version__, paths
-from cxviewer.ui.drop import paths_from_mime
-from cxviewer.ui.image_entry import ImageEntry
-from cxviewer.ui.image_view import ImageView
-from cxviewer.ui.loader import Loader
-from cxviewer.ui.presets import BUILTIN_PRESETS, presets_for
-from cxviewer.ui.radiograph_cache import RadiographCache
 from cxviewer.settings import Settings
-from cxviewer.ui.shortcuts_dialog import ShortcutsDialog
+from cxviewer.ui.drop import paths_from_mime
 from cxviewer.ui.status_bar import ViewerStatusBar
-from cxviewer.ui.study_browser import StudyBrowser
-from cxviewer.ui.tag_browser import TagBrowser
+from cxviewer.ui.studies.browser import StudyBrowser
+from cxviewer.ui.studies.loader import Loader
+from cxviewer.ui.studies.radiograph_cache import RadiographCache
+from cxviewer.ui.studies.tag_browser import TagBrowser
+from cxviewer.ui.viewer.image_view import ImageView
+from cxviewer.ui.window_films import WindowFilms
+from cxviewer.ui.window_menus import WindowMenus
 
 QUIT_WAIT_MS = 150  # at quit, the longest wait for reads in flight (nobody will look at them)
 
 log = logging.getLogger(__name__)
-
-_BUILTIN_KEYS = {"Lung": "L", "Mediastinum": "M", "Bone": "B", "Auto": "A"}
-
 
 def _b64(data: QByteArray) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
@@ -48,8 +46,9 @@ def _unb64(text: str) -> QByteArray | None:
         return None
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowMenus, WindowFilms, QMainWindow):
     currentImageChanged = Signal(object)  # Radiograph on screen, or None
+    activeViewChanged = Signal(object)  # the ImageView the keyboard's view actions act on
 
     def __init__(self, settings: Settings | None = None):
         super().__init__()
@@ -63,6 +62,10 @@ class MainWindow(QMainWindow):
         self._close_hooks: list[Callable[[], None]] = []  # added by the parts composed in ui/app.py
 
         self.image_view = ImageView(self)
+        # the viewport the View and Window actions act on (the one last clicked, ui.viewer.layouts); the
+        # status bar's window and zoom read it. image_view stays the current film's (AI, report, title).
+        self.active_view: ImageView = self.image_view
+        self.image_views: list[ImageView] = []
         self.setCentralWidget(self.image_view)
         # Drops anywhere in the window reach dropEvent below, not the graphics view.
         self.image_view.graphics.setAcceptDrops(False)
@@ -83,15 +86,13 @@ class MainWindow(QMainWindow):
         sig.batchStarted.connect(self._on_batch_started)
         sig.loaded.connect(self._on_loaded)
         sig.failed.connect(self._on_failed)
+        sig.nonImage.connect(self._on_non_image)
         sig.progress.connect(lambda _b, done, total: self.status.set_progress(done, total))
         sig.batchFinished.connect(self._on_batch_finished)
         sig.reread.connect(self._on_reread)
 
         v = self.image_view
-        v.windowChanged.connect(self.status.set_window)
-        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
-        v.zoomChanged.connect(lambda z: self.status.set_zoom(z if v.rad is not None else 0.0))
-        v.cursorMoved.connect(self.status.set_cursor)
+        self.watch_view(v)
         v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
         self.study_browser.errorSelected.connect(self._show_error_entry)
@@ -101,193 +102,48 @@ class MainWindow(QMainWindow):
         self._default_layout()
         self._apply_settings()
 
-    # ------------------------------------------------------------ actions
-    def _act(self, name: str, text: str, slot, shortcut: Any = None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(f"action_{name}")
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even when the menu bar is hidden (full screen)
-        self.actions_by_name[name] = action
-        return action
+    # ---------------------------------------------------------- viewports
+    def watch_view(self, view: ImageView) -> None:
+        """Readouts from ``view``: the cursor wherever it is, window and zoom while it is the active one."""
+        self.image_views.append(view)
+        view.windowChanged.connect(lambda c, w, v=view: self.status.set_window(c, w) if v is self.active_view
+                                   else None)
+        view.zoomChanged.connect(lambda _z, v=view: self._show_zoom() if v is self.active_view else None)
+        view.cursorMoved.connect(self.status.set_cursor)
+        view.imageChanged.connect(lambda rad, v=view: self._active_image_changed(v, rad))
 
-    def _build_menus(self) -> None:
-        v = self.image_view
-        a = self._act
-        mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
-        self.file_menu = file_menu  # other modules add their entries (report export, finalise...)
-        file_menu.addAction(a("open_files", "&Open files\N{HORIZONTAL ELLIPSIS}", self.open_files_dialog, "Ctrl+O"))
-        file_menu.addAction(a("open_folder", "Open &folder\N{HORIZONTAL ELLIPSIS}", self.open_folder_dialog,
-                              "Ctrl+Shift+O"))
-        file_menu.addAction(a("open_sample", "Open &sample study", self.open_sample, "Ctrl+Shift+S"))
-        self.recent_files_menu = file_menu.addMenu("Recent &files")
-        self.recent_folders_menu = file_menu.addMenu("Recent f&olders")
-        self.recent_files_menu.aboutToShow.connect(lambda: self._fill_recent(self.recent_files_menu, "files"))
-        self.recent_folders_menu.aboutToShow.connect(
-            lambda: self._fill_recent(self.recent_folders_menu, "folders"))
-        file_menu.addSeparator()
-        file_menu.addAction(a("close_all", "&Close all studies", self.close_all, "Ctrl+Shift+W"))
-        file_menu.addAction(a("quit", "&Quit", self.close, "Ctrl+Q"))
-
-        view_menu = mb.addMenu("&View")
-        for name, text, slot, key in (
-            ("fit", "Zoom to &fit", v.fit, "F"),
-            ("zoom_1to1", "&1:1 (actual pixels)", v.zoom_1to1, "1"),
-            ("zoom_in", "Zoom &in", v.zoom_in, ["+", "="]),
-            ("zoom_out", "Zoom &out", v.zoom_out, "-"),
-            ("rotate_cw", "&Rotate 90\N{DEGREE SIGN} clockwise", lambda: v.rotate(True), "R"),
-            ("rotate_ccw", "Rotate 90\N{DEGREE SIGN} &anticlockwise", lambda: v.rotate(False), "Shift+R"),
-            ("flip_h", "Flip &horizontal", v.flip_horizontal, "H"),
-            ("flip_v", "Flip &vertical", v.flip_vertical, "V"),
-            ("reset_view", "R&eset view", v.reset_view, "Ctrl+0"),
-        ):
-            view_menu.addAction(a(name, text, slot, key))
-        view_menu.addSeparator()
-        view_menu.addAction(a("annotations", "Corner &annotations", self._toggle_annotations, "T", True))
-        view_menu.addAction(a("measure", "&Distance tool", self._toggle_measure, "D", True))
-        view_menu.addAction(a("clear_measurements", "&Clear measurements", v.clear_measurements, "Delete"))
-        view_menu.addSeparator()
-        view_menu.addAction(a("prev_image", "&Previous image in series", lambda: self.step_image(-1),
-                              "PgUp"))
-        view_menu.addAction(a("next_image", "&Next image in series", lambda: self.step_image(1),
-                              "PgDown"))
-        view_menu.addSeparator()
-        self.panels_menu = view_menu.addMenu("&Panels")
-        for dock, key in ((self.study_browser, "Ctrl+B"), (self.tag_browser, "Ctrl+T")):
-            toggle = dock.toggleViewAction()
-            toggle.setShortcut(QKeySequence(key))
-            self.panels_menu.addAction(toggle)
-        view_menu.addAction(a("full_screen", "F&ull screen", self._toggle_full_screen, "F11", True))
-
-        self.window_menu = mb.addMenu("&Window")
-        self.window_menu.aboutToShow.connect(self._fill_window_menu)
-        for preset in BUILTIN_PRESETS:
-            a(f"preset_{preset.name.lower()}", f"{preset.name}",
-              lambda _=False, p=preset: self._apply_builtin(p), _BUILTIN_KEYS[preset.name])
-        a("reset_window", "&Reset window", v.reset_window, "0")
-        a("invert", "&Invert", v.toggle_invert, "I")
-        a("save_preset", "&Save window as preset\N{HORIZONTAL ELLIPSIS}", self.save_window_preset)
-        self._header_preset_actions = [
-            a(f"header_preset_{i}", f"Header window {i}", lambda _=False, i=i: self._apply_header(i - 1),
-              f"Ctrl+{i}") for i in range(1, 10)]
+    def set_active_view(self, view: ImageView) -> None:
+        """Make ``view`` the one the keyboard's view actions act on; the readouts follow it."""
+        if view is self.active_view:
+            return
+        self.active_view = view
+        self._show_readouts()
+        if view.rad is not None:
+            self.tag_browser.set_dataset(getattr(view.rad, "header", None))
         self._fill_window_menu()
+        self.activeViewChanged.emit(view)
 
-        help_menu = mb.addMenu("&Help")
-        self._help_menu_action = help_menu.menuAction()
-        help_menu.addAction(a("shortcuts", "&Shortcuts\N{HORIZONTAL ELLIPSIS}", self.show_shortcuts, "F1"))
-        help_menu.addAction(a("about", "&About CXViewer", self._about))
+    def _show_zoom(self) -> None:
+        v = self.active_view
+        # the view box reports a range before any image is there: no "Zoom 78400%" over an empty view
+        self.status.set_zoom(v.zoom() if v.rad is not None else 0.0)
 
-        tb = QToolBar("Tools", self)
-        tb.setObjectName("mainToolbar")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for name in ("open_files", "open_folder", "fit", "zoom_1to1", "invert", "rotate_cw", "flip_h",
-                     "flip_v", "measure", "preset_lung", "preset_mediastinum", "preset_bone", "preset_auto",
-                     "reset_window", "annotations"):
-            tb.addAction(self.actions_by_name[name])
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        self.toolbar = tb
-        self.panels_menu.addAction(tb.toggleViewAction())
-
-    def _fill_window_menu(self) -> None:
-        menu = self.window_menu
-        menu.clear()
-        presets = list(getattr(self.image_view.rad, "voi_presets", []) or [])
-        for i, action in enumerate(self._header_preset_actions):
-            if i < len(presets):
-                p = presets[i]
-                label = p.name or f"Header window {i + 1}"
-                if getattr(p, "lut", None) is None and p.center is not None:
-                    label += f"  (W {p.width:g} L {p.center:g})"
-                action.setText(label)
-                if getattr(p, "explanation", ""):
-                    action.setToolTip(p.explanation)
-                action.setEnabled(True)
-                menu.addAction(action)
-            else:
-                action.setEnabled(False)
-            # a window the file does not have is neither in the menu nor in Help > Shortcuts
-            action.setVisible(i < len(presets))
-        if not presets:
-            none = menu.addAction("(no window in the file header)")
-            none.setEnabled(False)
-        menu.addSeparator()
-        allowed = presets_for(self.image_view.rad)  # chest windows for chest films only
-        for preset in BUILTIN_PRESETS:
-            action = self.actions_by_name[f"preset_{preset.name.lower()}"]
-            action.setToolTip(preset.explanation)
-            action.setEnabled(preset in allowed)
-            if preset in allowed:
-                menu.addAction(action)
-        menu.addAction(self.actions_by_name["reset_window"])
-        user = self.settings["presets"]
-        if user:
-            menu.addSeparator()
-            for p in user:
-                act = menu.addAction(f"{p['name']}  (W {p['width']:g} L {p['center']:g})")
-                act.triggered.connect(lambda _=False, p=p: self.image_view.set_window(p["center"], p["width"],
-                                                                                     p["name"]))
-        menu.addSeparator()
-        menu.addAction(self.actions_by_name["save_preset"])
-        menu.addAction(self.actions_by_name["invert"])
-
-    def _fill_recent(self, menu: QMenu, kind: str) -> None:
-        menu.clear()
-        items = self.settings[f"recent_{kind}"]
-        for p in items:
-            menu.addAction(p).triggered.connect(lambda _=False, p=p: self.open_paths([p]))
-        if not items:
-            menu.addAction("(none)").setEnabled(False)
+    def _show_readouts(self) -> None:
+        v = self.active_view
+        if v.window is not None and v.rad is not None:
+            self.status.set_window(v.window.center, v.window.width)
         else:
-            menu.addSeparator()
-            menu.addAction("Clear list").triggered.connect(lambda: self.settings.__setitem__(f"recent_{kind}", []))
+            self.status.window_label.setText("")
+        self._show_zoom()
 
-    # ------------------------------------------------------------ opening
-    def open_paths(self, paths_: list, remember: bool = True) -> int | None:
-        """Open files and folders (in the background); returns the loader batch id."""
-        items = [Path(p) for p in paths_ if str(p)]
-        if not items:
-            return None
-        if remember:
-            for p in items:
-                if p.exists():
-                    self.settings.add_recent("folders" if p.is_dir() else "files", p.resolve())
-        batch = self.loader.load(items)
-        self._batches[batch] = {"shown": False, "ok": 0, "failed": 0}
-        self.status.showMessage("Looking for images\N{HORIZONTAL ELLIPSIS}")
-        return batch
+    def _active_image_changed(self, view: ImageView, rad: Any) -> None:
+        if view is self.active_view and view is not self.image_view:
+            self._show_readouts()
+            if rad is not None:
+                self.tag_browser.set_dataset(getattr(rad, "header", None))
+            self._fill_window_menu()
 
-    def open_files_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Open images", self.settings["last_dir"],
-            "Radiographs (*.dcm *.dicom *.png *.jpg *.jpeg *.webp *.tif *.tiff);;All files (*)")
-        if files:
-            self.settings["last_dir"] = str(Path(files[0]).parent)
-            self.open_paths(files)
-
-    def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open folder", self.settings["last_dir"])
-        if folder:
-            self.settings["last_dir"] = folder
-            self.open_paths([folder])
-
-    def open_sample(self) -> None:
-        self.open_paths([paths.sample_study()], remember=False)
-
-    def close_all(self) -> None:
-        self.loader.cancel_all()
-        self.study_browser.clear()
-        self.cache.clear()
-        self.current_path = None
-        self.image_view.set_radiograph(None)
-        self.tag_browser.set_dataset(None)
-        self.status.clear_image_fields()
-        self.currentImageChanged.emit(None)
-
-    # drag and drop ---------------------------------------------------------
+    # ---------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if paths_from_mime(event.mimeData()):
             event.acceptProposedAction()
@@ -304,157 +160,6 @@ class MainWindow(QMainWindow):
             self.open_paths(items)
         else:
             event.ignore()
-
-    # loader results --------------------------------------------------------
-    def _on_batch_started(self, batch: int, total: int) -> None:
-        self.status.start_progress(total)
-
-    def _on_loaded(self, batch: int, entry: ImageEntry, rad: Any) -> None:
-        self.study_browser.add_entry(entry)
-        self.cache.put(entry.path, rad)
-        info = self._batches.get(batch)
-        if info is not None:
-            info["ok"] += 1
-            if not info["shown"]:  # the first decoded image appears at once
-                info["shown"] = True
-                self.show_image(entry.path)
-
-    def _on_failed(self, batch: int, entry: ImageEntry) -> None:
-        self.study_browser.add_entry(entry)
-        log.warning("cannot read %s: %s", entry.path, entry.error)
-        if batch in self._batches:
-            self._batches[batch]["failed"] += 1
-
-    def _on_batch_finished(self, batch: int, cancelled: bool) -> None:
-        info = self._batches.pop(batch, {"ok": 0, "failed": 0})
-        if not self._batches:
-            self.status.finish_progress()
-        msg = f"Opened {info['ok']} image{'s' if info['ok'] != 1 else ''}"
-        if info["failed"]:
-            msg += f", {info['failed']} file{'s' if info['failed'] != 1 else ''} could not be read"
-        if cancelled:
-            msg += " (cancelled)"
-        if not info["ok"] and not info["failed"]:
-            msg = "No images found."
-        self.status.showMessage(msg, 15000)
-
-    def _on_reread(self, path: Path, rad: Any, error: str | None) -> None:
-        if rad is not None:
-            self.cache.put(path, rad)
-            if path == self._pending_path:
-                self._pending_path = None
-                self.show_image(path)
-        elif path == self._pending_path:
-            self._pending_path = None
-            self._show_failure(path, f"Cannot read {path.name} again", error or "")
-
-    # ---------------------------------------------------------- showing
-    def show_image(self, path: Path) -> None:
-        """Put ``path`` on screen: from the cache, or read again in the background."""
-        path = Path(path)
-        rad = self.cache.get(path)
-        if rad is None:
-            self._pending_path = path
-            self.status.showMessage(f"Reading {path.name}\N{HORIZONTAL ELLIPSIS}")
-            self.loader.reread(path)
-            return
-        self.current_path = path
-        self.status.clear_image_fields()  # the last film's x/y and value do not belong to this one
-        self.image_view.hide_message()
-        self.image_view.set_radiograph(rad)
-        self.tag_browser.set_dataset(rad.header)
-        self.study_browser.select_path(path)
-        series = self.study_browser.model.series_paths(path)
-        position = f"Im {series.index(path) + 1}/{len(series)}" if len(series) > 1 else ""
-        self.image_view.set_position_text(position)
-        self.setWindowTitle(f"{path.name} \N{EM DASH} CXViewer")
-        self._fill_window_menu()
-        self.currentImageChanged.emit(rad)
-
-    def _show_error_entry(self, entry: ImageEntry) -> None:
-        self._show_failure(entry.path, f"Cannot display {entry.path.name}", entry.error or "")
-
-    def _show_failure(self, path: Path, title: str, error: str) -> None:
-        """A film that cannot be shown: nothing of the previous film stays (image, corners, tags, readouts)."""
-        self.current_path = None
-        self.image_view.set_radiograph(None)
-        self.image_view.set_position_text("")
-        self.tag_browser.set_dataset(None)
-        self.status.clear_image_fields()
-        self.setWindowTitle("CXViewer")
-        detail = error[len(path.name) + 2:] if error.startswith(f"{path.name}: ") else error
-        self.image_view.show_message(f"{title}\n\n{detail}")
-        # the reader's message often names the file already: say the name once
-        self.status.showMessage(error if path.name in error else f"{path.name}: {error}", 15000)
-        self.currentImageChanged.emit(None)
-
-    def step_image(self, step: int) -> None:
-        """Previous (-1) / next (+1) image in the current series."""
-        if self.current_path is None:
-            return
-        series = self.study_browser.model.series_paths(self.current_path)
-        if self.current_path not in series:
-            return
-        i = series.index(self.current_path) + step
-        if 0 <= i < len(series):
-            self.show_image(series[i])
-
-    # ---------------------------------------------------------- tools
-    def _apply_builtin(self, preset) -> None:
-        if self.image_view.rad is not None and preset in presets_for(self.image_view.rad):
-            self.image_view.apply_builtin_preset(preset)
-
-    def _apply_header(self, index: int) -> None:
-        rad = self.image_view.rad
-        if rad is not None and index < len(rad.voi_presets):
-            self.image_view.apply_header_preset(index)
-
-    def save_window_preset(self) -> None:
-        w = self.image_view.window
-        if w is None:
-            return
-        name, ok = QInputDialog.getText(self, "Save window", "Name of this window:")
-        if ok and name.strip():
-            self.add_user_preset(name.strip(), w.center, w.width)
-
-    def add_user_preset(self, name: str, center: float, width: float) -> None:
-        presets = [p for p in self.settings["presets"] if p["name"] != name]
-        presets.append({"name": name, "center": float(center), "width": float(width)})
-        self.settings["presets"] = presets
-
-    def _toggle_annotations(self, on: bool) -> None:
-        self.image_view.set_annotations_visible(on)
-        self.settings["overlay"]["annotations"] = bool(on)
-
-    def _toggle_measure(self, on: bool) -> None:
-        self.image_view.set_measure_mode(on)
-        self.status.showMessage("Distance tool: drag on the image" if on else "Distance tool off", 5000)
-
-    def _toggle_full_screen(self, on: bool) -> None:
-        self.showFullScreen() if on else self.showNormal()
-
-    def shortcut_actions(self) -> list[QAction]:
-        """Every visible action with a key, for Help > Shortcuts: read from the actions themselves (the
-        window's, the panel toggles, and those other modules added: AI overlay, report, batch scan...),
-        so a key added anywhere is listed without a list kept by hand."""
-        seen: set[int] = set()
-        out = []
-        candidates = list(self.actions_by_name.values()) + self.panels_menu.actions() + list(self.actions())
-        candidates += self.findChildren(QAction)
-        for action in candidates:
-            if id(action) in seen or not action.shortcuts() or not action.isVisible():
-                continue
-            seen.add(id(action))
-            out.append(action)
-        return out
-
-    def show_shortcuts(self) -> None:
-        ShortcutsDialog(self.shortcut_actions(), self).exec()
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About CXViewer",
-                          f"CXViewer {__version__}\nChest radiograph reading station.\n"
-                          "AI results are for research use, not a diagnosis.")
 
     # ---------------------------------------------------------- for other panels
     def add_panel(self, dock: QDockWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> None:
@@ -515,4 +220,3 @@ class MainWindow(QMainWindow):
         self.loader.shutdown(QUIT_WAIT_MS)  # reads nobody will look at are cancelled, not waited for
         self.store_settings()
         super().closeEvent(event)
-

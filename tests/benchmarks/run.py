@@ -36,6 +36,7 @@ BENCHMARKS = {
     "inference_litert": ("bench_litert", "inference_litert"),
     "scan_litert": ("bench_litert", "scan_litert"),
     "first_ai_result_and_quit": ("bench_litert", "first_ai_result_and_quit"),
+    "ray_scan_throughput": ("bench_ray", "ray_scan_throughput"),
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 def test_window_level_step_on_9_megapixels(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path))
     from cxviewer.imaging import Radiograph, apply_voi
-    from cxviewer.ui.image_view import ImageView
+    from cxviewer.ui.viewer.image_view import ImageView
 
     pixels = (np.random.default_rng(0).random((3000, 3000)) * 4000).astype(np.uint16)
     rad = Radiograph(path=Path("bench.dcm"), pixels=pixels)

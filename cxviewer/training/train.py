@@ -1,0 +1,244 @@
+"""``cxviewer train``: COVID-CXNet training on a labelled folder, resumable, one checkpoint per epoch.
+
+Layout of ``out``: ``checkpoints/last.keras`` + ``checkpoints/state.json`` (resume),
+``weights.weights.h5`` (best epoch by validation macro AUC, a figure one class cannot fool),
+``train_log.jsonl`` (one line per epoch), then ``card.json``/``card.md`` written by evaluation.
+Early stopping watches validation loss.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cxviewer.model.preprocess import prepare
+from cxviewer.training.dataset import TRAINING_LABELS, Sample, label_indices, read_manifest, split_by_patient
+
+WEIGHTS_FILE = "weights.weights.h5"
+
+
+def load_grey(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise OSError(f"cannot read training image {path}")
+    return img
+
+
+def load_readable(samples: list, log=print) -> tuple[list, list[np.ndarray]]:
+    """The samples whose image can be read, and their images; each unreadable file is skipped with its reason
+    logged (a training run never dies on one bad file)."""
+    kept, images = [], []
+    for s in samples:
+        try:
+            img = load_grey(s.path)
+        except OSError as exc:
+            log(f"skipping unreadable training image {s.path}: {exc}")
+            continue
+        if img.ndim != 2 or min(img.shape) < 16:
+            log(f"skipping training image {s.path}: {img.shape[1]} x {img.shape[0]} px is too small to train on")
+            continue
+        kept.append(s)
+        images.append(img)
+    return kept, images
+
+
+def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str | None = None) -> np.ndarray:
+    return np.stack([prepare(img, input_size, standardise=standardise)[0] for img in images])
+
+
+def view_group(view: str) -> str | None:
+    """AP (supine or erect) or PA; None where the source records no view."""
+    v = (view or "").strip().upper()
+    return "AP" if v.startswith("AP") else "PA" if v.startswith("PA") else None
+
+
+def view_balanced_weights(labels: np.ndarray, views: list[str | None], n: int) -> np.ndarray:
+    """Per-image loss weights: balanced classes, and within each class AP and PA films weighted equally.
+
+    In the training data the NIH normal films are 71 % AP and the NIH pneumonia films 54 % PA, so a
+    network can learn "PA projection -> pneumonia" (and other hospitals' normal PA films then read as
+    disease). Equal AP/PA weight within every class removes that cue from the loss; films without a
+    recorded view keep their class weight.
+    """
+    labels = np.asarray(labels)
+    w = np.zeros(len(labels), dtype=np.float32)
+    counts = np.bincount(labels, minlength=n)
+    for k in range(n):
+        in_class = labels == k
+        w[in_class] = len(labels) / (n * counts[k])
+        known = [i for i in np.flatnonzero(in_class) if views[i] is not None]
+        groups = sorted({views[i] for i in known})
+        if len(groups) < 2:
+            continue
+        for g in groups:
+            members = [i for i in known if views[i] == g]
+            w[members] *= len(known) / (len(groups) * len(members))
+    return w
+
+
+def lung_crops(images: list[np.ndarray], lung_model: str | Path) -> tuple[list[np.ndarray], float]:
+    """Each film cut to the box the app's lung crop would use (the whole film where no lungs are found)."""
+    from cxviewer.model.segmenter import load_segmenter
+
+    seg = load_segmenter(lung_model)
+    out, found = [], 0
+    for i in range(0, len(images), 64):
+        chunk = images[i : i + 64]
+        for img, res in zip(chunk, seg.segment_many(chunk)):
+            if res.box is None:
+                out.append(img)
+                continue
+            y0, x0, y1, x1 = res.box
+            out.append(np.ascontiguousarray(img[y0:y1, x0:x1]))
+            found += 1
+    return out, found / max(1, len(images))
+
+
+def balanced_class_weights(indices: np.ndarray, n: int) -> dict[int, float]:
+    counts = np.bincount(indices, minlength=n)
+    return {k: float(len(indices) / (n * counts[k])) for k in range(n)}
+
+
+@dataclass
+class TrainingData:
+    """What one run trains and validates on, read once: films (lung-cropped when asked), labels, loss weights."""
+
+    splits: dict[str, list[Sample]]
+    train_images: list[np.ndarray]
+    train_labels: np.ndarray
+    sample_weights: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    monitor: tuple[np.ndarray, np.ndarray] | None
+    crop_rate: dict[str, float] | None
+
+
+def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: str | Path | None,
+                       standardise: str | None, balance_views: bool, monitor_dir: str | Path | None,
+                       log=print) -> TrainingData:
+    """The patient-level split of ``data_dir``, its readable films, their loss weights and the validation inputs."""
+    splits = split_by_patient(read_manifest(data_dir), seed=seed)
+    train_s, val_s = splits["train"], splits["val"]
+    log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
+    train_s, train_imgs = load_readable(train_s, log)
+    val_s, val_imgs = load_readable(val_s, log)
+    crop_rate = None
+    if lung_model:
+        train_imgs, train_rate = lung_crops(train_imgs, lung_model)
+        val_imgs, val_rate = lung_crops(val_imgs, lung_model)
+        crop_rate = {"train": train_rate, "val": val_rate}
+        log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
+    monitor = None
+    if monitor_dir:
+        mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
+        if lung_model:
+            mon_imgs, _ = lung_crops(mon_imgs, lung_model)
+        monitor = (prepared_stack(mon_imgs, size, standardise), label_indices(mon_s, TRAINING_LABELS))
+        log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
+    train_y = label_indices(train_s, TRAINING_LABELS)
+    n = len(TRAINING_LABELS)
+    if balance_views:
+        sample_w = view_balanced_weights(train_y, [view_group(s.view) for s in train_s], n)
+    else:
+        cw = balanced_class_weights(train_y, n)
+        sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
+    return TrainingData(splits=splits, train_images=train_imgs, train_labels=train_y, sample_weights=sample_w,
+                        val_x=prepared_stack(val_imgs, size, standardise), val_y=label_indices(val_s, TRAINING_LABELS),
+                        monitor=monitor, crop_rate=crop_rate)
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    input_size: int = 224,
+    epochs: int = 16,
+    batch_size: int = 16,
+    learning_rate: float = 3e-4,
+    seed: int = 20201,
+    patience: int = 4,
+    max_minutes: float | None = None,
+    resume: bool = True,
+    train_size: int | None = None,
+    init_weights: str | Path | None = None,
+    warmup_epochs: float = 1.0,
+    lung_model: str | Path | None = None,
+    standardise: str | None = None,
+    balance_views: bool = False,
+    monitor_dir: str | Path | None = None,
+    log=print,
+) -> dict:
+    """Train (or resume) one run.
+
+    ``train_size`` < ``input_size`` trains at a lower resolution (progressive resizing: the network is
+    fully convolutional, so a later run at ``input_size`` started with ``init_weights`` fine-tunes it).
+    ``lung_model`` (a lung segmenter's folder) trains on the lung crop the app will make at inference:
+    each film is cut to its dilated lung box once, before augmentation.
+    ``standardise`` equalises each input's histogram (see :func:`preprocess.prepare`); ``balance_views``
+    weights AP and PA films equally within each class (:func:`view_balanced_weights`). ``monitor_dir``
+    (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
+    fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
+    """
+    from cxviewer.model.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    from cxviewer.training import train_loop
+
+    size = train_size or input_size
+    files = train_loop.RunFiles(Path(out_dir))
+    files.checkpoints.mkdir(parents=True, exist_ok=True)
+    data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log)
+    n = len(TRAINING_LABELS)
+    batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
+                                          seed, size, standardise)
+    state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
+                                    init_weights, log)
+    started = time.monotonic() - state["seconds"]
+    forward = tf.function(lambda x: model(x, training=False))
+    if state["epoch"] + 1 < epochs and state["bad_epochs"] < patience:
+        epoch_end = train_loop.EpochEnd(model, forward, batches, files, state, started, (data.val_x, data.val_y),
+                                        data.monitor, patience, max_minutes, log)
+        model.fit(batches, epochs=epochs, initial_epoch=state["epoch"] + 1, callbacks=[epoch_end], verbose=2)
+    from cxviewer.model.network import ARCHITECTURE
+
+    summary = {
+        "architecture": ARCHITECTURE,
+        "input_size": input_size,
+        "train_size": size,
+        "init_weights": str(init_weights) if init_weights else None,
+        "epochs_run": state["epoch"] + 1,
+        "best_epoch": state["best_epoch"],
+        "best_val_macro_auc": state["best_auc"],
+        "train_seconds": round(state["seconds"], 1),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "split_sizes": {k: len(v) for k, v in data.splits.items()},
+        "lung_model": str(lung_model) if lung_model else None,
+        "lung_crop_rate": data.crop_rate,
+        "standardise": standardise,
+        "balance_views": balance_views,
+    }
+    (files.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _resume_or_build(files, resume: bool, size: int, n: int, seed: int, steps: int, epochs: int,
+                     learning_rate: float, warmup_epochs: float, init_weights, log):
+    """The saved state and model of an interrupted run, else a fresh state, a new model and an empty log."""
+    import keras
+
+    from cxviewer.training import train_loop
+
+    if resume and files.state.exists() and files.last.exists():
+        state = json.loads(files.state.read_text())
+        model = keras.models.load_model(files.last)
+        log(f"resuming after epoch {state['epoch'] + 1}")
+        return state, model
+    model = train_loop.build_model(size, n, seed, steps, epochs, learning_rate, warmup_epochs, init_weights, log)
+    files.log.unlink(missing_ok=True)
+    return train_loop.fresh_state(), model

@@ -1,0 +1,2 @@
+"""The report pane: drafts, Draft/Final, PDF and JSON exports, and its place in the window.
+"""

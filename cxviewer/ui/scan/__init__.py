@@ -1,0 +1,2 @@
+"""The batch scan dialog and its results table.
+"""

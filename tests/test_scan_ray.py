@@ -1,0 +1,186 @@
+"""``cxviewer scan --ray`` on a real local Ray cluster (2 CPUs) with the real model and real films.
+
+One Ray instance for the module. The rows must be the local scan's (same files, statuses, calls; probabilities
+within 1e-4); an actor killed mid-run must not lose or repeat a row; an interrupted Ray scan resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import threading
+import time
+
+import pytest
+from scan_corpus import CXR, DICOM, needs_shared
+
+ray = pytest.importorskip("ray", reason="the [cluster] extra (Ray with Ray Data) is not installed")
+pytest.importorskip("ray.data")
+
+from cxviewer.cli import main
+from cxviewer.model import available_models, load_classifier
+from cxviewer.scan import COLUMNS, ScanOptions, run_scan
+from cxviewer.scan.ray_scan import RayOptions, run_ray_scan, worker_env
+from cxviewer.scan.resume import open_results
+
+pytestmark = [
+    needs_shared,
+    pytest.mark.skipif(not available_models(), reason="no classification model installed"),
+]
+PROB = ("p_covid", "p_pneumonia", "p_normal", "confidence", "ood_score")
+FILMS_PER_CLASS = 12
+# a chest film, a hip film (out of scope), the JPEG Extended file every decoder rejects (an error row)
+DICOM_FILES = ("RG1_UNCR.dcm", "CR-MONO1-10-chest.dcm", "RG2_RLE.dcm", "RG2_JPLY.dcm")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray instance with 2 CPUs for the whole module (starting Ray costs seconds)."""
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=worker_env(), log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory):
+    """About 40 real films in a folder like an export: 36 JPEG chest films and 4 DICOM files."""
+    root = tmp_path_factory.mktemp("archive")
+    for label in ("covid", "normal", "pneumonia"):
+        (root / label).mkdir()
+        for src in sorted((CXR / label).glob("*.jpg"))[:FILMS_PER_CLASS]:
+            shutil.copy(src, root / label / src.name)
+    (root / "dicom").mkdir()
+    for name in DICOM_FILES:
+        shutil.copy(DICOM / name, root / "dicom" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_classifier()
+
+
+@pytest.fixture(scope="module")
+def local_rows(films, classifier):
+    rows = []
+    run_scan([films], rows.append, classifier=classifier, options=ScanOptions(workers=2))
+    return {r.path: r for r in rows}
+
+
+def _assert_same_rows(got: list, local: dict) -> None:
+    paths = [r.path for r in got]
+    assert len(paths) == len(set(paths)), "a file was written twice"
+    assert set(paths) == set(local), f"missing {set(local) - set(paths)}, extra {set(paths) - set(local)}"
+    for r in got:
+        want = local[r.path]
+        assert (r.status, r.label, r.call, r.error, r.model, r.runtime, r.device) == (
+            want.status, want.label, want.call, want.error, want.model, want.runtime, want.device,
+        ), r.path
+        for column in PROB:
+            a, b = getattr(r, column), getattr(want, column)
+            assert (a is None) == (b is None), (r.path, column)
+            if a is not None:
+                assert abs(float(a) - float(b)) <= 1e-4, (r.path, column, a, b)
+
+
+def test_ray_rows_are_the_local_rows(cluster, films, classifier, local_rows):
+    statuses = {r.status for r in local_rows.values()}
+    assert statuses == {"ok", "error", "out_of_scope"}  # the corpus exercises every kind of row
+    got = []
+
+    summary = run_ray_scan([films], got.append, classifier=classifier, options=ScanOptions(workers=2),
+                           cluster=RayOptions(workers=1))
+
+    _assert_same_rows(got, local_rows)
+    assert summary.scanned == len(local_rows) and not summary.cancelled
+    jply = next(r for r in got if r.path.endswith("RG2_JPLY.dcm"))
+    assert jply.status == "error" and "could not be decoded" in jply.error
+    for stage in ("discovery", "decode", "inference", "writing"):
+        assert stage in summary.stage_s
+    assert summary.stage_s["inference"] > 0 and "ray" in summary.stages_text()
+
+
+def _alive_model_actor_pids() -> list[int]:
+    return [
+        a["Pid"] for a in ray._private.state.actors().values()
+        if "_InferActor" in a.get("ActorClassName", "") and a.get("State") == "ALIVE" and a.get("Pid")
+    ]
+
+
+def test_a_killed_actor_loses_and_repeats_no_row(cluster, films, classifier, local_rows):
+    """SIGKILL one of the two model actors after the first rows: Ray restarts it and retries its batch."""
+    got, killed = [], []
+
+    def write(row):
+        got.append(row)
+        if len(got) == 6 and not killed:
+            pids = _alive_model_actor_pids()
+            assert pids, "no model actor found to kill"
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    options = ScanOptions(workers=2, batch_size=4)  # small batches: several still in flight at the kill
+    run_ray_scan([films], write, classifier=classifier, options=options,
+                 cluster=RayOptions(workers=2, cpus_per_worker=0.5, files_per_task=4))
+
+    assert killed, "the actor was not killed mid-run"
+    assert len(got) > 6  # rows kept coming after the kill
+    deadline = time.monotonic() + 10
+    while killed[0] in _alive_model_actor_pids() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert killed[0] not in _alive_model_actor_pids()
+    _assert_same_rows(got, local_rows)
+
+
+def _csv_rows(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == COLUMNS
+        return list(reader)
+
+
+def test_resume_after_an_interrupted_ray_scan(cluster, films, classifier, local_rows, tmp_path, capsys):
+    out, js = tmp_path / "results.csv", tmp_path / "results.jsonl"
+    tag = f"{classifier.card.name}@{classifier.card.version}"
+    sink = open_results(out, js, model_tag=tag)
+    cancel = threading.Event()
+
+    def write(row):  # the scan is stopped mid-run, as Ctrl-C does: rows in flight are dropped
+        sink.write(row)
+        if len(_csv_rows(out)) >= 15:
+            cancel.set()
+
+    first = run_ray_scan([films], write, classifier=classifier, options=ScanOptions(workers=2, batch_size=4),
+                         cancel=cancel, cluster=RayOptions(workers=1, files_per_task=4))
+    sink.close()
+    assert first.cancelled and 15 <= len(_csv_rows(out)) < len(local_rows)
+
+    code = main(["scan", str(films), "-o", str(out), "--jsonl", str(js), "--resume", "--ray"])
+
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "already in the results (resumed)" in captured.out
+    assert "stages (ray" in captured.err
+    rows = _csv_rows(out)
+    from cxviewer.scan.results import ScanResult
+
+    _assert_same_rows([ScanResult.from_row(r) for r in rows], local_rows)
+    with open(js, encoding="utf-8") as fh:
+        assert sum(1 for line in fh if line.strip()) == len(local_rows)  # the JSON Lines file too, once each
+
+
+def test_a_worker_that_cannot_read_the_files_is_explained(cluster, tmp_path):
+    """The first-file check runs on a worker: a path it cannot open stops the scan with the shared-filesystem advice."""
+    from cxviewer.scan.guards import ScanSetupError
+    from cxviewer.scan.ray_scan import check_worker_reads
+
+    film = tmp_path / "film.jpg"
+    shutil.copy(sorted((CXR / "normal").glob("*.jpg"))[0], film)
+    check_worker_reads(ray, os.fsencode(str(film)))  # the worker sees it: no complaint
+    missing = tmp_path / "not-mounted-on-the-workers" / "film.jpg"
+    with pytest.raises(ScanSetupError, match="cannot read .*not-mounted-on-the-workers.*shared filesystem"):
+        check_worker_reads(ray, os.fsencode(str(missing)))
