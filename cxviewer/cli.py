@@ -95,5 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "_missing", False):
         parser.error(f"subcommand {args.command!r} is not available in this build")
-    mod = importlib.import_module(f"cxviewer.commands.{args._module}")
-    return int(mod.run(args) or 0)
+    try:
+        return int(importlib.import_module(f"cxviewer.commands.{args._module}").run(args) or 0)
+    except ModuleNotFoundError as exc:  # train, export-model...: the CPU desktop bundle leaves TensorFlow out
+        if (exc.name or "").split(".")[0] not in ("tensorflow", "keras"):
+            raise
+        print(f"cxviewer {args.command}: needs TensorFlow, which this build leaves out (the CPU desktop bundle); "
+              "use the GPU bundle or a pip install of cxviewer", file=sys.stderr)
+        return 1

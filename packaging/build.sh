@@ -3,6 +3,7 @@
 #
 #   packaging/build.sh            # uses .venv/bin/python; incremental (PyInstaller's cache in build/)
 #   CLEAN=1 packaging/build.sh    # from scratch
+#   CXVIEWER_BUNDLE_VARIANT=gpu packaging/build.sh   # with TensorFlow (CUDA GPUs, training); default cpu: LiteRT only
 #
 # Environment: PYTHON (interpreter with CXViewer's dependencies and PyInstaller, default .venv/bin/python),
 # DISTPATH (default dist/), WORKPATH (default build/pyinstaller). Whatever is in models/ at build time is
@@ -17,6 +18,16 @@ cd "$ROOT"
 
 if ! "$PYTHON" -m PyInstaller --version >/dev/null 2>&1; then
     echo "PyInstaller is not installed for $PYTHON: pip install '.[packaging]'" >&2
+    exit 2
+fi
+export CXVIEWER_BUNDLE_VARIANT=${CXVIEWER_BUNDLE_VARIANT:-cpu}
+case "$CXVIEWER_BUNDLE_VARIANT" in
+    cpu) needs=ai_edge_litert ;;
+    gpu) needs=tensorflow ;;
+    *) echo "CXVIEWER_BUNDLE_VARIANT must be cpu or gpu, not '$CXVIEWER_BUNDLE_VARIANT'" >&2; exit 2 ;;
+esac
+if ! "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$needs') is None)"; then
+    echo "the $CXVIEWER_BUNDLE_VARIANT variant needs $needs in $PYTHON's environment (gpu: pip install '.[gpu,packaging]')" >&2
     exit 2
 fi
 # The bundle freezes the build environment's packages: say so when they are not what pyproject.toml asks for.
@@ -42,7 +53,7 @@ start=$(date +%s)
 seconds=$(( $(date +%s) - start ))
 
 BUNDLE=$DISTPATH/cxviewer
-echo "built $BUNDLE in ${seconds} s; size $(du -sh "$BUNDLE" | cut -f1)"
+echo "built the $CXVIEWER_BUNDLE_VARIANT variant into $BUNDLE in ${seconds} s; size $(du -sh "$BUNDLE" | cut -f1)"
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 "$BUNDLE/cxviewer" --version
 if [ "${SMOKE:-1}" = 1 ]; then

@@ -132,6 +132,39 @@ def test_no_gpu_is_seen_on_a_machine_without_an_nvidia_driver():
     assert cuda_gpu_usable() is False
 
 
+def test_a_model_folder_without_keras_weights_runs_on_litert_and_refuses_tensorflow(tmp_path, monkeypatch, dicom_dir):
+    """The CPU desktop bundle ships model.tflite and head.npz without *.weights.h5: the card still loads,
+    the model gives the same answer on LiteRT, and asking for TensorFlow says why it cannot."""
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model import runtime
+    from cxviewer.model.classifier import Classifier
+    from cxviewer.model.inputs import model_image
+
+    src = next((c for c in CLASSIFIERS if _converted(c)), None)
+    if src is None:
+        pytest.skip("no converted classifier is installed")
+    _needs_converted(src)
+    folder = tmp_path / src.directory.name
+    shutil.copytree(src.directory, folder, ignore=shutil.ignore_patterns("*.weights.h5", "checkpoints"))
+    card = load_card(folder)
+    assert not card.has_keras_weights and card.litert_path == folder / "model.tflite"
+    monkeypatch.delenv(runtime.RUNTIME_ENV, raising=False)
+    monkeypatch.setattr(runtime, "cuda_gpu_usable", lambda: True)  # even with a GPU: nothing for TensorFlow to load
+    assert runtime.resolve_runtime(card, "auto") == "litert"
+    expected = "Keras weights weights.weights.h5 are not installed" if runtime.tensorflow_importable() else "TensorFlow is not installed"
+    with pytest.raises(ModelCardError, match=expected):
+        runtime.resolve_runtime(card, "tensorflow")
+    image = model_image(read_radiograph(dicom_dir / PARITY_FILMS[0]))
+    alone, bundled = Classifier(card, "litert").predict(image), Classifier(src, "litert").predict(image)
+    assert alone.runtime == "litert" and alone.label == bundled.label
+    np.testing.assert_array_equal(alone.probabilities, bundled.probabilities)
+    np.testing.assert_array_equal(alone.heatmap, bundled.heatmap)
+    for f in folder.glob("model.tflite"):
+        f.unlink()  # neither runtime has anything to run: the card is refused
+    with pytest.raises(ModelCardError, match="missing"):
+        load_card(folder)
+
+
 # --------------------------------------------------------------------------- numpy Grad-CAM by itself
 
 

@@ -19,6 +19,7 @@ import csv
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -88,6 +89,14 @@ def _bundled_models(bundle: Path) -> list[dict]:
             for p in sorted(bundle.glob("_internal/cxviewer/_models/*/card.json"))]
 
 
+def _default_card(cards: list[dict]) -> dict | None:
+    """The model the frozen app runs unasked: the card saying "default": true (as cxviewer.model.registry)."""
+    from cxviewer.model.registry import DEFAULT_MODEL
+
+    return next((c for c in cards if c.get("default") is True),
+                next((c for c in cards if c["name"] == DEFAULT_MODEL), cards[0] if cards else None))
+
+
 def _evict(folder: Path) -> None:
     """Drop the bundle's files from the page cache, so the next start reads them from disk (cold)."""
     for f in folder.rglob("*"):
@@ -143,6 +152,73 @@ def test_bundle_is_self_contained_and_reports_its_version(bundle, tmp_path, caps
     _report(capsys, f"{bundle}: {size / 2**20:.0f} MiB" + "".join(f", built in {s:.0f} s" for s in BUILD_SECONDS))
 
 
+CPU_BUNDLE_TARGET_MB = 400  # issue 16's target for the CPU bundle (missed: see README's "Desktop bundle")
+CPU_BUNDLE_CEILING_MB = 620  # what it measures (582 MB) plus a margin: pandas/pyarrow (180 MB) sneaking back fails
+TENSORFLOW_PARTS = ("tensorflow", "keras", "tf_keras", "tensorboard", "jax", "jaxlib", "h5py", "nvidia")
+
+
+def _variant() -> str:
+    """The variant under test: what CXVIEWER_BUNDLE_VARIANT built (cpu unless set), for a given bundle too."""
+    return os.environ.get("CXVIEWER_BUNDLE_VARIANT", "cpu")
+
+
+def _size_mb(bundle: Path) -> float:
+    return sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file() and not f.is_symlink()) / 10**6
+
+
+@pytest.mark.slow
+def test_cpu_bundle_runs_on_litert_without_tensorflow(bundle, dicom_dir, tmp_path, capsys):
+    if _variant() != "cpu":
+        pytest.skip("the GPU variant carries TensorFlow on purpose")
+    internal = bundle / "_internal"
+    found = sorted(str(p.relative_to(bundle)) for p in internal.iterdir()
+                   if p.name.split("-")[0].split(".")[0].lower() in TENSORFLOW_PARTS)
+    assert not found, f"the CPU bundle carries TensorFlow's parts: {found}"
+    assert not list(bundle.rglob("*.weights.h5")), "Keras weights are TensorFlow's: the CPU bundle runs model.tflite"
+    assert not list(bundle.rglob("libtensorflow*")) and not list(bundle.rglob("*pywrap_tensorflow*"))
+    size = _size_mb(bundle)
+    assert size <= CPU_BUNDLE_CEILING_MB, f"{size:.0f} MB: what came in? (du -sh dist/cxviewer/_internal/* | sort -h)"
+    cards = _bundled_models(bundle)
+    for card in cards:  # every bundled model runs from its converted file
+        assert (Path(card["directory"]) / card["litert"]["file"]).is_file(), card["name"]
+    if not cards:
+        return
+    film = dicom_dir / "RG1_UNCR.dcm"
+    env = _bare_env(tmp_path)
+    t0 = time.perf_counter()
+    out = subprocess.run([str(bundle / "cxviewer"), "predict", str(film), "--json"], env=env,
+                         capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - t0
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["runtime"] == "litert" and result["device"].startswith("CPU")
+    assert result["label"] in cards[0]["labels"]
+    refused = subprocess.run([str(bundle / "cxviewer"), "predict", str(film), "--runtime", "tensorflow"], env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and "TensorFlow is not installed" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    _report(capsys, f"CPU bundle {size:.0f} MB (target {CPU_BUNDLE_TARGET_MB} MB), no TensorFlow; "
+            f"frozen `predict --json` {seconds:.1f} s on {result['device']}")
+    # a command only TensorFlow can do, on a model folder that has its Keras weights (a copy)
+    folder = tmp_path / "model"
+    source = REPO_ROOT / "models" / Path(cards[0]["directory"]).name
+    if not any(source.glob("*.weights.h5")):
+        return
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("checkpoints"))
+    convert = subprocess.run([str(bundle / "cxviewer"), "export-model", str(folder)], env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert convert.returncode == 1 and "needs TensorFlow" in convert.stderr and "Traceback" not in convert.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="issue 16's 400 MB is missed: 582 MB measured, of which OpenCV 159 MB (its "
+                   "FFmpeg and OpenBLAS are linked, not optional), Qt 104 MB (ICU 39 MB), the four models 94 MB")
+def test_cpu_bundle_meets_the_400_mb_target(bundle):
+    if _variant() != "cpu":
+        pytest.skip("the GPU variant carries TensorFlow on purpose")
+    assert _size_mb(bundle) <= CPU_BUNDLE_TARGET_MB
+
+
 @pytest.mark.slow
 def test_frozen_gui_draws_the_bundled_sample_and_quits_cleanly(bundle, tmp_path, capsys):
     _evict(bundle)
@@ -159,10 +235,13 @@ def test_frozen_gui_draws_the_bundled_sample_and_quits_cleanly(bundle, tmp_path,
     cards = _bundled_models(bundle)
     if cards:
         prediction = by_name["prediction"][1]
-        assert prediction["model"] == cards[0]["name"]
+        default = _default_card(cards)
+        assert prediction["model"] == default["name"]
         assert "AutoGraph could not transform" not in stderr  # the bundle carries cxviewer's sources
+        if _variant() == "cpu":
+            assert prediction["runtime"] == "litert"
         if prediction["status"] == "ok":
-            assert prediction["label"] in cards[0]["labels"]
+            assert prediction["label"] in default["labels"]
             assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     else:
         assert "prediction" not in by_name
@@ -189,7 +268,7 @@ def test_frozen_scan_matches_the_source_tree(bundle, dicom_dir, tmp_path, capsys
     files = [dicom_dir / name for name in SCAN_FILES]
     before = {f: f.stat().st_mtime_ns for f in files}
     cards = _bundled_models(bundle)
-    default = next((c for c in cards if c["name"] == "cxnet-densenet121"), cards[0] if cards else None)
+    default = _default_card(cards)
     # the frozen scan uses its bundled default model; the source scan the same weights, named
     frozen = _scan([str(bundle / "cxviewer")], files, tmp_path / "frozen.csv", _bare_env(tmp_path / "frozen-home"),
                    [] if cards else ["--no-model"])
@@ -253,6 +332,34 @@ def test_frozen_export_decodes_htj2k_through_pylibjpeg_openjpeg(bundle, tmp_path
         shown.append(cv2.imread(str(out), cv2.IMREAD_UNCHANGED))
     assert shown[0].shape == (256, 200) and shown[0].std() > 10
     np.testing.assert_array_equal(shown[1], shown[0])  # lossless: the same display, bit for bit
+
+
+@pytest.mark.slow
+def test_frozen_sr_pacs_and_pdf_report(bundle, dicom_dir, tmp_path):
+    # highdicom (its standard's tables and ICC profile, by pkgutil), pynetdicom and dicomweb-client
+    # (their versions from package metadata at import), and Qt's PDF writer, all from inside the bundle
+    import pydicom
+    import pypdf
+
+    if not _bundled_models(bundle):
+        pytest.skip("no model bundled: no result to write")
+    film, env = dicom_dir / "RG1_UNCR.dcm", _bare_env(tmp_path / "home")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(bundle / "cxviewer"), *args], env=env, capture_output=True, text=True, timeout=600)
+
+    out = run("predict", str(film), "--sr", str(tmp_path / "sr.dcm"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    sr = pydicom.dcmread(tmp_path / "sr.dcm")
+    assert sr.Modality == "SR" and sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
+    assert sr.StudyInstanceUID == pydicom.dcmread(film, stop_before_pixels=True).StudyInstanceUID
+    for node in ("ORTHANC@127.0.0.1:1", "http://127.0.0.1:1/dicom-web"):  # nothing listens on port 1
+        echo = run("pacs", "echo", node, "--timeout", "2")
+        assert echo.returncode != 0 and "cannot connect" in echo.stderr and "Traceback" not in echo.stderr, echo.stderr
+    report = run("report", str(film), "-o", str(tmp_path / "report.pdf"))
+    assert report.returncode == 0, report.stderr[-3000:]
+    text = pypdf.PdfReader(tmp_path / "report.pdf").pages[0].extract_text()
+    assert "radiograph" in text and "9RG1" in text  # the title and the film's Patient ID
 
 
 @pytest.mark.slow

@@ -55,7 +55,21 @@ class ModelCard:
 
     @property
     def weights_path(self) -> Path:
+        """The Keras weights (what TensorFlow runs; the CPU desktop bundle leaves them out)."""
         return self.directory / self.data["weights"]
+
+    @property
+    def has_keras_weights(self) -> bool:
+        return self.weights_path.is_file()
+
+    @property
+    def litert_path(self) -> Path | None:
+        """The converted model (``litert.file``, see ``cxviewer export-model``), or None when absent."""
+        entry = self.data.get("litert")
+        if not isinstance(entry, dict) or not entry.get("file"):
+            return None
+        path = self.directory / entry["file"]
+        return path if path.is_file() else None
 
     @property
     def gradcam_layer(self) -> str:
@@ -88,7 +102,8 @@ def load_card(directory: str | Path) -> ModelCard:
     if missing:
         raise ModelCardError(f"model card {path} lacks {', '.join(missing)}")
     card = ModelCard(directory, data)
-    if not card.weights_path.is_file():
+    # runnable on one runtime at least: Keras weights (TensorFlow) or a converted model (LiteRT)
+    if not card.has_keras_weights and card.litert_path is None:
         raise ModelCardError(f"model card {path} names weights {card.weights_path.name}, which are missing")
     return card
 

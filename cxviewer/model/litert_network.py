@@ -18,11 +18,7 @@ RUNTIME = "litert"
 
 def tflite_path(card: ModelCard):
     """The card's converted model, or None when it has none (or the file is missing)."""
-    entry = card.data.get("litert")
-    if not isinstance(entry, dict) or not entry.get("file"):
-        return None
-    path = card.directory / entry["file"]
-    return path if path.is_file() else None
+    return card.litert_path
 
 
 def threads() -> int:

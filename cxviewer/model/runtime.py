@@ -81,6 +81,11 @@ def resolve_runtime(card, requested: str | None = None) -> str:
             raise ModelCardError(
                 "TensorFlow is not installed here (a CPU-only build); run on LiteRT"
                 + ("" if converted else f" after converting the model: cxviewer export-model {card.directory}"))
+        if not card.has_keras_weights:
+            raise ModelCardError(
+                f"{card.title} has only its LiteRT model here: its Keras weights {card.weights_path.name} are not "
+                f"installed (the CPU build leaves them out), so it cannot run on TensorFlow; use --runtime litert"
+                + ("" if litert_importable() else ", which needs ai-edge-litert"))
         return "tensorflow"
     if requested == "litert":
         if not litert_importable():
@@ -88,7 +93,7 @@ def resolve_runtime(card, requested: str | None = None) -> str:
         if not converted:
             raise ModelCardError(f"{card.title} has no LiteRT model; convert it with: cxviewer export-model {card.directory}")
         return "litert"
-    if cuda_gpu_usable() and tensorflow_importable():
+    if cuda_gpu_usable() and tensorflow_importable() and card.has_keras_weights:
         return "tensorflow"
     return "litert"
 

@@ -135,6 +135,8 @@ def toolchain() -> str:
 def export_model(model_dir: str | Path) -> dict:
     """Write ``model.tflite`` (and a classifier's ``head.npz``) into ``model_dir`` and record both in its card."""
     card = load_card(model_dir)
+    if not card.has_keras_weights:
+        raise ModelCardError(f"{card.title}: its Keras weights {card.weights_path.name} are not here, nothing to convert")
     flat, head, outputs = convert(card)
     directory = Path(model_dir)
     atomic_write_bytes(directory / TFLITE_FILE, flat, private=False)
