@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -26,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cxviewer.training.evaluate import evaluate_and_write_card, refit_scope_rules
 
+    problem = _not_a_classifier_folder(Path(args.model), needs_summary=not (args.update or args.ood_only))
+    if problem:
+        print(f"cxviewer evaluate: {problem}", file=sys.stderr)
+        return 2
     if args.update:
         from cxviewer.training.evaluate import update_card
 
@@ -41,3 +46,19 @@ def run(args: argparse.Namespace) -> int:
 
     update_card(args.data, args.model, args.cross_source, log=lambda m: print(m, flush=True))
     return 0
+
+
+def _not_a_classifier_folder(folder: Path, needs_summary: bool) -> str:
+    """Why ``folder`` cannot be evaluated as a classifier, or "" (a lung segmenter's folder, a folder
+    without a training record)."""
+    card = folder / "card.json"
+    if card.is_file():
+        try:
+            kind = json.loads(card.read_text(encoding="utf-8")).get("kind", "classifier")
+        except (OSError, ValueError) as exc:
+            return f"{card} cannot be read: {exc}"
+        if kind != "classifier":
+            return f"{folder} holds a {kind} model, not a classifier (cxviewer train-lungs measures the lung segmenter)"
+    if needs_summary and not (folder / "train_summary.json").is_file():
+        return f"{folder} has no train_summary.json: evaluate a folder written by cxviewer train"
+    return ""

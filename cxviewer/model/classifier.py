@@ -27,6 +27,9 @@ class Classifier:
     def __init__(self, card: ModelCard, runtime: str | None = None):
         from cxviewer.model.runtime import resolve_runtime
 
+        if card.kind != "classifier":
+            raise ModelCardError(f"{card.directory} holds a {card.kind} model ({card.name}), not a classifier: "
+                                 "choose a classifier's folder")
         self.card = card
         self.runtime = resolve_runtime(card, runtime)
         self._net: ClassifierNetwork
