@@ -1,9 +1,10 @@
 """FakeClassifier: a test double with the interface of ``cxviewer.model.Classifier``.
 
 For wiring tests only (the batch scan, its dialog): where what is under test is that the right film's
-answer reaches the right row, not what the model says. It runs no network. Its probabilities are a
-plain function of the film it is given (:func:`fake_probabilities`: how bright the film's top, middle
-and bottom thirds are), so a test can compute, for each file, the numbers that must land in its row.
+answer reaches the right row, not what the model says. It runs no network. It prepares its input with the
+real :class:`~cxviewer.model.inputs.InputRecipe` (a 24 x 24 input), and its probabilities are a plain function
+of that input (:func:`fake_probabilities`: how bright the film's top, middle and bottom thirds are), so a test
+can compute, for each file, the numbers that must land in its row.
 The real model keeps its own tests (tests/test_model_*.py, test_ai_honest.py, the scan's model tests).
 """
 
@@ -12,23 +13,20 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from cxviewer.model.card import ModelCard
-from cxviewer.training.dataset import TRAINING_LABELS
+from cxviewer.model.inputs import InputRecipe
 from cxviewer.model.prediction import Prediction
+from cxviewer.training.dataset import TRAINING_LABELS
 
-INPUT_SIZE = 24  # the fake's "input tensor": the film shrunk to 24 x 24
+INPUT_SIZE = 24  # the fake's "input tensor": the film prepared at 24 x 24
+RECIPE = InputRecipe(INPUT_SIZE, None)
 
 
 def fake_probabilities(image_u8: np.ndarray, n_classes: int = 3) -> np.ndarray:
-    """Softmax of the mean brightness of ``n_classes`` horizontal bands of the 24 x 24 shrunk film."""
-    return _softmax_of_bands(_shrink(image_u8), n_classes)
-
-
-def _shrink(image_u8: np.ndarray) -> np.ndarray:
-    return cv2.resize(image_u8, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    """Softmax of the mean brightness of ``n_classes`` horizontal bands of the 24 x 24 prepared input."""
+    return _softmax_of_bands(RECIPE.from_display(image_u8), n_classes)
 
 
 def _softmax_of_bands(tensor: np.ndarray, n_classes: int) -> np.ndarray:
@@ -51,6 +49,7 @@ class FakeClassifier:
             "name": name, "version": "0.0.0", "architecture": "fake", "weights": "none",
             "labels": list(labels), "input": {"size": INPUT_SIZE},
         })
+        self.recipe = InputRecipe.of_card(self.card)  # what the scan's decode steps prepare with
         self.batches: list[int] = []
         self._lock = threading.Lock()
 
@@ -59,7 +58,7 @@ class FakeClassifier:
         return self.card.labels
 
     def prepare(self, image_u8: np.ndarray):
-        return _shrink(image_u8), None
+        return self.recipe.prepare(image_u8)
 
     def predict_prepared(self, tensors: np.ndarray, geometries=None) -> list[Prediction]:
         with self._lock:

@@ -11,8 +11,8 @@ import numpy as np
 
 from cxviewer.model.card import ModelCard, ModelCardError, load_card
 from cxviewer.model.gradcam import normalise
+from cxviewer.model.inputs import InputRecipe
 from cxviewer.model.prediction import Prediction
-from cxviewer.model.preprocess import prepare
 from cxviewer.model.runtime import ClassifierNetwork
 
 DEFAULT_LUNG_MODEL = "lung-unet"
@@ -75,6 +75,11 @@ class Classifier:
             self._segmenter = _outline_segmenter(self._runtime_asked)
         return self._segmenter
 
+    @property
+    def recipe(self) -> InputRecipe:
+        """How a display image becomes this model's input (the one recipe, shared with the scan's decoders)."""
+        return InputRecipe.of_card(self.card, self.segmenter.size if self.crops else None)
+
     def prepare(self, image_u8: np.ndarray):
         """Display image -> (model input, geometry); a cropping model first cuts the film to its lungs."""
         tensor, geometry, _ = self.prepare_with_lungs(image_u8, segment=self.crops)
@@ -91,7 +96,7 @@ class Classifier:
         """(model input, geometry) for an image whose lungs were already found (``lungs`` may be None:
         a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only."""
         box = lungs.box if (self.crops and lungs is not None) else None
-        tensor, geometry = prepare(image_u8, self.card.input_size, crop=box, standardise=self.card.standardise)
+        tensor, geometry = self.recipe.prepare(image_u8, crop=box)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
             geometry = dataclasses.replace(geometry, lungs_found=box is not None)
         return tensor, geometry

@@ -54,7 +54,7 @@ class _DecodeWindow:
 
     def __init__(self, paths, inference: BatchInference | None, workers: int, size: int, cancel, clock: StageClock):
         self.paths = paths
-        self.recipe = inference.inputs if inference is not None else None
+        self.recipe = inference.recipe if inference is not None else None
         self.size = size
         self.cancel = cancel
         self.clock = clock

@@ -2,7 +2,8 @@
 
 1. discover: :func:`new_paths` walks the roots and leaves out what a previous run already wrote;
 2. read/decode one file: :func:`examine` reads it through the imaging core, checks the model's scope
-   rules and makes the model input with an :class:`InputRecipe` (no loaded model needed);
+   rules and makes the model input with the model's :class:`~cxviewer.model.inputs.InputRecipe` (the one
+   ``Classifier.prepare`` uses; no loaded model needed);
 3. infer a batch: :class:`BatchInference` runs the classifier once per batch and fills the rows;
 4. write rows: :class:`RowWriter` hands each row to the sink and keeps the counts.
 
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxviewer.model.inputs import InputRecipe
 from cxviewer.scan.discovery import Discovery
 from cxviewer.scan.results import ScanResult, probability_columns
 from cxviewer.scan.state import ScanProgress
@@ -48,64 +50,6 @@ def new_paths(
 # 2. read/decode one file -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class InputRecipe:
-    """How a display image becomes this model's input, from its card alone (picklable: sent to the Ray engine's
-    decode tasks, which load no model): the computation of ``Classifier.prepare`` (tests/test_scan_ray.py checks
-    that the rows equal the local scan's, which prepares with the classifier itself, :class:`ClassifierInputs`).
-
-    A model that crops to the lungs cannot be finished before its segmenter has run: the recipe then gives the
-    display image and the segmenter's input, and :class:`BatchInference` segments, cuts and prepares the batch.
-    """
-
-    input_size: int
-    standardise: str | None
-    segmenter_size: int | None = None  # set for a model that crops to the lungs
-
-    @classmethod
-    def of(cls, classifier) -> InputRecipe:
-        crops = bool(getattr(classifier, "crops", False))
-        seg = classifier.segmenter if crops else None
-        return cls(classifier.card.input_size, classifier.card.standardise, seg.size if seg is not None else None)
-
-    @property
-    def crops(self) -> bool:
-        return self.segmenter_size is not None
-
-    def __call__(self, rad):
-        from cxviewer.model.inputs import model_image
-
-        return self.from_display(model_image(rad))
-
-    def from_display(self, image):
-        """The model input for an 8-bit display image."""
-        from cxviewer.model.lung_mask import segmenter_input
-        from cxviewer.model.preprocess import prepare
-
-        if self.crops:
-            return image, segmenter_input(image, self.segmenter_size)
-        return prepare(image, self.input_size, crop=None, standardise=self.standardise)[0]
-
-
-class ClassifierInputs:
-    """The model input made by the loaded classifier itself (``prepare``; the segmenter's ``inputs`` for a model
-    that crops): what the local engine's decode threads use. Thread-safe (OpenCV and numpy only)."""
-
-    def __init__(self, classifier):
-        self.clf = classifier
-        self.crops = bool(getattr(classifier, "crops", False))
-
-    def __call__(self, rad):
-        from cxviewer.model.inputs import model_image
-
-        return self.from_display(model_image(rad))
-
-    def from_display(self, image):
-        if self.crops:
-            return image, self.clf.segmenter.inputs([image])[0]
-        return self.clf.prepare(image)[0]
-
-
 def load_readers() -> None:
     """Import what :func:`examine` uses, once, on the calling thread: imports first made by several decode
     threads at once can meet a half-initialised module (pydicom's, seen as "cannot import name 'UID'")."""
@@ -126,7 +70,7 @@ class Examined:
 def examine(path: str | os.PathLike, recipe: Callable | None) -> Examined:
     """Read one file, check it is in the model's scope and prepare the model input. Never raises for bad files.
 
-    ``recipe`` (an :class:`InputRecipe` or :class:`ClassifierInputs`) makes the model input from the radiograph;
+    ``recipe`` (the model's :class:`InputRecipe`) makes the model input from the radiograph;
     ``None`` checks the file without preparing anything (a scan without a model).
     """
     from cxviewer.imaging import UnreadableImageError, read_radiograph
@@ -182,8 +126,7 @@ class BatchInference:
         self.tag = f"{card.name}@{card.version}"
         self.labels = tuple(card.labels)
         self.columns = probability_columns(self.labels)
-        self.inputs = ClassifierInputs(classifier)  # the local engine's decode threads
-        self.recipe = InputRecipe.of(classifier)  # the Ray engine's decode tasks (no model loaded there)
+        self.recipe = InputRecipe.of(classifier)  # both engines' decode steps (Ray's load no model)
         self.exclusive = getattr(classifier, "runtime", "") == "litert" and SCAN_EXCLUSIVE
         self._workers = max(1, workers)
         self._prep_pool: ThreadPoolExecutor | None = None
@@ -203,7 +146,7 @@ class BatchInference:
         import numpy as np
 
         start = time.perf_counter()
-        if self.inputs.crops:
+        if self.recipe.crops:
             tensors, geometries = self._prepare_cropped(inputs)
             preds = self.clf.predict_prepared(tensors, geometries)
         else:
@@ -235,7 +178,7 @@ class BatchInference:
 
         film = np.full((512, 512), 128, np.uint8)
         film[64:448, 96:240] = film[64:448, 272:416] = 40  # two dark fields, roughly where lungs are
-        inputs = [self.inputs.from_display(film)] * max(1, batch_size)
+        inputs = [self.recipe.from_display(film)] * max(1, batch_size)
         for _ in range(rounds):
             self.predictions(inputs)
 
