@@ -145,6 +145,9 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
     class Inference(QObject):  # the InferenceService's result signal, driven by hand
         result = Signal(str, object)
 
+        def cached(self, key: str):  # nothing analysed before
+            return None
+
     from cxviewer.ui.ai.panel import AIPanel
 
     window = MainWindow()
@@ -156,13 +159,13 @@ def test_install_on_the_main_window(qtbot, rad, prediction):
     panel.set_overlay_style("viridis", 0.7)  # and every change after
     assert dock.overlay_style == {"colormap": "viridis", "opacity": 0.7}
     assert dock.objectName() == "reportDock" and dock in window.findChildren(ReportDock)
-    window.currentImageChanged.emit(rad)
+    window.image_view.set_radiograph(rad)
     assert dock.header_labels["patient_id"].text() == "JP-000123"
     inference.result.emit("some/other/image.dcm", prediction)
     assert dock.report.ai is None  # a result for another image is not taken
     inference.result.emit(str(rad.path), prediction)
     assert dock.report.ai is not None and dock.heatmap is not None
-    window.currentImageChanged.emit(None)
+    window.image_view.set_radiograph(None)
     assert dock.report is None and not dock.pdf_button.isEnabled()
 
 
@@ -192,7 +195,7 @@ def test_pdf_image_and_overlay_carry_the_views_rotation(qtbot, rad, prediction, 
     qtbot.addWidget(window)
     dock = install_report_dock(window)
     window.image_view.set_radiograph(rad)
-    window.currentImageChanged.emit(rad)
+    window.image_view.set_radiograph(rad)
     window.image_view.rotate()  # 90 degrees clockwise on screen
     window.image_view.flip_horizontal()
     captured = {}
@@ -234,7 +237,7 @@ def test_pdf_shows_the_views_window_with_its_voi_function(qtbot, tmp_path, monke
     qtbot.addWidget(window)
     dock = install_report_dock(window)
     window.image_view.set_radiograph(rad)
-    window.currentImageChanged.emit(rad)
+    window.image_view.set_radiograph(rad)
     window.image_view.set_window(500, 800)  # as a drag leaves it: the header's function, another window
     window.image_view.set_inverted(True)
     captured = {}

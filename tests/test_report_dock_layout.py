@@ -44,7 +44,7 @@ def test_nothing_is_cut_off_after_finalise(qtbot, tmp_path, dock_width):
     window.show()
     qtbot.waitExposed(window)
     rad = read_radiograph(dicom_copy(tmp_path, **JAPANESE))
-    window.currentImageChanged.emit(rad)
+    window.image_view.set_radiograph(rad)
     image = render_display(rad)
     dock.set_prediction(Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.1, 0.3, 0.6),
                                    model_name="cxnet-densenet121", model_version="1.0.0", elapsed_ms=700.0,

@@ -49,6 +49,7 @@ def _unb64(text: str) -> QByteArray | None:
 class MainWindow(WindowMenus, WindowFilms, QMainWindow):
     currentImageChanged = Signal(object)  # Radiograph on screen, or None
     activeViewChanged = Signal(object)  # the ImageView the keyboard's view actions act on
+    activeImageChanged = Signal(object)  # the active viewport's Radiograph (or None), when it or the viewport changes
 
     def __init__(self, settings: Settings | None = None):
         super().__init__()
@@ -122,6 +123,7 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
             self.tag_browser.set_dataset(getattr(view.rad, "header", None))
         self._fill_window_menu()
         self.activeViewChanged.emit(view)
+        self.activeImageChanged.emit(view.rad)
 
     def _show_zoom(self) -> None:
         v = self.active_view
@@ -137,11 +139,14 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         self._show_zoom()
 
     def _active_image_changed(self, view: ImageView, rad: Any) -> None:
-        if view is self.active_view and view is not self.image_view:
+        if view is not self.active_view:
+            return
+        if view is not self.image_view:
             self._show_readouts()
             if rad is not None:
                 self.tag_browser.set_dataset(getattr(rad, "header", None))
             self._fill_window_menu()
+        self.activeImageChanged.emit(rad)
 
     # ---------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -36,8 +36,9 @@ def make_inference_service(settings, parent=None) -> InferenceService:
 
 
 class AIController(QObject):
-    """The AI dock, overlay and menu on ``window`` (a MainWindow: its image view, settings, panels and
-    status bar), driving ``service`` and showing its answers in ``panel``."""
+    """The AI dock, overlay and menu on ``window`` (a MainWindow: its image views, settings, panels and
+    status bar), driving ``service`` and showing its answers in ``panel``. It follows the active viewport
+    (``window.activeViewChanged``): the panel and the overlay are those of the film in the outlined view."""
 
     def __init__(self, window, service: InferenceService, panel: AIPanel):
         super().__init__(window)
@@ -47,6 +48,7 @@ class AIController(QObject):
         self.panel = panel
         self.overlay = HeatmapOverlay(self.view.overlay_parent())
         self.outline = LungOutline(self.view.overlay_parent())
+        self._drawn = {self.view: (self.overlay, self.outline)}  # each viewport's own overlay and outline
         self.current_key: str | None = None
 
         dock = QDockWidget("AI second look", window)
@@ -59,13 +61,14 @@ class AIController(QObject):
 
         self.panel.overlayToggled.connect(self._set_overlay_visible)
         self.panel.outlineToggled.connect(self._set_outline_visible)
-        self.panel.opacityChanged.connect(self.overlay.set_opacity)
-        self.panel.colormapChanged.connect(self.overlay.set_colormap)
+        self.panel.opacityChanged.connect(lambda value: self.overlay.set_opacity(value))  # the active view's
+        self.panel.colormapChanged.connect(lambda name: self.overlay.set_colormap(name))
         self.service.busy.connect(self._on_busy)
         self.service.result.connect(self._on_result)
         self.service.failed.connect(self._on_failed)
         self.service.modelLoaded.connect(self._on_model_loaded)
         self.view.imageChanged.connect(self._on_image)
+        window.activeViewChanged.connect(self.follow)
         window.set_compute_device("model: not loaded yet")
         from PySide6.QtWidgets import QApplication
 
@@ -190,6 +193,24 @@ class AIController(QObject):
         self.current_key = image_key(rad)
         if not self.service.submit(self.current_key, rad):
             self.panel.show_busy(loading_model=self.service.device is None)
+
+    def follow(self, view) -> None:
+        """Show ``view``'s film (the active viewport's): the overlay moves onto it, the panel shows its answer."""
+        if view is self.view:
+            return
+        self.view.imageChanged.disconnect(self._on_image)
+        self.view = view
+        self.overlay.set_heatmap(None)  # the map and outline are drawn on the active viewport only
+        self.outline.set_mask(None)
+        if view not in self._drawn:
+            overlay = HeatmapOverlay(view.overlay_parent())
+            colormap, opacity = self.panel.overlay_style()
+            overlay.set_colormap(colormap)
+            overlay.set_opacity(opacity)
+            self._drawn[view] = (overlay, LungOutline(view.overlay_parent()))
+        self.overlay, self.outline = self._drawn[view]
+        view.imageChanged.connect(self._on_image)
+        self._on_image(view.rad)  # as when a film is opened in this view
 
     def reanalyse(self) -> None:
         if self.view.rad is not None:

@@ -139,7 +139,8 @@ class AIResultSender(QObject):
         if self._busy():
             return
         self.reload_nodes()
-        rad = getattr(getattr(self.window_, "image_view", None), "rad", None)
+        view = getattr(self.window_, "active_view", None) or getattr(self.window_, "image_view", None)
+        rad = getattr(view, "rad", None)  # the film in the active viewport (the outlined one in 1x2/2x2)
         if not self.nodes:
             self.message.setText("No PACS node is configured (PACS > PACS nodes).")
             return

@@ -1,5 +1,5 @@
 """The report pane in the main window: the dock, its File-menu entries and keys, and its wiring to
-the image on screen, to the model's results (keys are ``str(path)``) and to the AI panel's overlay
+the film in the active viewport, to the model's results (keys are ``str(path)``) and to the AI panel's overlay
 look (colour map and opacity, used by the PDF export).
 """
 
@@ -49,14 +49,24 @@ def install_report_dock(window: MainWindow, inference: InferenceService | None =
     (``inference``) and to the overlay look (``ai_panel``); without them the pane has no AI block."""
     dock = ReportDock(window, store=store, settings=window.settings)
     window.add_panel(dock)
-    view = window.image_view
-    dock.display_provider = lambda: view.display if view.rad is not None and view.rad is dock.rad else None
-    window.currentImageChanged.connect(dock.set_radiograph)
+
+    def display():  # the active viewport's display image, while it still shows the pane's film
+        view = window.active_view
+        return view.display if view.rad is not None and view.rad is dock.rad else None
+
+    def follow(rad) -> None:  # the film in the active viewport (the outlined one in a 1x2/2x2 layout)
+        dock.set_radiograph(rad)
+        hit = inference.cached(str(rad.path)) if inference is not None and rad is not None else None
+        if hit is not None:  # a film analysed before: its answer (and overlay) is not sent again
+            dock.set_prediction(hit)
+
+    dock.display_provider = display
+    window.activeImageChanged.connect(follow)
     _add_report_actions(window, dock)
     if inference is not None:
         dock.connect_inference(inference)
     if ai_panel is not None:
         dock.connect_ai_panel(ai_panel)
-    if view.rad is not None:
-        dock.set_radiograph(view.rad)
+    if window.active_view.rad is not None:
+        dock.set_radiograph(window.active_view.rad)
     return dock
