@@ -187,8 +187,8 @@ class AIResultSender(QObject):
         if not report.is_final:
             self._say("Finalise the report first: only a signed report is sent to the PACS.")
             return
-        anonymise = dock.anonymise_box.isChecked()
-        header = getattr(dock.rad, "header", None)
+        anonymise = dock.anonymise_requested()
+        header = getattr(dock.current_radiograph(), "header", None)
         if header is None and not anonymise:
             self._say("The image is not a DICOM film, so there is no patient or study to file the report under. "
                       "Tick \"Anonymise export\" to send it as a new anonymous study.")

@@ -151,7 +151,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         self.status_label.setWordWrap(True)  # "Final — signed <date time>" wraps instead of widening the pane
         status_row.addWidget(self.status_label, 1)
         self.final_button = QPushButton("Finalise…")
-        self.final_button.clicked.connect(self._finalize_clicked)
+        self.final_button.clicked.connect(self.request_finalise)
         status_row.addWidget(self.final_button)
         layout.addLayout(status_row)
         self.saved_label = QLabel("")
@@ -169,10 +169,10 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         layout.addLayout(options_row)
         export_row = QHBoxLayout()
         self.pdf_button = QPushButton("Export PDF…")
-        self.pdf_button.clicked.connect(lambda: self._export_clicked("pdf"))
+        self.pdf_button.clicked.connect(lambda: self.request_export("pdf"))
         export_row.addWidget(self.pdf_button)
         self.json_button = QPushButton("Export JSON…")
-        self.json_button.clicked.connect(lambda: self._export_clicked("json"))
+        self.json_button.clicked.connect(lambda: self.request_export("json"))
         export_row.addWidget(self.json_button)
         self.pdf_settings_button = QPushButton("PDF settings…")
         self.pdf_settings_button.clicked.connect(self.edit_pdf_settings)
@@ -221,6 +221,14 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         """Inference key of the image on screen (``str(path)``)."""
         path = getattr(self.rad, "path", None)
         return str(path) if path is not None else None
+
+    def current_radiograph(self) -> Any:
+        """The Radiograph whose study the pane's report is (None with no study open)."""
+        return self.rad
+
+    def anonymise_requested(self) -> bool:
+        """Whether the reader ticked "Anonymise export" (exports and sends leave the patient out)."""
+        return self.anonymise_box.isChecked()
 
     def set_prediction(self, prediction: Any, card: Any = None) -> None:
         """A real model result for the image on screen: fill the AI block (a Final report keeps its own)."""
@@ -325,7 +333,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         enabled = report is not None
         for w in (self.final_button, self.pdf_button, self.json_button, self.anonymise_box):
             w.setEnabled(enabled)
-        self._sync_actions()
+        self.sync_actions()
         if report is None:
             self.status_label.setText("No study open")
             self.saved_label.setText("")
@@ -340,7 +348,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         self._show_ai()
         self.statusChanged.emit()
 
-    def _sync_actions(self) -> None:
+    def sync_actions(self) -> None:
         """The File-menu entries (when installed) follow the buttons: enabled with a report, Amend when final."""
         report = self.report
         for action in (getattr(self, "export_pdf_action", None), getattr(self, "finalise_action", None)):

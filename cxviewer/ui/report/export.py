@@ -48,7 +48,8 @@ class ReportExports:
         docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         return Path(docs) if docs else Path.home()
 
-    def _export_clicked(self, kind: str) -> None:
+    def request_export(self, kind: str) -> None:
+        """Ask where to save the report as ``kind`` ("pdf" or "json") and export it (the buttons and File menu)."""
         if self.report is None:
             return
         anonymise = self.anonymise_box.isChecked()

@@ -25,11 +25,11 @@ def _add_report_actions(window: Any, dock: ReportDock) -> None:
     dock.export_pdf_action = QAction("Export report as &PDF\N{HORIZONTAL ELLIPSIS}", window)
     dock.export_pdf_action.setObjectName("action_export_report_pdf")
     dock.export_pdf_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["export_pdf"]))
-    dock.export_pdf_action.triggered.connect(lambda: dock._export_clicked("pdf"))
+    dock.export_pdf_action.triggered.connect(lambda: dock.request_export("pdf"))
     dock.finalise_action = QAction("&Finalise report\N{HORIZONTAL ELLIPSIS}", window)
     dock.finalise_action.setObjectName("action_finalise_report")
     dock.finalise_action.setShortcut(QKeySequence(REPORT_SHORTCUTS["finalise"]))
-    dock.finalise_action.triggered.connect(dock._finalize_clicked)
+    dock.finalise_action.triggered.connect(dock.request_finalise)
     actions = (dock.export_pdf_action, dock.finalise_action)
     menu = getattr(window, "file_menu", None)
     if menu is not None:
@@ -40,7 +40,7 @@ def _add_report_actions(window: Any, dock: ReportDock) -> None:
         menu.insertSeparator(before)
     for action in actions:
         window.addAction(action)  # the keys work with the menu bar hidden (full screen)
-    dock._sync_actions()
+    dock.sync_actions()
 
 
 def install_report_dock(window: MainWindow, inference: InferenceService | None = None,
@@ -52,7 +52,7 @@ def install_report_dock(window: MainWindow, inference: InferenceService | None =
 
     def display():  # the active viewport's display image, while it still shows the pane's film
         view = window.active_view
-        return view.display if view.rad is not None and view.rad is dock.rad else None
+        return view.display if view.rad is not None and view.rad is dock.current_radiograph() else None
 
     def follow(rad) -> None:  # the film in the active viewport (the outlined one in a 1x2/2x2 layout)
         dock.set_radiograph(rad)

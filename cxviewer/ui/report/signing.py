@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QMessageBox
 class ReportSigning:
     """Finalise and amend, for ``ReportDock``."""
 
-    def _finalize_clicked(self) -> None:
+    def request_finalise(self) -> None:
+        """Sign the report as Final, or amend a Final one, after asking (the button and the File menu)."""
         if self.report is None:
             return
         if self.report.is_final:
