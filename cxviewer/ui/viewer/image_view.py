@@ -74,7 +74,7 @@ class ImageView(QWidget):
         # window, invert, rotation/flips of the image on screen (None when there is none); the report
         # pane renders its PDF from the same object
         self.display: DisplayState | None = None
-        self.calibration: MeasurementScale | None = None  # the reader's, for this film
+        self._calibration: MeasurementScale | None = None  # the reader's, for this film
         self.corner_extra: dict[str, str] = {}  # a first line per corner, set by the layouts
         self.drag_tool = None  # callable(phase, p0, p1) in image coordinates, set by an annotation tool
         self.position_text = ""
@@ -112,7 +112,7 @@ class ImageView(QWidget):
         ``keep_view`` keeps orientation, invert and zoom (used when re-reading the same image).
         """
         self.rad = rad
-        self.calibration = None
+        self._calibration = None
         if rad is not None:
             self.hide_message()
         self._levels = {1: rad.pixels} if rad is not None else {}
@@ -374,6 +374,16 @@ class ImageView(QWidget):
             self.cursorMoved.emit(None)
 
     # ----------------------------------------------------------- measurement
+    @property
+    def calibration(self) -> MeasurementScale | None:
+        """The reader's calibration of this film (None: the header's scale); the corner text follows it."""
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, scale: MeasurementScale | None) -> None:
+        self._calibration = scale
+        self._update_annotations()
+
     def measurement_scale(self) -> MeasurementScale:
         """The reader's calibration of this film when there is one, else what its header says."""
         if self.calibration is not None:
@@ -423,7 +433,8 @@ class ImageView(QWidget):
         if self.rad is None or self.window is None:
             return
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
-                             self.zoom(), self.orientation_description(), self.position_text, self.inverted)
+                             self.zoom(), self.orientation_description(), self.position_text, self.inverted,
+                             self.measurement_scale())
         texts.update(self._edge_labels())
         for key, extra in self.corner_extra.items():  # e.g. "PRIOR 2003-12-08" from ui.viewer.layouts
             texts[key] = "\n".join(x for x in (extra, texts.get(key, "")) if x)
