@@ -212,8 +212,9 @@ def _model_card_html(ai: AIBlock | None) -> str:
     if not ai.card_summary:
         out.append("<p>The model card lists no held-out figures.</p>")
         return "".join(out)
-    out.append("<p class='muted'>Figures measured on held-out patients of the model's own data "
-               "set; performance on other hospitals' images may be lower.</p>")
+    out.append("<p class='muted'>Figures measured on held-out patients of the sources the model was trained "
+               "on and, where the card has them, on films from other hospitals it never saw, where it is "
+               "weaker.</p>")
     out.append("<table cellspacing='0' width='70%'>")
     for label, value in ai.card_summary:
         out.append(f"<tr><td class='label'>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>")
