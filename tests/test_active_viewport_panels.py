@@ -26,6 +26,7 @@ def _click(qtbot, view) -> None:
 def test_ai_panel_report_and_pacs_send_follow_the_active_viewport(orthanc, qtbot, dicom_dir, cxviewer_home):
     import pydicom
 
+    from cxviewer.annotate.model import Annotation
     from cxviewer.pacs.sr import read_sr
     from cxviewer.settings import Settings
     from cxviewer.ui.ai.controller import install_ai_panel
@@ -44,7 +45,8 @@ def test_ai_panel_report_and_pacs_send_follow_the_active_viewport(orthanc, qtbot
     ai = install_ai_panel(window)
     dock = install_report_dock(window, inference=ai.service, ai_panel=ai.panel)
     install_pacs(window, report_dock=dock, inference=ai.service)
-    install_layouts(window, install_annotation_tools(window))
+    tools = install_annotation_tools(window, report_dock=dock)
+    install_layouts(window, tools)
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
@@ -76,6 +78,9 @@ def test_ai_panel_report_and_pacs_send_follow_the_active_viewport(orthanc, qtbot
         assert dock.rad is other.rad
         assert dock.report.header.patient_id == "9RG1" and "RG1" in dock.report.header.patient_name
         assert dock.report.header.study_uid == RG1_STUDY
+        # the PDF image carries viewport 2's annotations (the pane's film)
+        tools.controller_for(other).add(Annotation("ellipse", ((100.0, 100.0), (300.0, 300.0))))
+        assert dock.annotation_layer_provider() is not None
 
         # "Send AI result to PACS" sends viewport 2's result into viewport 2's study
         sender = window.pacs_sender
@@ -91,6 +96,7 @@ def test_ai_panel_report_and_pacs_send_follow_the_active_viewport(orthanc, qtbot
         _click(qtbot, main)
         assert ai.current_key == str(first) and dock.rad is main.rad
         assert Path(dock.rad.path) == first
+        assert dock.annotation_layer_provider() is None  # viewport 1's film has no annotations
     finally:
         ai.service.shutdown()
         window.pacs_listener.shutdown()

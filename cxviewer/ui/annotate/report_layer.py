@@ -86,12 +86,12 @@ def layer_for_view(view, controller) -> np.ndarray | None:
 
 
 def install_annotation_pdf(window, tools, report_dock) -> None:
-    """The report pane's PDF image gets the annotations of the film on screen."""
-    view = window.image_view
+    """The report pane's PDF image gets the annotations of the film in the active viewport (the pane's film)."""
 
     def layer():
-        if view.rad is None or view.rad is not report_dock.rad:  # the pane renders another film
+        view = getattr(window, "active_view", window.image_view)
+        if view.rad is None or view.rad is not report_dock.current_radiograph():  # the pane renders another film
             return None
-        return layer_for_view(view, tools.main)
+        return layer_for_view(view, tools.controller_for(view))
 
     report_dock.annotation_layer_provider = layer
