@@ -130,6 +130,33 @@ def test_drag_a_film_from_the_browser_into_a_viewport(qtbot, window, tmp_path):
     assert window.image_view.rad.path != rle or window.image_view.rad is not target.rad
 
 
+def test_the_latest_film_asked_for_a_viewport_wins_over_a_slower_earlier_read(qtbot, window, tmp_path):
+    """Film X (not cached: read in the background) then film Y (cached: shown at once) asked for the
+    same viewport: when X's read comes back, the viewport still shows Y."""
+    folder = _hip_folder(tmp_path)
+    window.open_paths([folder])
+    _wait_loaded(qtbot, window)
+    grid = window.viewports
+    grid.set_layout("1x2")
+    other = grid.visible_views()[1]
+    x, y = folder / "RG2_RLE.dcm", folder / "RG2_JPLL.dcm"
+    window.cache.discard(x)
+    assert window.cache.get(y) is not None and window.cache.get(x) is None
+    with qtbot.waitSignal(window.loader.signals.reread, timeout=60_000,
+                          check_params_cb=lambda path, rad, _e: Path(path) == x and rad is not None):
+        grid.show_in(other, x)  # queued
+        grid.show_in(other, y)  # shown at once
+        assert other.rad is not None and other.rad.path == y
+    QApplication.processEvents()
+    assert other.rad.path == y and other.rad.study_date == "20040826"
+    assert window.image_view.rad is not None
+    # the same viewport asked for X again (now the latest request): X comes
+    window.cache.discard(x)
+    grid.show_in(other, x)
+    qtbot.waitUntil(lambda: other.rad is not None and other.rad.path == x, timeout=60_000)
+    assert other.rad.study_date == "20031208"
+
+
 def test_linked_window_zoom_and_pan(qtbot, window, tmp_path):
     a = chest_cr(tmp_path / "a.dcm", quadrant_image(400, 600), windows=[(2000, 4000, "W")])
     b = chest_cr(tmp_path / "b.dcm", quadrant_image(200, 300), windows=[(1000, 2000, "W")])

@@ -106,7 +106,7 @@ class ViewportGrid(QWidget):
         self.layout_name = "1x1"
         self.linked = False
         self._syncing = False
-        self._pending: dict[Path, ImageView] = {}
+        self._pending: dict[ImageView, Path] = {}  # one outstanding read per viewport: the latest asked
         self._badges: dict[ImageView, tuple[Path, str]] = {}
         self._folder_refs: dict[Path, tuple[float, frozenset, list[StudyRef]]] = {}
         self._wire(window.image_view)
@@ -216,28 +216,33 @@ class ViewportGrid(QWidget):
         if rad is None:
             if view.rad is not None and Path(view.rad.path) != path:
                 view.set_radiograph(None)  # never the previous film under the new film's label
-            self._pending[path] = view
+            self._pending[view] = path  # replaces an earlier read for this viewport: its answer is dropped
             view.show_message(f"Reading {path.name}\N{HORIZONTAL ELLIPSIS}")
             self.window.loader.reread(path)
             return
+        self._pending.pop(view, None)  # a film still being read for this viewport must not replace this one
         view.hide_message()
         view.set_radiograph(rad)
         view.set_position_text(self.window.series_position(path))  # "Im 2/3" as in viewport 1
 
     def _on_reread(self, path: Path, rad, error) -> None:
-        view = self._pending.pop(Path(path), None)
-        if view is None:
+        waiting = [v for v, p in self._pending.items() if p == Path(path)]
+        if not waiting:  # nobody asked, or the viewport was given another film since: a stale answer
             return
+        for v in waiting:
+            del self._pending[v]
         if rad is None:
-            view.show_message(f"Cannot read {Path(path).name}\n\n{error}")
+            for view in waiting:
+                view.show_message(f"Cannot read {Path(path).name}\n\n{error}")
             return
         self.window.cache.put(path, rad)
         model = self.window.study_browser.model
         if not model.contains(path):  # a prior found in an opened folder: list it with the others
             self.window.study_browser.add_entry(ImageEntry.from_radiograph(rad))
-        view.hide_message()
-        view.set_radiograph(rad)
-        view.set_position_text(self.window.series_position(Path(path)))
+        for view in waiting:
+            view.hide_message()
+            view.set_radiograph(rad)
+            view.set_position_text(self.window.series_position(Path(path)))
 
     def step(self, step: int) -> None:
         """PgUp / PgDown: the previous / next image of the active viewport's series, in that viewport."""
