@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QWidget
 
@@ -93,6 +93,7 @@ class _ActivateFilter(QObject):
 
 class ViewportGrid(QWidget):
     layoutChanged = Signal(str)
+    priorLookedUp = Signal(object)  # after "Compare with prior": the StudyRef shown, or None
 
     def __init__(self, window, tools=None, parent: QWidget | None = None):
         super().__init__(parent or window)
@@ -112,6 +113,8 @@ class ViewportGrid(QWidget):
         self._wire(window.image_view)
         window.activeViewChanged.connect(lambda _v: self.update())
         window.loader.signals.reread.connect(self._on_reread)
+        self._prior_token: tuple | None = None  # the latest prior look-up asked for
+        window.loader.signals.lookedUp.connect(self._on_looked_up, Qt.ConnectionType.QueuedConnection)
         window.currentImageChanged.connect(self._on_closed_all)
         self.set_layout("1x1")
 
@@ -311,10 +314,13 @@ class ViewportGrid(QWidget):
             self._syncing = False
 
     # ------------------------------------------------------------ prior
-    def _candidates(self) -> list[StudyRef]:
+    def _candidates(self) -> tuple[list[StudyRef], list[tuple[Path, float, frozenset]]]:
+        """The open films' studies and those of the films beside them already looked through; and the
+        folders still to look through (new, or changed since), as (folder, mtime, films open there)."""
         model = self.window.study_browser.model
         refs = [StudyRef.of(e) for e in model.entries.values() if e.ok]
         known = {r.path for r in refs}
+        to_scan = []
         for folder in sorted({p.parent for p in model.entries}):
             try:
                 stamp = folder.stat().st_mtime
@@ -323,27 +329,60 @@ class ViewportGrid(QWidget):
             open_here = frozenset(p for p in known if p.parent == folder)
             cached = self._folder_refs.get(folder)
             if cached is None or cached[:2] != (stamp, open_here):  # films already open are not read again
-                cached = self._folder_refs[folder] = (stamp, open_here, scan_folder(folder, open_here))
-            refs.extend(r for r in cached[2] if r.path not in known)
-        return refs
+                to_scan.append((folder, stamp, open_here))
+            else:
+                refs.extend(r for r in cached[2] if r.path not in known)
+        return refs, to_scan
 
-    def find_prior(self) -> StudyRef | None:
-        rad = self.window.image_view.rad
-        if rad is None:
-            return None
-        return find_prior(StudyRef.of(rad), self._candidates())
-
-    def compare_with_prior(self) -> StudyRef | None:
+    def compare_with_prior(self) -> None:
+        """Look for the current film's prior (the folders' headers are read off the GUI thread) and show
+        it beside the film; ``priorLookedUp`` tells the answer."""
         rad = self.window.image_view.rad
         if rad is None:
             self.window.status.showMessage("Open a film first.", 8000)
-            return None
-        prior = self.find_prior()
+            return
+        refs, to_scan = self._candidates()
+        if not to_scan:
+            self._show_prior(rad, refs)
+            return
+        self._prior_token = token = ("prior", Path(rad.path), object())  # later P or another film: stale
+        self.window.status.showMessage("Looking for a prior\N{HORIZONTAL ELLIPSIS}")
+        self.window.loader.look_up(token, lambda: [(f, stamp, here, scan_folder(f, here))
+                                                   for f, stamp, here in to_scan])
+
+    def _on_looked_up(self, token, result) -> None:
+        if not (isinstance(token, tuple) and token[:1] == ("prior",)):
+            return  # another client's look-up
+        if isinstance(result, list):
+            for folder, stamp, here, refs in result:
+                self._folder_refs[folder] = (stamp, here, refs)  # right for that folder, stale or not
+        if token is not self._prior_token:
+            return
+        self._prior_token = None
+        rad = self.window.image_view.rad
+        if rad is None or Path(rad.path) != token[1]:  # the reader moved on: no prior for a film gone
+            if self.window.status.currentMessage().startswith("Looking for a prior"):
+                self.window.status.clearMessage()
+            return
+        if isinstance(result, Exception):
+            self.window.status.showMessage(f"Could not look for a prior: {result}", 15000)
+            self.priorLookedUp.emit(None)
+            return
+        refs, to_scan = self._candidates()
+        scanned = {folder: found for folder, _s, _h, found in result}
+        known = {r.path for r in refs}
+        for folder, _stamp, _here in to_scan:  # changed again meanwhile: what was just read will do
+            refs.extend(r for r in scanned.get(folder, ()) if r.path not in known)
+        self._show_prior(rad, refs)
+
+    def _show_prior(self, rad, refs: list[StudyRef]) -> None:
+        prior = find_prior(StudyRef.of(rad), refs)
         if prior is None:
             self.window.status.showMessage(
                 "No earlier study of this patient (same Patient ID and issuer, earlier study date) "
                 "among the open films or in their folders.", 15000)
-            return None
+            self.priorLookedUp.emit(None)
+            return
         if self.layout_name == "1x1":
             self.set_layout("1x2")
         current, other = self.window.image_view, self.views[1]
@@ -352,7 +391,7 @@ class ViewportGrid(QWidget):
         self._badge(current, rad)
         self.show_in(other, prior.path)
         self.window.status.showMessage(f"Prior: {format_date(prior.study_date)} ({prior.path.name})", 15000)
-        return prior
+        self.priorLookedUp.emit(prior)
 
 
 def install_layouts(window, tools=None) -> ViewportGrid:
