@@ -75,6 +75,18 @@ def test_card_summary_of_an_installed_model():
     assert "Macro ROC AUC" in rows and "Held-out images" in rows
 
 
+def test_card_summary_carries_the_cross_source_figures_of_the_default_model():
+    from cxviewer.model.card import load_card
+    from cxviewer.model.registry import default_model_dir
+
+    card = load_card(default_model_dir())
+    cross = card.data["metrics"]["cross_source"]
+    rows = dict(card_summary(card))
+    assert rows["Other hospitals' films (never trained on)"] == str(cross["n"])
+    assert rows["Macro ROC AUC there"] == f"{cross['macro_auc']:.3f}"
+    assert f"normal {cross['per_class']['normal']['recall']:.3f}" in rows["Recall there"]
+
+
 def test_json_export(rad, tmp_path):
     report = Report.for_radiograph(rad)
     report.sections["impression"] = "Normal chest. 山田太郎 is known to us."

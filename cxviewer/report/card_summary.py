@@ -1,5 +1,5 @@
-"""The held-out figures of a model card as the report shows them (Qt-free): found in the card's
-metrics, never invented.
+"""The held-out and cross-source figures of a model card as the report shows them (Qt-free): found in
+the card's metrics, never invented.
 """
 
 from __future__ import annotations
@@ -55,11 +55,31 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
                 area = (f" (band is {att['border_area_fraction']:.0%} of the image)"
                         if _is_number(att.get("border_area_fraction")) else "")
                 rows.append(("Grad-CAM mass in border band", f"{att['border_share_mean']:.0%}{area}"))
+    cross = metrics.get("cross_source") if isinstance(metrics, dict) else None
+    if isinstance(cross, dict):
+        rows += _cross_source_rows(cross)
     if not any(label.startswith("Grad-CAM") for label, _ in rows):
         for path, value in _walk_numbers(metrics if isinstance(metrics, dict) else {}):
             if "lung" in path.lower() and "share" in path.lower():
                 rows.append(("Grad-CAM mass inside lungs", _fmt_metric(value, percent=True)))
                 break
+    return rows
+
+
+def _cross_source_rows(cross: dict) -> list[tuple[str, str]]:
+    """The card's cross-source validation (films from hospitals the model never saw) in three rows: what
+    the reader most needs to weigh an opinion on a film from their own hospital."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(cross.get("n"), (int, float)):
+        rows.append(("Other hospitals' films (never trained on)", f"{int(cross['n'])}"))
+    if _is_number(cross.get("macro_auc")):
+        rows.append(("Macro ROC AUC there", _fmt_metric(cross["macro_auc"])))
+    per_class = cross.get("per_class")
+    if isinstance(per_class, dict):
+        recalls = [f"{name} {_fmt_metric(v['recall'])}" for name, v in per_class.items()
+                   if isinstance(v, dict) and _is_number(v.get("recall"))]
+        if recalls:
+            rows.append(("Recall there", ", ".join(recalls)))
     return rows
 
 
