@@ -160,3 +160,18 @@ def test_saved_results_table_is_owner_only(qapp, tmp_path, umask_022):
     assert table.export_csv(target) == 1
     assert "PID-77341A" in target.read_text(encoding="utf-8")
     assert _mode(target) == 0o600
+
+
+@posix_only
+def test_pacs_store_tightens_an_existing_folder(tmp_path):
+    """Received objects go into an owner-only folder, also when the folder was there before (made 0755)."""
+    from cxviewer.pacs.storage import ObjectStore
+    from report_samples import dicom_copy
+
+    folder = tmp_path / "received"
+    (folder / "1.2.3").mkdir(parents=True, mode=0o755)
+    os.chmod(folder, 0o755)
+    os.chmod(folder / "1.2.3", 0o755)
+    store = ObjectStore(folder)
+    path = store.save(dicom_copy(tmp_path).read_bytes(), "1.2.3", "1.2.3.4")
+    assert (_mode(folder), _mode(path.parent), _mode(path)) == (0o700, 0o700, 0o600)

@@ -49,7 +49,8 @@ def _name(text: str) -> str:
 
 
 def retrieve_folder() -> Path:
-    from cxviewer.pacs.storage import default_folder, private_dir
+    from cxviewer.pacs.storage import default_folder
+    from cxviewer.paths import private_dir
 
     return private_dir(default_folder() / "retrieved")
 
