@@ -170,6 +170,12 @@ class _InferActor:
         self.pause = NodePause(pause)
         self.inference.warm_up(batch_size)  # while the decode tasks read the first files
 
+    def __del__(self):
+        """Ray Data drops the UDF when it shuts the actor down gracefully: stop the model's prepare threads."""
+        inference = getattr(self, "inference", None)  # absent when the model failed to load
+        if inference is not None:
+            inference.close()
+
     def __call__(self, table):
         if not self.inference.exclusive:
             return _rows_table(table, self.inference)
@@ -374,6 +380,8 @@ def run_ray_scan(
                 driver.written.add(p)
     finally:
         stop_count.set()
+        if inference is not None:
+            inference.close()
         if started_here:
             ray.shutdown()
     rows.report()
