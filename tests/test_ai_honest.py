@@ -195,3 +195,28 @@ def test_report_pane_agrees_with_the_panel_on_an_uncertain_film(qtbot, predictio
     dock.set_prediction(called)
     text = dock.ai_label.text()
     assert f"Call: <b>{display_name(called.call)}</b>" in text  # the reader's name for the class, as the panel
+
+
+def test_pdf_agrees_with_the_report_pane_on_an_uncertain_film(qapp, predictions, dicom_dir, tmp_path):
+    """No class is marked leading (nor bold) on an uncertain film, as in the report pane and the panel."""
+    from pdf_readback import read_text, squash
+
+    from cxviewer.imaging import read_radiograph, render_display
+    from cxviewer.report import Report
+    from cxviewer.report.pdf import render_report_pdf
+
+    rad = read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm")
+    texts = {}
+    for call in ("uncertain", "called"):
+        prediction = next(p for p in predictions if (p.call == "uncertain") == (call == "uncertain") and p.call)
+        report = Report.for_radiograph(rad)
+        report.set_prediction(prediction)
+        path = tmp_path / f"{call}.pdf"
+        render_report_pdf(path, report, render_display(rad), None)
+        texts[call] = (prediction, read_text(path))
+    uncertain, text = texts["uncertain"]
+    assert "(leading)" not in text and squash("Uncertain: no class is likely enough") in squash(text)
+    assert all(display_name(k) in text for k in uncertain.labels)
+    called, text = texts["called"]
+    assert squash(f"{display_name(called.label)} (leading)") in squash(text)
+    assert squash(f"Call: {display_name(called.call)}") in squash(text)

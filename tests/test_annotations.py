@@ -272,7 +272,7 @@ def test_annotations_come_back_after_a_restart_of_the_window(qtbot, tmp_path):
     assert c2.graphics[d.uid].text() == "182.6 mm at detector"
     # the keyboard: Delete removes the selected one, Ctrl+Z brings it back
     c2.select(d.uid)
-    w2.actions_by_name["clear_measurements"].trigger()
+    w2.actions_by_name["annotate_delete"].trigger()
     assert [a.kind for a in c2.doc.annotations] == ["ellipse"]
     w2.actions_by_name["undo"].trigger()
     assert len(c2.doc.annotations) == 2
@@ -283,7 +283,7 @@ def test_annotations_come_back_after_a_restart_of_the_window(qtbot, tmp_path):
 def test_tool_actions_are_exclusive_and_named_for_the_shortcuts_help(qtbot):
     w = _window(qtbot)
     tools = w.annotation_tools
-    distance, angle = w.actions_by_name["measure"], w.actions_by_name["annotate_angle"]
+    distance, angle = w.actions_by_name["annotate_distance"], w.actions_by_name["annotate_angle"]
     distance.trigger()
     assert tools.tool == "distance" and w.image_view.measure_mode and w.image_view.drag_tool is not None
     angle.trigger()
@@ -291,9 +291,45 @@ def test_tool_actions_are_exclusive_and_named_for_the_shortcuts_help(qtbot):
     angle.trigger()  # off again: left drag pans
     assert tools.tool == "" and not w.image_view.measure_mode and w.image_view.drag_tool is None
     named = {a.objectName(): (a.text(), a.shortcut().toString()) for a in w.shortcut_actions()}
-    for name in ("annotate_select", "annotate_angle", "annotate_arrow", "annotate_text", "annotate_ellipse",
-                 "annotate_ctr", "annotate_calibrate", "annotate_edit_text", "undo", "redo", "gsps_export"):
+    for name in ("annotate_select", "annotate_distance", "annotate_delete", "annotate_angle", "annotate_arrow",
+                 "annotate_text", "annotate_ellipse", "annotate_ctr", "annotate_calibrate", "annotate_edit_text",
+                 "undo", "redo", "gsps_export"):
         text, key = named[f"action_{name}"]
         assert text.replace("&", "").strip() and key, name
+    w.close()
+    w.loader.shutdown()
+
+
+def test_distance_on_a_film_without_pixel_spacing_says_px(view, tmp_path):
+    rad = read_radiograph(chest_cr(tmp_path / "nosp.dcm", _film_pixels(), spacing=None))
+    assert rad.pixel_spacing is None
+    c = AnnotationController(view, AnnotationStore(tmp_path / "store"))
+    view.set_radiograph(rad)
+    d = c.add(Annotation("distance", ((0, 0), (30, 40))))
+    assert c.graphics[d.uid].text() == "50.0 px"
+    assert "no pixel spacing" in c.scale().explanation
+
+
+def test_d_is_the_one_distance_tool_in_the_menu_and_on_the_toolbar(qtbot):
+    w = _window(qtbot)
+    distance = w.actions_by_name["annotate_distance"]
+    assert "measure" not in w.actions_by_name and "clear_measurements" not in w.actions_by_name
+    assert distance in w.toolbar.actions()
+    with_d = [a for a in w.actions() if any(k.toString() == "D" for k in a.shortcuts())]
+    assert with_d == [distance]
+    with_delete = [a for a in w.actions() if any(k.toString() == "Del" for k in a.shortcuts())]
+    assert with_delete == [w.actions_by_name["annotate_delete"]]
+    w.open_paths([real_dicom("RG2_JPLL.dcm")])  # a real CR hip film, Pixel Spacing 0.2 mm
+    qtbot.waitUntil(lambda: w.image_view.rad is not None, timeout=60_000)
+    QApplication.processEvents()
+    distance.trigger()
+    c, view = w.annotation_tools.main, w.image_view
+    centre = view.window.center
+    _drag(view, (100, 100), (600, 100))  # 500 columns at 0.2 mm
+    d = c.doc.annotations[-1]
+    tolerance = 0.2 * 2 / view.zoom()  # a screen pixel either end, in mm
+    assert d.kind == "distance" and c.scale().length(*d.points) == pytest.approx(100.0, abs=tolerance)
+    assert c.graphics[d.uid].text().endswith("mm at detector")
+    assert view.window.center == centre  # measuring neither panned nor windowed
     w.close()
     w.loader.shutdown()

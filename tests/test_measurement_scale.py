@@ -95,3 +95,34 @@ def test_broken_spacing_values_fall_back_safely():
     assert scale_from_header(_ds(ImagerPixelSpacing=[0.1, 0.1],
                                  EstimatedRadiographicMagnificationFactor=0)).kind == DETECTOR
     assert math.isfinite(scale_from_header(_ds(PixelSpacing=[0.1, 0.1])).length((0, 0), (1, 1)))
+
+
+def _undecodable_spacing(path):
+    """A real-format CR whose Pixel Spacing cannot be decoded (3 bytes under VR FD) beside a good Imager
+    Pixel Spacing: pydicom raises when the value is read."""
+    import numpy as np
+    import pydicom
+    from dicom_builder import chest_cr
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    chest_cr(path, np.full((64, 80), 1000, np.uint16), spacing=None)
+    ds = pydicom.dcmread(path)
+    ds.ImagerPixelSpacing = [0.2, 0.2]
+    tag = Tag(0x0028, 0x0030)
+    ds[tag] = RawDataElement(tag, "FD", 3, b"\x01\x02\x03", 0, False, True)
+    ds.save_as(path)
+    return path
+
+
+def test_an_undecodable_spacing_value_does_not_stop_the_film(tmp_path):
+    import pydicom
+    from pydicom.errors import BytesLengthException
+
+    path = _undecodable_spacing(tmp_path / "undecodable.dcm")
+    with pytest.raises(BytesLengthException):
+        pydicom.dcmread(path).PixelSpacing  # noqa: B018  # the value really is undecodable
+    rad = read_radiograph(path)
+    scale = scale_for_radiograph(rad)  # the header rule (imaging.dicom_header) survives it, as the reader does
+    assert scale.kind == DETECTOR and (scale.row_mm, scale.col_mm) == (0.2, 0.2)
+    assert "Imager Pixel Spacing" in scale.explanation

@@ -30,7 +30,9 @@ def other_card(tmp_path):
     folder.mkdir()
     data = dict(source.data, name="other-model", labels=list(OTHER_LABELS), display_names={"effusion": "Pleural effusion"})
     (folder / "card.json").write_text(json.dumps(data), encoding="utf-8")
-    (folder / data["weights"]).symlink_to(source.weights_path)
+    for item in source.directory.iterdir():  # the weights and the card's other files (its OOD gate...)
+        if item.name != "card.json":
+            (folder / item.name).symlink_to(item)
     return load_card(folder)
 
 
@@ -92,3 +94,50 @@ def test_scoring_data_against_other_labels_is_refused_by_name(shared_dir):
         label_indices(samples, OTHER_LABELS)
     only_normal = read_manifest(shared_dir / "data" / "cxr", ("normal",))
     assert only_normal and {s.label for s in only_normal} == {"normal"}
+
+
+@needs_model
+def test_card_names_reach_the_study_column_the_report_pane_and_the_pdf(qtbot, other_card, dicom_dir, tmp_path):
+    """The card's own names travel with the real model's answer: not only the AI panel shows "Pleural effusion"."""
+    from pdf_readback import read_text
+
+    from cxviewer.imaging import read_radiograph, render_display
+    from cxviewer.model import load_classifier
+    from cxviewer.report import Report
+    from cxviewer.report.drafts import DraftStore
+    from cxviewer.report.pdf import render_report_pdf
+    from cxviewer.ui.ai.study_column import verdict
+    from cxviewer.ui.report.dock import ReportDock
+
+    rad = read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm")
+    prediction = load_classifier(other_card.directory).predict_radiograph(rad, gradcam=False, outline=False)
+    assert prediction.labels == OTHER_LABELS and prediction.in_scope
+    assert prediction.display_names == other_card.display_names
+
+    text, _rank, tip = verdict(prediction)
+    assert "Pleural effusion" in tip and "Effusion " not in tip
+    assert text == ("Uncertain" if prediction.call == "uncertain" else prediction.name(prediction.call))
+
+    dock = ReportDock(store=DraftStore(tmp_path / "drafts"), autosave_ms=50)
+    qtbot.addWidget(dock)
+    dock.set_radiograph(rad)
+    dock.set_prediction(prediction)
+    assert "Pleural effusion" in dock.ai_label.text() and ">Effusion<" not in dock.ai_label.text()
+
+    report = Report.for_radiograph(rad)
+    report.set_prediction(prediction, other_card)
+    again = Report.from_dict(report.to_dict())  # a saved draft keeps the card's names
+    assert again.ai.display_names == other_card.display_names
+    assert "Pleural effusion" in again.ai.summary()
+    pdf = tmp_path / "report.pdf"
+    render_report_pdf(pdf, again, render_display(rad), None)
+    assert "Pleural effusion" in read_text(pdf)
+
+
+def test_an_old_drafts_ai_block_without_names_shows_the_known_names():
+    from cxviewer.report.ai_block import AIBlock
+
+    block = AIBlock.from_dict({"probabilities": {"covid": 0.7, "pneumonia": 0.2, "normal": 0.1},
+                               "model": "cxnet-densenet121", "model_version": "1.0.0"})
+    assert block.display_names == {}
+    assert block.summary().startswith("AI second opinion (cxnet-densenet121 1.0.0): leading class COVID-19 (70%)")

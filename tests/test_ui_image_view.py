@@ -252,52 +252,6 @@ def test_value_under_cursor_comes_from_full_resolution_modality_pixels(view, qtb
     assert value == rad.pixels[row, col]
 
 
-# ---------------------------------------------------------------------- distance
-def test_distance_in_mm_from_pixel_spacing(view, synthetic):
-    _show(view, synthetic)
-    assert synthetic.pixel_spacing == (0.5, 0.25)
-    m = view.add_measurement((10, 10), (50, 40))
-    value, unit = m.length()
-    # 40 columns x 0.25 mm = 10 mm across, 30 rows x 0.5 mm = 15 mm down
-    assert unit == "mm" and value == pytest.approx(math.hypot(10, 15))
-    assert m.text() == "18.0 mm at detector"  # CR Pixel Spacing alone: detector plane
-
-
-def test_distance_tool_by_mouse(view, synthetic):
-    _show(view, synthetic)
-    view.set_measure_mode(True)
-    done = []
-    view.measurementFinished.connect(done.append)
-    a, b = view.image_to_widget(20, 20), view.image_to_widget(220, 20)  # 200 columns = 50 mm
-    c0 = view.window.center
-    mouse_drag(view.graphics.viewport(), a, b, Qt.MouseButton.LeftButton)
-    assert len(done) == 1 and view.measurements == done
-    value, unit = done[0].length()
-    tolerance = 0.25 / view.zoom()  # half a screen pixel either end, in mm
-    assert unit == "mm" and value == pytest.approx(50.0, abs=2 * tolerance)
-    assert view.window.center == c0  # measuring did not pan or window
-    view.clear_measurements()
-    assert view.measurements == []
-
-
-def test_distance_in_pixels_when_spacing_is_unknown(view, tmp_path):
-    rad = _show(view, read_radiograph(chest_cr(tmp_path / "nosp.dcm", quadrant_image(), spacing=None)))
-    assert rad.pixel_spacing is None
-    m = view.add_measurement((0, 0), (30, 40))
-    assert m.length() == (50.0, "px")
-    assert "px" in m.text() and "no pixel spacing" in m.text()
-
-
-def test_measurement_follows_rotation(view, synthetic):
-    _show(view, synthetic)
-    m = view.add_measurement((10, 10), (50, 40))
-    p_before = m.line.mapToScene(m.line.line().p2())
-    view.rotate(True)
-    p_after = m.line.mapToScene(m.line.line().p2())
-    assert p_before != p_after
-    assert m.length()[0] == pytest.approx(math.hypot(10, 15))  # measured in image space
-
-
 # ------------------------------------------------------------------- annotations
 def test_corner_annotations_show_patient_window_zoom_orientation(view, synthetic):
     _show(view, synthetic)

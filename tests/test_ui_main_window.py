@@ -223,7 +223,7 @@ def test_shortcuts_help_lists_every_shortcut_action(window):
 
     rows = dict((text, keys) for keys, text in shortcut_rows(window.shortcut_actions()))
     for text, key in (("Zoom to fit", "F"), ("Invert", "I"), ("Flip horizontal", "H"), ("Flip vertical", "V"),
-                      ("Distance tool", "D"), ("Lung", "L"), ("Reset window", "0"),
+                      ("Lung", "L"), ("Reset window", "0"),
                       ("Next image in series", "PgDown"), ("Quit", "Ctrl+Q"), ("Studies", "Ctrl+B"),
                       ("DICOM tags", "Ctrl+T")):
         assert rows[text] == key

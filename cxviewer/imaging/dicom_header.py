@@ -96,12 +96,25 @@ def acquisition_date_time(ds: Dataset) -> tuple[str, str]:
     return "", ""
 
 
+def header_text(ds: Any, keyword: str) -> str:
+    """A header value as text; "" when absent or undecodable (it must not stop the image from opening)."""
+    return _text(ds, keyword)
+
+
+def positive_numbers(ds: Any, keyword: str, count: int) -> tuple[float, ...] | None:
+    """Exactly ``count`` finite positive numbers from ``keyword``; None when absent, odd or undecodable."""
+    values = _floats(ds, keyword)
+    if len(values) != count or not all(v is not None and v > 0 for v in values):
+        return None
+    return tuple(v for v in values if v is not None)
+
+
 def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
     """(row, column) spacing in mm from Pixel Spacing, else Imager Pixel Spacing; None if unknown."""
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-        values = _floats(ds, keyword)
-        if len(values) == 2 and all(v is not None and v > 0 for v in values):
-            return values[0], values[1]  # type: ignore[return-value]
+        values = positive_numbers(ds, keyword, 2)
+        if values is not None:
+            return values[0], values[1]
     return None
 
 

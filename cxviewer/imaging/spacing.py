@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from cxviewer.imaging.dicom_header import header_text, positive_numbers
+
 DETECTOR = "detector"
 MAGNIFICATION = "magnification"
 CALIBRATED = "calibrated"
@@ -105,30 +107,13 @@ NO_SPACING = MeasurementScale(None, None, PIXELS, "no pixel spacing in the file:
 
 
 def _pair(ds: Any, keyword: str) -> tuple[float, float] | None:
-    value = ds.get(keyword) if ds is not None else None
-    if value is None:
-        return None
-    try:
-        row, col = (float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(row) and math.isfinite(col)) or row <= 0 or col <= 0:
-        return None
-    return row, col
+    pair = positive_numbers(ds, keyword, 2)
+    return (pair[0], pair[1]) if pair is not None else None
 
 
 def _positive(ds: Any, keyword: str) -> float | None:
-    value = ds.get(keyword) if ds is not None else None
-    try:
-        f = float(value)  # type: ignore[arg-type]  # None and odd values are caught below
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) and f > 0 else None
-
-
-def _text(ds: Any, keyword: str) -> str:
-    value = ds.get(keyword) if ds is not None else None
-    return str(value).strip() if value is not None else ""
+    one = positive_numbers(ds, keyword, 1)
+    return one[0] if one is not None else None
 
 
 def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -140,8 +125,8 @@ def scale_from_header(ds: Any) -> MeasurementScale:
     ps = _pair(ds, "PixelSpacing")
     ips = _pair(ds, "ImagerPixelSpacing")
     ermf = _positive(ds, "EstimatedRadiographicMagnificationFactor")
-    cal_type = _text(ds, "PixelSpacingCalibrationType").upper()
-    cal_desc = _text(ds, "PixelSpacingCalibrationDescription")
+    cal_type = header_text(ds, "PixelSpacingCalibrationType").upper()
+    cal_desc = header_text(ds, "PixelSpacingCalibrationDescription")
     if ps is not None:
         calibrated_by = ""
         if cal_type in _CALIBRATION_TYPES:

@@ -121,6 +121,7 @@ class Classifier:
             elapsed_ms=elapsed_ms,
             device=self.device,
             runtime=self.runtime,
+            display_names=self.card.display_names,
             heatmap=heatmap,
             ood_score=score,
             ood_threshold=None if self.gate is None else self.gate.threshold,
@@ -153,7 +154,7 @@ class Classifier:
         return Prediction(
             labels=self.labels, probabilities=tuple(float("nan") for _ in self.labels), model_name=self.card.name,
             model_version=self.card.version, elapsed_ms=0.0, device=self.device, scope_reason=reason,
-            runtime=self.runtime,
+            runtime=self.runtime, display_names=self.card.display_names,
         )
 
     def predict_radiograph(self, rad, gradcam: bool = True, outline: bool = True) -> Prediction:

@@ -26,6 +26,7 @@ class Prediction:
     call: str | None = None  # the called class or "uncertain" (calibration.py); None: the card has no call rule
     calibrated: bool = False  # probabilities went through the card's temperature scaling
     runtime: str = ""  # "litert" or "tensorflow": what ran the network (device says where)
+    display_names: dict[str, str] | None = None  # the card's reader-facing names of its labels (None: as written)
 
     @property
     def in_scope(self) -> bool:
@@ -64,6 +65,12 @@ class Prediction:
         if att is None or att[0] != att[0]:
             return None
         return {"share": round(float(att[0]), 4), "expected_if_uniform": round(float(att[1]), 4)}
+
+    def name(self, label: str) -> str:
+        """The reader-facing name of ``label`` by the model card's own names (see cxviewer.class_names)."""
+        from cxviewer.class_names import display_name
+
+        return display_name(label, self.display_names)
 
     def probability(self, label: str) -> float:
         return self.probabilities[self.labels.index(label)]

@@ -32,6 +32,11 @@ class AIBlock:
     out_of_scope: str = ""  # why the model gave no opinion (a CT slice, unlike its training films...); "" = it did
     call: str = ""  # the model's call: a class or "uncertain" ("" for a model without a call rule)
     attention_in_lungs: dict | None = None  # {"share": ..., "expected_if_uniform": ...} of its Grad-CAM map
+    display_names: dict[str, str] = field(default_factory=dict)  # the card's names of its labels ({}: an old draft)
+
+    def name(self, label: str) -> str:
+        """The reader-facing name of ``label``: the one rule (cxviewer.class_names) with the card's own names."""
+        return display_name(label, self.display_names)
 
     @property
     def label(self) -> str:
@@ -85,7 +90,8 @@ class AIBlock:
             runtime = getattr(prediction, "runtime", "")
         if len(labels) != len(values) or not labels:
             raise ValueError("prediction has no probabilities, or labels and probabilities differ in length")
-        return cls(labels=labels, probabilities=values, model_name=str(name), model_version=str(version),
+        names = _card_names(prediction, card)
+        return cls(display_names=names, labels=labels, probabilities=values, model_name=str(name), model_version=str(version),
                    elapsed_ms=elapsed, device=str(device or ""), analysed_at=when or now_iso(),
                    runtime=str(runtime or ""), card_summary=card_summary(card) if card is not None else [], call=call,
                    attention_in_lungs=attention)
@@ -105,6 +111,7 @@ class AIBlock:
             "scope_reason": self.out_of_scope or None,
             "call": self.call or None,
             "attention_in_lungs": self.attention_in_lungs,
+            "display_names": dict(self.display_names),
             "model_scope": MODEL_SCOPE,
         }
 
@@ -116,7 +123,7 @@ class AIBlock:
 
     def summary(self) -> str:
         """One short paragraph for the Findings section; says what it is and what it is not."""
-        ranked = sorted(((display_name(k), v) for k, v in zip(self.labels, self.probabilities)),
+        ranked = sorted(((self.name(k), v) for k, v in zip(self.labels, self.probabilities)),
                         key=lambda kv: kv[1], reverse=True)
         others = ", ".join(f"{k} {v:.0%}" for k, v in ranked[1:])
         model = " ".join(x for x in (self.model_name, self.model_version) if x)
@@ -128,12 +135,21 @@ class AIBlock:
         if self.call == "uncertain":
             text += " The model makes no call: no class is likely enough (uncertain)."
         elif self.call:
-            text += f" Call: {display_name(self.call)}."
+            text += f" Call: {self.name(self.call)}."
         return text + " Research use only, not a diagnosis."
 
     @property
     def attention_text(self) -> str:
         return attention_text(self.attention_in_lungs)
+
+
+def _card_names(prediction: Any, card: Any) -> dict[str, str]:
+    """The card's names of the labels, carried by the prediction (object or dict) or read off ``card``."""
+    names = (prediction.get("display_names") if isinstance(prediction, dict)
+             else getattr(prediction, "display_names", None))
+    if not names and card is not None:
+        names = (card.get("display_names") if isinstance(card, dict) else getattr(card, "display_names", None))
+    return {str(k): str(v) for k, v in (names or {}).items()}
 
 
 def attention_text(attention: dict | None) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 
 from cxviewer import __version__
-from cxviewer.class_names import display_name
 from cxviewer.report.ai_block import MODEL_SCOPE, RUNTIME_NAMES, AIBlock
 from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report
 from cxviewer.report.pdf_options import PdfOptions
@@ -172,10 +171,10 @@ def _ai_html(ai: AIBlock | None) -> str:
                    "The model gives no opinion on this image.</p>")
         out.append(f"<p class='muted'>Model {html.escape(ai.model_name)} {html.escape(ai.model_version)}</p>")
         return "".join(out)
-    lead = ai.label
+    lead = None if ai.call == "uncertain" else ai.label  # an uncertain film has no leading class (as the report pane)
     out.append("<table cellspacing='0' width='70%'><tr><th>Class</th><th>Probability</th><th></th></tr>")
     for label, p in zip(ai.labels, ai.probabilities):
-        name = html.escape(display_name(label)) + (" (leading)" if label == lead else "")
+        name = html.escape(ai.name(label)) + (" (leading)" if label == lead else "")
         if label == lead:
             name = f"<b>{name}</b>"
         bar = min(100, max(1, int(round(p * 100))))
@@ -188,7 +187,7 @@ def _ai_html(ai: AIBlock | None) -> str:
     if ai.call == "uncertain":
         out.append("<p><b>Uncertain:</b> no class is likely enough for the model to make a call.</p>")
     elif ai.call:
-        out.append(f"<p><b>Call:</b> {html.escape(display_name(ai.call))}</p>")
+        out.append(f"<p><b>Call:</b> {html.escape(ai.name(ai.call))}</p>")
     if ai.attention_text:
         out.append(f"<p>{html.escape(ai.attention_text)}</p>")
     out.append(f"<p class='muted'>{html.escape(MODEL_SCOPE)}</p>")

@@ -93,7 +93,6 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
 
         v = self.image_view
         self.watch_view(v)
-        v.measurementFinished.connect(lambda m: self.status.showMessage(f"Distance: {m.text()}", 10000))
         self.study_browser.imageSelected.connect(self.show_image)
         self.study_browser.errorSelected.connect(self._show_error_entry)
 
@@ -198,7 +197,6 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         on = bool(overlay.get("annotations", True))
         self.actions_by_name["annotations"].setChecked(on)
         self.image_view.set_annotations_visible(on)
-        self.image_view.measure_color = str(overlay.get("measure_color", "#ffd400"))
 
     def store_settings(self) -> None:
         self.settings["geometry"] = _b64(self.saveGeometry())

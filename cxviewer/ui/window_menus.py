@@ -72,8 +72,6 @@ class WindowMenus:
             view_menu.addAction(a(name, text, slot, key))
         view_menu.addSeparator()
         view_menu.addAction(a("annotations", "Corner &annotations", self._toggle_annotations, "T", True))
-        view_menu.addAction(a("measure", "&Distance tool", self._toggle_measure, "D", True))
-        view_menu.addAction(a("clear_measurements", "&Clear measurements", v_("clear_measurements"), "Delete"))
         view_menu.addSeparator()
         view_menu.addAction(a("prev_image", "&Previous image in series", lambda: self.step_image(-1),
                               "PgUp"))
@@ -109,7 +107,7 @@ class WindowMenus:
         tb.setObjectName("mainToolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for name in ("open_files", "open_folder", "fit", "zoom_1to1", "invert", "rotate_cw", "flip_h",
-                     "flip_v", "measure", "preset_lung", "preset_mediastinum", "preset_bone", "preset_auto",
+                     "flip_v", "preset_lung", "preset_mediastinum", "preset_bone", "preset_auto",
                      "reset_window", "annotations"):
             tb.addAction(self.actions_by_name[name])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
@@ -196,10 +194,6 @@ class WindowMenus:
         for view in self.image_views:  # corner text on every viewport
             view.set_annotations_visible(on)
         self.settings["overlay"]["annotations"] = bool(on)
-
-    def _toggle_measure(self, on: bool) -> None:
-        self.active_view.set_measure_mode(on)
-        self.status.showMessage("Distance tool: drag on the image" if on else "Distance tool off", 5000)
 
     def _toggle_full_screen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()

@@ -25,21 +25,15 @@ def verdict(prediction) -> tuple[str, int, str]:
     if not prediction.in_scope:
         return "Out of scope", n + 1, prediction.scope_text
     ranked = sorted(zip(prediction.labels, prediction.probabilities), key=lambda lp: -lp[1])
-    figures = ", ".join(f"{_name(label)} {p * 100:.0f} %" for label, p in ranked)
+    figures = ", ".join(f"{prediction.name(label)} {p * 100:.0f} %" for label, p in ranked)
     if prediction.call == "uncertain":
         return "Uncertain", n, f"No call: {figures}"
     called = prediction.call or prediction.label
-    return _name(called), prediction.labels.index(called), figures
+    return prediction.name(called), prediction.labels.index(called), figures
 
 
 def error_verdict(message: str, n_labels: int) -> tuple[str, int, str]:
     return "Error", n_labels + 2, message
-
-
-def _name(label: str) -> str:
-    from cxviewer.class_names import display_name
-
-    return display_name(label)
 
 
 class StudyAI(QObject):

@@ -2,8 +2,8 @@
 ``AnnotationController`` per view, see ``controller``), their keys, undo/redo, and the GSPS and
 report-PDF parts that use them.
 
-``install_annotation_tools(window)`` adds the Annotate menu to the main window and replaces the
-old distance toggle (D) and Delete with the annotation tools.
+``install_annotation_tools(window)`` adds the Annotate menu to the main window: the one distance tool
+(D, also on the toolbar), Delete for the selected annotation, and the other tools.
 """
 
 from __future__ import annotations
@@ -80,7 +80,6 @@ class AnnotationTools(QObject):
         for c in self.controllers:
             if c.delete_selected():
                 return
-        self.window.image_view.clear_measurements()  # the old distance lines, if any
 
     def cancel(self) -> None:
         """Esc: a half-drawn annotation is dropped and the tool is left (left drag pans again)."""
@@ -109,28 +108,16 @@ def install_annotation_tools(window, store: AnnotationStore | None = None, repor
     tools = AnnotationTools(window, store)
     tools.attach(window.image_view)
     menu = window.menuBar().addMenu("&Annotate")
-    old_measure = window.actions_by_name.get("measure")
-    if old_measure is not None:  # D now draws a saved distance annotation
-        old_measure.triggered.disconnect()
-        old_measure.triggered.connect(lambda on: tools._toggled("distance", on))
-        old_measure.setText("&Distance")
-        tools.tool_actions["distance"] = old_measure
     for name, (text, key, hint) in TOOLS.items():
-        action = tools.tool_actions.get(name)
-        if action is None:
-            action = window._act(f"annotate_{name}", text, lambda on, n=name: tools._toggled(n, on), key, True)
-            tools.tool_actions[name] = action
+        action = window._act(f"annotate_{name}", text, lambda on, n=name: tools._toggled(n, on), key, True)
+        tools.tool_actions[name] = action
         action.setStatusTip(hint)
         action.setToolTip(f"{text.replace('&', '')}: {hint}")
         tools.group.addAction(action)
         menu.addAction(action)
+    window.toolbar.insertAction(window.actions_by_name["preset_lung"], tools.tool_actions["distance"])
     menu.addSeparator()
-    clear = window.actions_by_name.get("clear_measurements")
-    if clear is not None:
-        clear.triggered.disconnect()
-        clear.triggered.connect(tools.delete_selected)
-        clear.setText("De&lete selected annotation")
-        menu.addAction(clear)
+    menu.addAction(window._act("annotate_delete", "De&lete selected annotation", tools.delete_selected, "Delete"))
     menu.addAction(window._act("annotate_edit_text", "&Edit selected text\N{HORIZONTAL ELLIPSIS}",
                                tools.edit_selected_text, "F2"))
     window.actions_by_name["annotate_edit_text"].setToolTip("Edit the selected text or arrow label "

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cxviewer.class_names import display_name
 from cxviewer.imaging import DisplayState
 from cxviewer.imaging.dicom_values import format_date, format_person_name, format_sex, format_time, shown
 from cxviewer.report import DraftStore, FinalReportExists, Report
@@ -365,14 +364,14 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         uncertain = ai.call == "uncertain"
         lead = None if uncertain else (ai.call or ai.label)  # an uncertain film gets no bold class here either
         rows = "".join(
-            f"<tr><td>{'<b>' if k == lead else ''}{escape(display_name(k))}{'</b>' if k == lead else ''}</td>"
+            f"<tr><td>{'<b>' if k == lead else ''}{escape(ai.name(k))}{'</b>' if k == lead else ''}</td>"
             f"<td align='right'>{p * 100:.1f} %</td></tr>"
             for k, p in zip(ai.labels, ai.probabilities))
         when = ai.analysed_at[:16].replace("T", " ")
         self.ai_label.setText(
             f"<table>{rows}</table>"
             + ("Uncertain: no class is likely enough for the model to make a call<br>" if uncertain
-               else f"{'Call' if ai.call else 'Leading class'}: <b>{escape(display_name(lead))}</b><br>")
+               else f"{'Call' if ai.call else 'Leading class'}: <b>{escape(ai.name(lead))}</b><br>")
             + f"{ai.model_name} {ai.model_version} · {ai.elapsed_ms:.0f} ms"
             + (f" on {ai.device}" if ai.device else "")
             + (f" ({RUNTIME_NAMES.get(ai.runtime, ai.runtime)})" if ai.runtime else "") + f" · {when}")

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsDropShadowEffect, QGridLayout, QLabel, QWidget
 
 from cxviewer.imaging.dicom_values import format_age, format_date, format_person_name, format_sex, format_time, shown
+from cxviewer.imaging.spacing import MeasurementScale, scale_for_radiograph
 
 EDGES = ("top", "bottom", "left", "right")
 PLATE = "background: rgba(0, 0, 0, 170); border-radius: 3px; padding: 1px 4px;"
@@ -27,19 +28,22 @@ def acquisition_text(rad: Any) -> str:
     return tm if not da or da == rad.study_date else f"{format_date(da)} {tm}"
 
 
-def matrix_text(rad: Any) -> str:
-    """Matrix (columns x rows) and pixel spacing: "1760 x 2140 px, 0.2 x 0.2 mm" (spacing row x column)."""
+def matrix_text(rad: Any, scale: MeasurementScale | None = None) -> str:
+    """Matrix (columns x rows) and the spacing lengths are measured with, and its kind:
+    "1760 x 2140 px, 0.2 x 0.2 mm at detector" (row x column; ``scale``: the view's, else the header's)."""
     rows, cols = rad.pixels.shape[:2]
     text = f"{cols} x {rows} px"
-    spacing = getattr(rad, "pixel_spacing", None)
-    if spacing:
-        text += f", {_number(spacing[0])} x {_number(spacing[1])} mm"
+    scale = scale or scale_for_radiograph(rad)
+    if scale.row_mm is not None and scale.col_mm is not None:
+        text += f", {_number(scale.row_mm)} x {_number(scale.col_mm)} {scale.unit_label}"
     return text
 
 
 def corner_texts(rad: Any, center: float | None, width: float | None, window_name: str,
-                 zoom: float, orientation_text: str, position: str, inverted: bool = False) -> dict[str, str]:
-    """Text of the four corners for the radiograph ``rad`` and the current view state."""
+                 zoom: float, orientation_text: str, position: str, inverted: bool = False,
+                 scale: MeasurementScale | None = None) -> dict[str, str]:
+    """Text of the four corners for the radiograph ``rad`` and the current view state (``scale``: the one
+    lengths are measured with, the reader's calibration included)."""
     # names, dates, sex and age as the study browser and the report write them (imaging.dicom_values);
     # identifiers through shown(): bidi controls escaped, "\u202E1234" never draws as "4321"
     patient = [shown(format_person_name(rad.patient_name)) or "(no name)"]
@@ -66,7 +70,7 @@ def corner_texts(rad: Any, center: float | None, width: float | None, window_nam
     if inverted:
         wl.append("Inverted")
     wl.append(f"Zoom {zoom * 100:.0f}%")
-    acq = [" ".join(x for x in (rad.modality, rad.body_part, rad.view_position) if x), matrix_text(rad)]
+    acq = [" ".join(x for x in (rad.modality, rad.body_part, rad.view_position) if x), matrix_text(rad, scale)]
     if orientation_text:
         acq.append(orientation_text)
     return {

@@ -10,7 +10,7 @@ resolution pixels.
 
 Geometry: the image sits in ``overlay_parent()`` (an item whose coordinates are image pixels,
 x = column, y = row) and rotation/flips are that item's transform, so anything added as its child
-(measurements, the AI heat map) follows zoom, pan, rotation and flips exactly.
+(annotations, the AI heat map) follows zoom, pan, rotation and flips exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from cxviewer.imaging import orientation as vo
 from cxviewer.imaging.spacing import NO_SPACING, MeasurementScale, scale_for_radiograph
 from cxviewer.ui.viewer.corner_text import CornerAnnotations, corner_texts
 from cxviewer.ui.viewer.downsample import block_mean
-from cxviewer.ui.viewer.measure import MeasurementItem
 from cxviewer.ui.viewer.presets import BuiltinPreset, builtin_window
 from cxviewer.ui.viewer.view_box import ReadingViewBox
 
@@ -46,7 +45,6 @@ class ImageView(QWidget):
     windowChanged = Signal(float, float)  # centre, width (modality units)
     zoomChanged = Signal(float)  # screen pixels per image pixel
     cursorMoved = Signal(object)  # (column, row, modality value) or None outside the image
-    measurementFinished = Signal(object)  # MeasurementItem
     imageChanged = Signal(object)  # the Radiograph now shown, or None
     displayChanged = Signal()  # window, invert, orientation or zoom changed
 
@@ -76,17 +74,14 @@ class ImageView(QWidget):
         # window, invert, rotation/flips of the image on screen (None when there is none); the report
         # pane renders its PDF from the same object
         self.display: DisplayState | None = None
-        self.measurements: list[MeasurementItem] = []
-        self.calibration: MeasurementScale | None = None  # the reader's, for this film
+        self._calibration: MeasurementScale | None = None  # the reader's, for this film
         self.corner_extra: dict[str, str] = {}  # a first line per corner, set by the layouts
         self.drag_tool = None  # callable(phase, p0, p1) in image coordinates, set by an annotation tool
-        self.measure_color = "#ffd400"
         self.position_text = ""
         self._fit_mode = True
         self._levels: dict[int, np.ndarray] = {}
         self._level = 1
         self._wl_step = 1.0
-        self._drawing: MeasurementItem | None = None
         self._annotations_on = True
 
         vb = self.view_box
@@ -116,9 +111,8 @@ class ImageView(QWidget):
 
         ``keep_view`` keeps orientation, invert and zoom (used when re-reading the same image).
         """
-        self.clear_measurements()
         self.rad = rad
-        self.calibration = None
+        self._calibration = None
         if rad is not None:
             self.hide_message()
         self._levels = {1: rad.pixels} if rad is not None else {}
@@ -380,6 +374,16 @@ class ImageView(QWidget):
             self.cursorMoved.emit(None)
 
     # ----------------------------------------------------------- measurement
+    @property
+    def calibration(self) -> MeasurementScale | None:
+        """The reader's calibration of this film (None: the header's scale); the corner text follows it."""
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, scale: MeasurementScale | None) -> None:
+        self._calibration = scale
+        self._update_annotations()
+
     def measurement_scale(self) -> MeasurementScale:
         """The reader's calibration of this film when there is one, else what its header says."""
         if self.calibration is not None:
@@ -393,36 +397,10 @@ class ImageView(QWidget):
     def measure_mode(self) -> bool:
         return self.view_box.measure_mode
 
-    def add_measurement(self, p0: tuple[float, float], p1: tuple[float, float]) -> MeasurementItem:
-        """Measure between two image points (column, row)."""
-        m = MeasurementItem(self._group, QPointF(*p0), self.measurement_scale(), self.measure_color)
-        m.set_end(QPointF(*p1))
-        self.measurements.append(m)
-        self.measurementFinished.emit(m)
-        return m
-
     def _on_measure_drag(self, phase: str, start: QPointF, current: QPointF) -> None:
-        if self.rad is None:
-            return
-        p0, p1 = self.scene_to_image(start), self.scene_to_image(current)
-        if self.drag_tool is not None:  # an annotation tool (ui.annotate.controller) takes the drag
-            self.drag_tool(phase, p0, p1)
-            return
-        if phase == "start" or self._drawing is None:
-            self._drawing = MeasurementItem(self._group, p0, self.measurement_scale(), self.measure_color)
-        self._drawing.set_end(p1)
-        if phase == "finish":
-            m, self._drawing = self._drawing, None
-            self.measurements.append(m)
-            self.measurementFinished.emit(m)
-
-    def clear_measurements(self) -> None:
-        for m in self.measurements:
-            m.remove()
-        if self._drawing is not None:
-            self._drawing.remove()
-            self._drawing = None
-        self.measurements.clear()
+        """A left drag while a tool is on goes to the annotation tool (ui.annotate.controller)."""
+        if self.rad is not None and self.drag_tool is not None:
+            self.drag_tool(phase, self.scene_to_image(start), self.scene_to_image(current))
 
     # ----------------------------------------------------------- annotations
     def set_annotations_visible(self, on: bool) -> None:
@@ -455,7 +433,8 @@ class ImageView(QWidget):
         if self.rad is None or self.window is None:
             return
         texts = corner_texts(self.rad, self.window.center, self.window.width, self.window.name,
-                             self.zoom(), self.orientation_description(), self.position_text, self.inverted)
+                             self.zoom(), self.orientation_description(), self.position_text, self.inverted,
+                             self.measurement_scale())
         texts.update(self._edge_labels())
         for key, extra in self.corner_extra.items():  # e.g. "PRIOR 2003-12-08" from ui.viewer.layouts
             texts[key] = "\n".join(x for x in (extra, texts.get(key, "")) if x)

@@ -130,7 +130,6 @@ class ViewportGrid(QWidget):
         view.graphics.setAcceptDrops(False)
         view.graphics.viewport().setAcceptDrops(False)
         main = self.window.image_view
-        view.measure_color = main.measure_color
         view.set_annotations_visible(main.annotations_visible())
         view.show_message("Drag a study, series or image here from the study browser.")
         self.window.watch_view(view)
