@@ -10,6 +10,7 @@ import stat
 
 import pydicom
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from ui_support import real_dicom
 
@@ -147,10 +148,64 @@ def test_a_presentation_state_beside_an_opened_film_is_found_and_applied(qtbot, 
     w, tools = _window(qtbot)
     _open(qtbot, w, film)
     ps = w.presentation_states
-    assert [p.name for p in ps.found] == [made.name]
+    qtbot.waitUntil(lambda: [p.name for p in ps.found] == [made.name], timeout=60_000)  # looked up off-thread
     assert w.actions_by_name["gsps_apply_found"].isEnabled()
     w.actions_by_name["gsps_apply_found"].trigger()
     assert tools.main.doc.annotations == drawn
+    _close(w)
+
+
+def test_presentation_states_are_looked_for_off_the_gui_thread_and_a_stale_answer_is_dropped(
+        qtbot, tmp_path, monkeypatch):
+    import threading
+
+    import cxviewer.ui.annotate.gsps_actions as gsps_actions
+
+    threads = []
+    real_scan = gsps.scan_presentation_states
+
+    def recording_scan(folder):
+        threads.append(threading.current_thread())
+        return real_scan(folder)
+
+    monkeypatch.setattr(gsps_actions.gsps, "scan_presentation_states", recording_scan)
+    source = real_dicom("CR_tiny_2.dcm")
+    header = pydicom.dcmread(source, stop_before_pixels=True)
+    drawn = [Annotation("text", ((3.0, 14.0),), "note")]
+    made = gsps.write_presentation_state(gsps.build_presentation_state(header, drawn, {}), tmp_path / "made",
+                                         [source])
+    delivered, plain = tmp_path / "delivered", tmp_path / "plain"
+    delivered.mkdir()
+    plain.mkdir()
+    film = shutil.copy(source, delivered / "film.dcm")
+    shutil.copy(made, delivered / made.name)
+    other = shutil.copy(real_dicom("CR_tiny_3.dcm"), plain / "other.dcm")
+    w, _tools = _window(qtbot)
+    w.open_paths([film, other])
+    qtbot.waitUntil(lambda: not w.loader.busy() and not w._batches and w.image_view.rad is not None,
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: not w.presentation_states._scanning, timeout=60_000)
+    QApplication.processEvents()
+    ps = w.presentation_states
+    ps._folders.clear()  # both folders to be looked through again
+    assert w.cache.get(film) is not None and w.cache.get(other) is not None
+    # the film with a presentation state, then at once another film: the first answer is stale
+    landed = []
+    w.loader.signals.lookedUp.connect(lambda token, _r: landed.append((token, threading.current_thread())),
+                                      Qt.ConnectionType.QueuedConnection)  # after the viewer's own slot
+    w.show_image(film)
+    w.show_image(other)
+    assert ps.found == []  # nothing read on the GUI thread
+    qtbot.waitUntil(lambda: len(landed) == 2, timeout=60_000)
+    assert {t[1].name for t, _th in landed} == {"delivered", "plain"} and {th for _t, th in landed} == {threading.main_thread()}
+    assert w.image_view.rad.path == other
+    assert ps.found == [] and not w.actions_by_name["gsps_apply_found"].isEnabled()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    # the stale answer was kept for its folder: back to the film, its presentation state is offered at once
+    count = len(threads)
+    w.show_image(film)
+    assert [p.name for p in ps.found] == [made.name] and len(threads) == count
+    assert w.actions_by_name["gsps_apply_found"].isEnabled()
     _close(w)
 
 

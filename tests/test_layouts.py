@@ -39,6 +39,21 @@ def _wait_loaded(qtbot, w):
     QApplication.processEvents()
 
 
+def _landed(signal) -> list:
+    """What ``signal`` (emitted on a worker thread) brings, recorded on the GUI thread after the
+    viewer's own slots (connected earlier) have run; each arrival must be on the GUI thread."""
+    import threading
+
+    landed = []
+
+    def record(*args):
+        assert threading.current_thread() is threading.main_thread()
+        landed.append(args)
+
+    signal.connect(record, Qt.ConnectionType.QueuedConnection)
+    return landed
+
+
 def _hip_folder(tmp_path, names=("RG2_JPLL.dcm", "RG2_RLE.dcm")) -> Path:
     folder = tmp_path / "hips"
     folder.mkdir()
@@ -130,6 +145,32 @@ def test_drag_a_film_from_the_browser_into_a_viewport(qtbot, window, tmp_path):
     assert window.image_view.rad.path != rle or window.image_view.rad is not target.rad
 
 
+def test_the_latest_film_asked_for_a_viewport_wins_over_a_slower_earlier_read(qtbot, window, tmp_path):
+    """Film X (not cached: read in the background) then film Y (cached: shown at once) asked for the
+    same viewport: when X's read comes back, the viewport still shows Y."""
+    folder = _hip_folder(tmp_path)
+    window.open_paths([folder])
+    _wait_loaded(qtbot, window)
+    grid = window.viewports
+    grid.set_layout("1x2")
+    other = grid.visible_views()[1]
+    x, y = folder / "RG2_RLE.dcm", folder / "RG2_JPLL.dcm"
+    window.cache.discard(x)
+    assert window.cache.get(y) is not None and window.cache.get(x) is None
+    landed = _landed(window.loader.signals.reread)
+    grid.show_in(other, x)  # queued
+    grid.show_in(other, y)  # shown at once
+    assert other.rad is not None and other.rad.path == y
+    qtbot.waitUntil(lambda: any(Path(args[0]) == x and args[1] is not None for args in landed), timeout=60_000)
+    assert other.rad.path == y and other.rad.study_date == "20040826"
+    assert window.image_view.rad is not None
+    # the same viewport asked for X again (now the latest request): X comes
+    window.cache.discard(x)
+    grid.show_in(other, x)
+    qtbot.waitUntil(lambda: other.rad is not None and other.rad.path == x, timeout=60_000)
+    assert other.rad.study_date == "20031208"
+
+
 def test_linked_window_zoom_and_pan(qtbot, window, tmp_path):
     a = chest_cr(tmp_path / "a.dcm", quadrant_image(400, 600), windows=[(2000, 4000, "W")])
     b = chest_cr(tmp_path / "b.dcm", quadrant_image(200, 300), windows=[(1000, 2000, "W")])
@@ -170,7 +211,10 @@ def test_compare_with_prior_on_real_films(qtbot, window, tmp_path):
     window.open_paths([folder / "RG2_JPLL.dcm"])  # only the current film; the prior is in its folder
     _wait_loaded(qtbot, window)
     grid = window.viewports
-    window.actions_by_name["compare_prior"].trigger()
+    with qtbot.waitSignal(grid.priorLookedUp, timeout=60_000) as answer:
+        window.actions_by_name["compare_prior"].trigger()
+        assert window.status.currentMessage() == "Looking for a prior\N{HORIZONTAL ELLIPSIS}"
+    assert answer.args[0].path == folder / "RG2_RLE.dcm"
     assert grid.layout_name == "1x2"
     prior_view = grid.visible_views()[1]
     qtbot.waitUntil(lambda: prior_view.rad is not None, timeout=60_000)
@@ -189,7 +233,9 @@ def test_compare_with_prior_on_real_films(qtbot, window, tmp_path):
 def test_no_prior_is_said_plainly(qtbot, window):
     window.open_paths([real_dicom("RG3_JLSN.dcm")])
     _wait_loaded(qtbot, window)
-    assert window.viewports.compare_with_prior() is None
+    with qtbot.waitSignal(window.viewports.priorLookedUp, timeout=60_000) as answer:
+        window.viewports.compare_with_prior()
+    assert answer.args == [None]
     assert "No earlier study of this patient" in window.status.currentMessage()
     assert window.viewports.layout_name == "1x1"
 
@@ -199,7 +245,8 @@ def test_close_all_and_a_new_current_film_leave_no_stale_prior(qtbot, window, tm
     window.open_paths([folder / "RG2_JPLL.dcm"])
     _wait_loaded(qtbot, window)
     grid = window.viewports
-    grid.compare_with_prior()
+    with qtbot.waitSignal(grid.priorLookedUp, timeout=60_000):
+        grid.compare_with_prior()
     prior_view = grid.visible_views()[1]
     qtbot.waitUntil(lambda: prior_view.rad is not None, timeout=60_000)
     # another patient becomes the current film: the PRIOR label goes, it is nobody's prior now
@@ -211,3 +258,45 @@ def test_close_all_and_a_new_current_film_leave_no_stale_prior(qtbot, window, tm
     window.actions_by_name["close_all"].trigger()
     QApplication.processEvents()
     assert prior_view.rad is None and window.image_view.rad is None  # no film of a closed study stays
+
+
+def test_the_prior_is_looked_for_off_the_gui_thread_and_a_stale_answer_is_dropped(qtbot, window, tmp_path,
+                                                                                monkeypatch):
+    import threading
+
+    import cxviewer.ui.viewer.layouts as layouts
+
+    threads = []
+
+    def recording_scan_folder(folder, open_here):
+        threads.append(threading.current_thread())
+        return scan_folder(folder, open_here)
+
+    monkeypatch.setattr(layouts, "scan_folder", recording_scan_folder)
+    folder = _hip_folder(tmp_path)
+    other_patient = tmp_path / "other"
+    other_patient.mkdir()
+    shutil.copy(real_dicom("RG3_JLSN.dcm"), other_patient / "RG3_JLSN.dcm")
+    window.open_paths([folder / "RG2_JPLL.dcm", other_patient / "RG3_JLSN.dcm"])
+    _wait_loaded(qtbot, window)
+    grid = window.viewports
+    window.show_image(folder / "RG2_JPLL.dcm")
+    qtbot.waitUntil(lambda: window.image_view.rad.path.name == "RG2_JPLL.dcm", timeout=60_000)
+    # P, then another patient's film before the answer: the answer is for a film no longer on screen
+    landed = _landed(window.loader.signals.lookedUp)
+    grid.compare_with_prior()
+    assert window.status.currentMessage().startswith("Looking for a prior")
+    window.show_image(other_patient / "RG3_JLSN.dcm")
+    assert window.image_view.rad.path.name == "RG3_JLSN.dcm"  # cached: shown at once
+    qtbot.waitUntil(lambda: any(token[:1] == ("prior",) for token, _result in landed), timeout=60_000)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert grid.layout_name == "1x1"  # no prior put beside another patient's film
+    assert not window.status.currentMessage().startswith("Looking for a prior")
+    # the folders were looked through once: P again finds the prior at once, on the GUI thread's cache
+    window.show_image(folder / "RG2_JPLL.dcm")
+    qtbot.waitUntil(lambda: window.image_view.rad.path.name == "RG2_JPLL.dcm", timeout=60_000)
+    count = len(threads)
+    with qtbot.waitSignal(grid.priorLookedUp, timeout=60_000) as answer:
+        grid.compare_with_prior()
+    assert answer.args[0].path == folder / "RG2_RLE.dcm" and len(threads) == count
+    assert all(t is not threading.main_thread() for t in threads)

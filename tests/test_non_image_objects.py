@@ -104,7 +104,8 @@ def test_an_opened_folder_lists_them_quietly_and_the_gsps_applies(qtbot, study):
     QApplication.processEvents()
     assert w.image_view.rad is not None and w.image_view.rad.path == study / FILM
     # the presentation state is offered for its film and applies
-    assert [p.name for p in w.presentation_states.found] == ["PS0001.dcm"]
+    qtbot.waitUntil(lambda: [p.name for p in w.presentation_states.found] == ["PS0001.dcm"],
+                    timeout=60_000)  # looked up off the GUI thread
     w.actions_by_name["gsps_apply_found"].trigger()
     assert [a.text for a in tools.main.doc.annotations] == ["R hip"]
     # opened again: counted once per file

@@ -66,6 +66,19 @@ def test_without_a_node_there_is_no_network(qtbot, window):
     assert "No DIMSE node" in w.pacs_listener.toolTip()
 
 
+def test_query_results_read_as_everywhere_else(qtbot, window):
+    """A peer's study list uses the viewer's DICOM value rules: PN groups, DA dates, escaped identifiers."""
+    from cxviewer.pacs.query import StudyResult
+
+    w = window(_settings())
+    dialog = QueryRetrieveDialog(w.settings, w)
+    qtbot.addWidget(dialog)
+    dialog.show_results([StudyResult(study_uid="1.2.3", patient_id="\u202e1234", study_date="2024.01.31",
+                                     patient_name="YAMADA^TARO=山田^太郎", modalities=("CR",), instances=2)])
+    row = [dialog.table.item(0, col).text() for col in range(3)]
+    assert row == ["YAMADA, TARO (山田 太郎)", "\\u202E1234", "2024-01-31"]
+
+
 def test_nodes_dialog_checks_saves_and_keeps_passwords_out_of_logs(qtbot, caplog, tmp_path):
     settings = _settings()
     dialog = PacsNodesDialog(settings)

@@ -89,3 +89,89 @@ def test_identifiers_are_drawn_with_format_characters_escaped():
     rows = dict(ReportHeader(patient_id="\u202e1234", patient_name="X^\u200fY").display_rows())
     assert rows["Patient ID"] == "\\u202E1234"
     assert "\u200f" not in rows["Patient name"]
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@posix_only
+@pytest.mark.parametrize("anonymise, mode", [(False, 0o600), (True, 0o644)])
+def test_report_exports_are_owner_only_unless_anonymised(anonymise, mode, qapp, tmp_path, umask_022):
+    """A named report (PDF and JSON) holds patient data: 0600; an anonymised one keeps the umask's mode."""
+    from cxviewer.imaging import read_radiograph, render_display
+    from cxviewer.report.json_export import write_report_json
+    from cxviewer.report.pdf import render_report_pdf
+    from cxviewer.report.pdf_options import PdfOptions
+    from report_samples import dicom_copy
+
+    rad = read_radiograph(dicom_copy(tmp_path, PatientName="DOE^JANE", PatientID="PID-77341A"))
+    report = Report.for_radiograph(rad)
+    assert report.header.patient_id == "PID-77341A"
+    pdf = render_report_pdf(tmp_path / "out" / "r.pdf", report, render_display(rad),
+                            options=PdfOptions(anonymise=anonymise))
+    json_file = write_report_json(report, tmp_path / "out" / "r.json", anonymise=anonymise)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert ("PID-77341A" in json_file.read_text(encoding="utf-8")) is not anonymise
+    assert (_mode(pdf), _mode(json_file)) == (mode, mode)
+    if not anonymise:  # replacing a file left 0644 by an older version tightens it
+        json_file.chmod(0o644)
+        write_report_json(report, json_file)
+        assert _mode(json_file) == 0o600
+
+
+@posix_only
+def test_scan_results_and_saved_tables_are_owner_only(tmp_path, umask_022):
+    """A real scan of two films writes its CSV and JSON Lines 0600 (patient IDs and paths), also on resume."""
+    import shutil
+
+    from cxviewer.cli import main
+    from scan_corpus import DICOM
+
+    films = [DICOM / "CR_tiny_1.dcm", DICOM / "CR_tiny_2.dcm"]
+    if not all(f.is_file() for f in films):
+        pytest.skip(f"shared test data not found under {DICOM}")
+    src = tmp_path / "films"
+    src.mkdir()
+    for f in films:
+        shutil.copy(f, src / f.name)
+    out, jsonl = tmp_path / "out" / "r.csv", tmp_path / "out" / "r.jsonl"
+    assert main(["scan", str(src), "-o", str(out), "--jsonl", str(jsonl), "--no-model"]) == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3  # header + two films
+    assert len(jsonl.read_text(encoding="utf-8").splitlines()) == 2
+    assert (_mode(out), _mode(jsonl)) == (0o600, 0o600)
+
+    out.chmod(0o644)
+    jsonl.chmod(0o644)
+    assert main(["scan", str(src), "-o", str(out), "--jsonl", str(jsonl), "--no-model", "--resume"]) == 0
+    assert (_mode(out), _mode(jsonl)) == (0o600, 0o600)
+
+
+@posix_only
+def test_saved_results_table_is_owner_only(qapp, tmp_path, umask_022):
+    from cxviewer.ui.scan.results_table import ScanResultsView
+
+    table = ScanResultsView()
+    table.add_result(ScanResult(path="/x.dcm", status="ok", patient_id="PID-77341A"))
+    target = tmp_path / "saved.csv"
+    assert table.export_csv(target) == 1
+    assert "PID-77341A" in target.read_text(encoding="utf-8")
+    assert _mode(target) == 0o600
+
+
+@posix_only
+def test_pacs_store_tightens_an_existing_folder(tmp_path):
+    """Received objects go into an owner-only folder, also when the folder was there before (made 0755)."""
+    from cxviewer.pacs.storage import ObjectStore
+    from report_samples import dicom_copy
+
+    folder = tmp_path / "received"
+    (folder / "1.2.3").mkdir(parents=True, mode=0o755)
+    os.chmod(folder, 0o755)
+    os.chmod(folder / "1.2.3", 0o755)
+    store = ObjectStore(folder)
+    path = store.save(dicom_copy(tmp_path).read_bytes(), "1.2.3", "1.2.3.4")
+    assert (_mode(folder), _mode(path.parent), _mode(path)) == (0o700, 0o700, 0o600)

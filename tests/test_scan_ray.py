@@ -104,6 +104,27 @@ def test_ray_rows_are_the_local_rows(cluster, films, classifier, local_rows):
     assert summary.stage_s["inference"] > 0 and "ray" in summary.stages_text()
 
 
+def test_a_dropped_model_actor_stops_its_prepare_threads(classifier):
+    """Ray Data drops an actor's UDF when it shuts the actor down; the actor's model then stops the thread pool
+    that prepares the cropped films (it leaked one pool per actor)."""
+    import gc
+
+    from cxviewer.scan.ray_scan import _InferActor
+
+    actor = _InferActor(str(classifier.card.directory), None, 2, f"cxviewer-test-{os.getpid()}.inferring", 2)
+    pool = actor.inference._prep_pool  # made by the warm-up's forward passes when the model crops the lungs
+    if pool is None:
+        pytest.skip("this model does not crop the lungs: no prepare threads")
+    threads = set(pool._threads)
+    assert threads and all(t.is_alive() for t in threads)
+    del actor
+    gc.collect()
+    assert pool._shutdown
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+
+
 def _alive_model_actor_pids() -> list[int]:
     return [
         a["Pid"] for a in ray._private.state.actors().values()

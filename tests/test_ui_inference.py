@@ -117,6 +117,11 @@ def test_model_is_loaded_and_run_once_at_start_up_before_any_request(qtbot, shar
         assert got.args[0] == "rg1" and prediction.heatmap.shape == (1955, 1841)
         # the attention figures were computed on the worker: the panel only reads them
         assert "attention_in_lungs" in vars(prediction) and prediction.attention_in_lungs["share"] > 0
+        # the status bar (svc.device) and the panel's details say where it ran the same way
+        from cxviewer.ui.ai.inference import where_it_runs
+
+        assert svc.device == where_it_runs(prediction.device, prediction.runtime)
+        assert " · " in svc.device and svc.device.startswith(prediction.device)
     finally:
         svc.shutdown()
 

@@ -352,11 +352,6 @@ def scan_presentation_states(folder: Path) -> dict[Path, set[str]]:
     return found
 
 
-def find_presentation_states(folder: Path, sop_uid: str) -> list[Path]:
-    """GSPS files in ``folder`` (not below it) that reference the film ``sop_uid``."""
-    return [p for p, uids in scan_presentation_states(folder).items() if sop_uid in uids]
-
-
 def load_presentation_state(path: Path, sop_uid: str) -> LoadedState:
     """The annotations a GSPS file draws on the film ``sop_uid``, its window and its pixel spacing."""
     try:

@@ -50,9 +50,6 @@ class Annotation:
     def moved(self, dx: float, dy: float) -> Annotation:
         return replace(self, points=tuple((x + dx, y + dy) for x, y in self.points))
 
-    def with_points(self, points) -> Annotation:
-        return replace(self, points=tuple(points))
-
     def to_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "kind": self.kind, "points": [list(p) for p in self.points], "text": self.text}
 

@@ -79,16 +79,6 @@ def _load_classifier(args):
         raise RuntimeError(f"cannot load the model: {exc}") from exc
 
 
-def _quiet_readers() -> None:
-    """pydicom warns (and logs) about every odd header value; over a folder of thousands that buries
-    the progress line. Problems that matter are reported per file in the results instead."""
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
-    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
-
-
 _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
@@ -125,12 +115,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from cxviewer.scan.guards import check_writable
     from cxviewer.scan.progress import TerminalProgress
+    from cxviewer.scan.quiet import quiet_readers
     from cxviewer.scan.results import UnwritableLabelsError, probability_columns
     from cxviewer.scan.resume import open_results
     from cxviewer.scan.state import DEFAULT_BATCH_SIZE, default_workers
 
     err = sys.stderr
-    _quiet_readers()
+    quiet_readers()
     if args.model and args.no_model:
         print("cxviewer scan: --model and --no-model exclude each other", file=err)
         return 2

@@ -8,7 +8,7 @@ removes the temp file. Leftover temp files start with a dot and end in ``.tmp`` 
 
 Permissions: ``private=True`` (the default, for anything holding patient data or passwords) gives
 owner-only 0600; ``private=False`` keeps the mode of the file being replaced, or for a new file the
-mode the umask gives.
+mode the umask gives. Writers ask ``cxviewer.files.privacy.holds_patient_data`` which one to use.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cxviewer.files.atomic import atomic_write_bytes
 from cxviewer.pacs.errors import LimitExceeded
+from cxviewer.paths import private_dir, user_data_dir  # private_dir: 0700, also an existing folder
 
 DEFAULT_MAX_OBJECT_BYTES = 1 << 30  # 1 GiB: larger than any radiograph, smaller than a disk
 DEFAULT_MAX_OBJECTS = 100_000
@@ -23,15 +24,7 @@ _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 def default_folder() -> Path:
     """The app's own folder for PACS objects (under the user data folder)."""
-    from cxviewer.paths import user_data_dir
-
     return private_dir(user_data_dir() / "pacs")
-
-
-def private_dir(path: Path) -> Path:
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
 
 
 def _safe_name(uid: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cxviewer import __version__
 from cxviewer.files.atomic import atomic_write_text
+from cxviewer.files.privacy import holds_patient_data
 from cxviewer.report.content import RESEARCH_NOTICE, SECTIONS, Report
 from cxviewer.report.redaction import profile_name
 from cxviewer.report.timestamps import now_iso
@@ -43,4 +44,5 @@ def report_to_json(report: Report, anonymise: bool = False, generated_at: str | 
 
 def write_report_json(report: Report, path: str | Path, anonymise: bool = False, keep_dates: bool = False) -> Path:
     data = report_to_json(report, anonymise=anonymise, keep_dates=keep_dates)
-    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n", private=False)
+    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                             private=holds_patient_data(anonymise))

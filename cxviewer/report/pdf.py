@@ -23,6 +23,7 @@ import numpy as np
 
 from cxviewer import __version__
 from cxviewer.files.atomic import AtomicFile
+from cxviewer.files.privacy import holds_patient_data
 from cxviewer.report.content import Report, with_ai
 from cxviewer.report.key_images import key_images
 from cxviewer.report.pdf_html import CSS, DOC_TITLE, build_html, footer_text, human_time
@@ -79,7 +80,8 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
     generated = options.generated_at or now_iso()
 
     path = Path(path)
-    target = AtomicFile(path, private=False)  # a unique temp file beside path; commit() fsyncs and renames
+    # a unique temp file beside path; commit() fsyncs and renames
+    target = AtomicFile(path, private=holds_patient_data(options.anonymise))
     tmp = str(target.temp)
     try:
         writer = QPdfWriter(tmp)

@@ -27,6 +27,7 @@ from pathlib import Path
 from cxviewer.scan.discovery import Discovery, normalise_roots
 from cxviewer.scan.guards import ScanSetupError
 from cxviewer.scan.pipeline import count_in_background
+from cxviewer.scan.quiet import quiet_readers
 from cxviewer.scan.results import ScanResult
 from cxviewer.scan.state import ScanOptions, ScanProgress, ScanSummary, StageClock
 from cxviewer.scan.steps import (
@@ -108,14 +109,6 @@ def _probe(path_bytes: bytes) -> tuple[str, str]:
         return socket.gethostname(), f"{exc.strerror or exc}"
 
 
-def _quiet_readers() -> None:
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
-    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
-
-
 class NodePause:
     """The local scan's rule across processes: while a CPU-bound network (LiteRT) runs on a node, that node's
     decode tasks wait before starting their next file (XNNPACK's threads otherwise wait for each other and
@@ -155,7 +148,7 @@ def _examine_block(table, recipe: InputRecipe | None, pause: str):
     """Step 2 for a block of files: each file's ``Examined`` (row, prepared input, decode time), pickled."""
     import pyarrow as pa
 
-    _quiet_readers()
+    quiet_readers()
     load_readers()
     node = NodePause(pause)
     paths = table.column("path").to_pylist()
@@ -172,10 +165,16 @@ class _InferActor:
     def __init__(self, model_dir: str, runtime: str | None, threads: int, pause: str, batch_size: int):
         from cxviewer.model import load_classifier
 
-        _quiet_readers()
+        quiet_readers()
         self.inference = BatchInference(load_classifier(model_dir, runtime), threads)
         self.pause = NodePause(pause)
         self.inference.warm_up(batch_size)  # while the decode tasks read the first files
+
+    def __del__(self):
+        """Ray Data drops the UDF when it shuts the actor down gracefully: stop the model's prepare threads."""
+        inference = getattr(self, "inference", None)  # absent when the model failed to load
+        if inference is not None:
+            inference.close()
 
     def __call__(self, table):
         if not self.inference.exclusive:
@@ -381,6 +380,8 @@ def run_ray_scan(
                 driver.written.add(p)
     finally:
         stop_count.set()
+        if inference is not None:
+            inference.close()
         if started_here:
             ray.shutdown()
     rows.report()

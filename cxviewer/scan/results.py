@@ -156,11 +156,13 @@ class ResultsFileError(ValueError):
 
 class _DurableFile:
     """Every write is flushed to the OS at once (a killed process loses nothing); ``fsync`` at most once a
-    second and on close, so a power cut loses at most a second of rows without a disk sync per row."""
+    second and on close, so a power cut loses at most a second of rows without a disk sync per row.
+    Rows carry patient IDs and paths, so ``private`` (owner-only 0600) is the default: see
+    ``cxviewer.files.privacy.holds_patient_data``."""
 
     SYNC_EVERY_S = 1.0
 
-    def _open(self, path: Path, mode: str, private: bool = False, **kwargs):
+    def _open(self, path: Path, mode: str, private: bool, **kwargs):
         if private:  # owner only (0600), also when the file already existed
             kwargs["opener"] = lambda name, flags: os.open(name, flags, 0o600)
         self._fh = open(path, mode, encoding="utf-8", errors=ENCODING_ERRORS, **kwargs)
@@ -190,7 +192,7 @@ class _DurableFile:
 class CsvResultWriter(_DurableFile):
     """Appends rows to a CSV (header first when new), each flushed as soon as it is written."""
 
-    def __init__(self, path: Path, append: bool = False, private: bool = False):
+    def __init__(self, path: Path, append: bool = False, private: bool = True):
         self.path = Path(path)
         new = not append or not self.path.exists() or self.path.stat().st_size == 0
         self._open(self.path, "w" if new else "a", private, newline="")
@@ -207,10 +209,10 @@ class CsvResultWriter(_DurableFile):
 class JsonlResultWriter(_DurableFile):
     """Appends one JSON object per line, same fields as the CSV; ``skip`` holds paths already written."""
 
-    def __init__(self, path: Path, append: bool = False, skip: set[str] | None = None):
+    def __init__(self, path: Path, append: bool = False, skip: set[str] | None = None, private: bool = True):
         self.path = Path(path)
         self.skip = set(skip or ())
-        self._open(self.path, "a" if append else "w")
+        self._open(self.path, "a" if append else "w", private)
 
     def write(self, result: ScanResult) -> None:
         if result.path in self.skip:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cxviewer.files.privacy import holds_patient_data
 from cxviewer.scan.results import (
     CsvResultWriter,
     JsonlResultWriter,
@@ -69,10 +70,11 @@ def open_results(
     for p in (output, jsonl):
         if p is not None:
             p.parent.mkdir(parents=True, exist_ok=True)
-    sink = ResultsSink(csv=CsvResultWriter(output, append=resume), done={r.path for r in rows})
+    sink = ResultsSink(csv=CsvResultWriter(output, append=resume, private=holds_patient_data()), done={r.path for r in rows})
     if jsonl is not None:
         in_jsonl = read_existing_jsonl_paths(jsonl) if resume else set()
-        sink.jsonl = JsonlResultWriter(jsonl, append=resume, skip=in_jsonl)
+        sink.jsonl = JsonlResultWriter(jsonl, append=resume, skip=in_jsonl,
+                                        private=holds_patient_data())
         for row in rows:  # top up a JSON Lines file that lags behind the CSV
             sink.jsonl.write(row)
     return sink

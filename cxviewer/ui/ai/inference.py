@@ -42,7 +42,7 @@ class _Worker(QThread):
     started_job = Signal(str)
     finished_job = Signal(str, object)  # key, Prediction
     failed_job = Signal(str, str)  # key, message
-    model_loaded = Signal(str, str)  # model title, "device (runtime)"
+    model_loaded = Signal(str, str)  # model title, where_it_runs(device, runtime)
     preloaded = Signal(bool)  # the start-up preload is over: True when the model is loaded and has run once
     background_done = Signal(str, object)  # key, Prediction without map or mask
     background_failed = Signal(str, str)  # key, message
@@ -108,7 +108,8 @@ class _Worker(QThread):
             from cxviewer.model import load_classifier
 
             self._classifier = load_classifier(self._model_dir, self._runtime)
-            self.model_loaded.emit(self._classifier.card.title, _where(self._classifier))
+            loaded = self._classifier
+            self.model_loaded.emit(loaded.card.title, where_it_runs(loaded.device, loaded.runtime))
 
     def _preload(self) -> None:
         """Import what an analysis needs, load the model and run it once on a made-up film (its answer is
@@ -185,10 +186,12 @@ def warm_up_film(size: int = 512) -> np.ndarray:
     return np.clip(film, 0, 255).astype(np.uint8)
 
 
-def _where(classifier) -> str:
+def where_it_runs(device: str, runtime: str) -> str:
+    """Device and runtime as the panel and the status bar show them, e.g. "CPU (XNNPACK, 2 threads) · LiteRT"."""
     from cxviewer.report.ai_block import RUNTIME_NAMES
 
-    return f"{classifier.device}, {RUNTIME_NAMES.get(classifier.runtime, classifier.runtime)}"
+    name = RUNTIME_NAMES.get(runtime, runtime)
+    return f"{device} · {name}" if name else device
 
 
 def _message(exc: Exception) -> str:

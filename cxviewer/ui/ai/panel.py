@@ -20,17 +20,10 @@ from PySide6.QtWidgets import (
 
 from cxviewer.class_names import display_name
 from cxviewer.report.ai_block import MODEL_SCOPE, attention_text
+from cxviewer.ui.ai.inference import where_it_runs
 
 NOTICE = "Research software, not a medical device. A second look, not a diagnosis."
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
-
-
-def _where(prediction) -> str:
-    """Device and runtime, e.g. "CPU (XNNPACK, 2 threads) · LiteRT"."""
-    from cxviewer.report.ai_block import RUNTIME_NAMES
-
-    runtime = RUNTIME_NAMES.get(prediction.runtime, prediction.runtime)
-    return f"{prediction.device} · {runtime}" if runtime else prediction.device
 
 
 class AIPanel(QWidget):
@@ -218,7 +211,8 @@ class AIPanel(QWidget):
         self.anyway.setVisible(ran)
         self.status.setText(f"Outside the model's scope: {prediction.scope_text.rstrip('.')}. No opinion is given.")
         self._set_leading("Outside the model's scope", bold=False)
-        self.details.setText(f"{prediction.model_name} {prediction.model_version} · {_where(prediction)}")
+        where = where_it_runs(prediction.device, prediction.runtime)
+        self.details.setText(f"{prediction.model_name} {prediction.model_version} · {where}")
 
     def _show_anyway(self) -> None:
         prediction = self._refused
@@ -247,7 +241,7 @@ class AIPanel(QWidget):
             self._set_leading(f"{self._name(called)}  {prediction.confidence * 100:.0f} %", bold=True)
         self.attention.setText(attention_text(getattr(prediction, "attention_in_lungs", None)))
         details = (f"{prediction.model_name} {prediction.model_version} · {prediction.elapsed_ms:.0f} ms on "
-                   f"{_where(prediction)}")
+                   f"{where_it_runs(prediction.device, prediction.runtime)}")
         if prediction.lung_crop == "applied":
             details += "\nThe model saw the lung fields only (crop from the lung segmenter)."
         elif prediction.lung_crop == "lungs not found":

@@ -2,8 +2,9 @@
 a folder the reader chooses (with the window on screen and the reader's calibration), import one
 from a file (its annotations, its window and its calibration), and apply one found beside the film.
 
-When a film is shown, its folder is looked through (small files only, headers only) for a GSPS
-that references it; the status bar says so and "Apply presentation state found beside the film"
+When a film is shown, its folder is looked through (small files only, headers only; off the GUI
+thread, an answer for a film no longer on screen is dropped) for a GSPS that references it; the
+status bar says so and "Apply presentation state found beside the film"
 adds its annotations (one undoable step; ones already there are not added twice).
 """
 
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cxviewer import __version__
@@ -32,7 +34,10 @@ class PresentationStateActions:
         self.choose_file = choose_file or self._file_dialog
         self.found: list[Path] = []  # GSPS files beside the film on screen that reference it
         self._folders: dict[Path, tuple[float | None, dict[Path, set[str]]]] = {}
+        self._waiting: tuple[Path, float | None, str] | None = None  # the film on screen's folder, mtime, UID
+        self._scanning: dict[Path, float | None] = {}  # folders being looked through (and their mtime)
         window.image_view.imageChanged.connect(self._on_image)
+        window.loader.signals.lookedUp.connect(self._on_looked_up, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------ dialogs
     def _folder_dialog(self) -> str:
@@ -119,6 +124,7 @@ class PresentationStateActions:
 
     def _on_image(self, rad) -> None:
         self.found = []
+        self._waiting = None  # an answer still to come for an earlier film is not this one's
         if rad is None or not getattr(rad, "sop_uid", "") or getattr(rad, "path", None) is None:
             self._update_action()
             return
@@ -129,12 +135,40 @@ class PresentationStateActions:
             stamp = None
         cached = self._folders.get(folder)
         if cached is None or cached[0] != stamp:  # each folder is looked through once until it changes
-            cached = self._folders[folder] = (stamp, gsps.scan_presentation_states(folder))
-        self.found = [p for p, uids in cached[1].items() if rad.sop_uid in uids]
+            self._update_action()
+            self._waiting = (folder, stamp, rad.sop_uid)
+            if folder not in self._scanning or self._scanning[folder] != stamp:  # once for films in a row
+                self._scanning[folder] = stamp
+                self.window.loader.look_up(("gsps", folder, stamp), lambda: gsps.scan_presentation_states(folder))
+            return
+        self._offer(rad.sop_uid, cached[1])
+
+    def _on_looked_up(self, token, result) -> None:
+        if not (isinstance(token, tuple) and token[:1] == ("gsps",)):
+            return  # another client's look-up
+        _tag, folder, stamp = token
+        if self._scanning.get(folder, ()) == stamp:
+            del self._scanning[folder]
+        waiting, wanted = self._waiting, self._waiting is not None and self._waiting[:2] == (folder, stamp)
+        if isinstance(result, Exception):
+            if wanted:
+                self._tell(f"Could not look for presentation states beside the film: {result}", error=True)
+            return
+        self._folders[folder] = (stamp, result)  # right for that folder even when the film has changed
+        if wanted:  # the film on screen waits for this folder (not a stale answer for a film gone)
+            self._waiting = None
+            self._offer(waiting[2], result, late=True)
+
+    def _offer(self, sop_uid: str, states: dict[Path, set[str]], late: bool = False) -> None:
+        self.found = [p for p, uids in states.items() if sop_uid in uids]
         self._update_action()
         if self.found:
-            self._tell(f"A presentation state for this film is beside it ({self.found[0].name}): "
-                       "Annotate \N{RIGHTWARDS ARROW} Apply presentation state found beside the film")
+            text = (f"A presentation state for this film is beside it ({self.found[0].name}): "
+                    "Annotate \N{RIGHTWARDS ARROW} Apply presentation state found beside the film")
+            shown = self.window.status.currentMessage()
+            if late and shown and not shown.startswith("A presentation state"):
+                text = f"{shown} \N{EM DASH} {text[0].lower()}{text[1:]}"  # e.g. "Opened ..." stays on screen
+            self._tell(text)
 
     def _update_action(self) -> None:
         action = self.window.actions_by_name.get("gsps_apply_found")

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from cxviewer.imaging.dicom_values import format_date, format_person_name, shown
 from cxviewer.pacs.errors import PacsError
 from cxviewer.ui.pacs.nodes import PacsNodesDialog, configured_nodes
 from cxviewer.ui.pacs.task import PacsTask
@@ -38,18 +39,9 @@ if TYPE_CHECKING:
 COLUMNS = ("Patient name", "Patient ID", "Study date", "Description", "Modalities", "Images", "Accession")
 
 
-def _date(text: str) -> str:
-    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
-
-
-def _name(text: str) -> str:
-    """DICOM person name 'Family^Given' as 'Family, Given'."""
-    parts = [p for p in text.split("^") if p]
-    return ", ".join(parts[:2]) + (" " + " ".join(parts[2:]) if len(parts) > 2 else "")
-
-
 def retrieve_folder() -> Path:
-    from cxviewer.pacs.storage import default_folder, private_dir
+    from cxviewer.pacs.storage import default_folder
+    from cxviewer.paths import private_dir
 
     return private_dir(default_folder() / "retrieved")
 
@@ -220,8 +212,10 @@ class QueryRetrieveDialog(QDialog):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.results))
         for row, r in enumerate(self.results):
-            values = (_name(r.patient_name), r.patient_id, _date(r.study_date), r.description,
-                      ", ".join(r.modalities), "" if r.instances is None else str(r.instances), r.accession)
+            # the same rules as the study browser and the corner text; identifiers escaped (a peer's text)
+            values = (shown(format_person_name(r.patient_name)), shown(r.patient_id), format_date(r.study_date),
+                      shown(r.description), ", ".join(r.modalities), "" if r.instances is None else str(r.instances),
+                      shown(r.accession))
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row)

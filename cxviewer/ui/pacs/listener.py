@@ -22,7 +22,8 @@ SETTLE_MS = 1000  # open a study this long after its last object arrived
 
 
 def received_folder() -> Path:
-    from cxviewer.pacs.storage import default_folder, private_dir
+    from cxviewer.pacs.storage import default_folder
+    from cxviewer.paths import private_dir
 
     return private_dir(default_folder() / "received")
 

@@ -121,9 +121,10 @@ class ScanWorker(QObject):
             sink = self.resultReady.emit
             writer = None
             if self.journal is not None:
+                from cxviewer.files.privacy import holds_patient_data
                 from cxviewer.scan.results import CsvResultWriter
 
-                writer = CsvResultWriter(self.journal, private=True)  # patient IDs: owner only
+                writer = CsvResultWriter(self.journal, private=holds_patient_data())  # patient IDs: owner only
 
                 def sink(result, _emit=self.resultReady.emit):
                     writer.write(result)  # on disk first: a crash after this loses nothing

@@ -276,12 +276,13 @@ class ScanResultsView(QWidget):
 
     def export_csv(self, path: str | Path) -> int:
         """Write the rows shown to ``path``; returns how many. Refuses a file inside a scanned folder."""
+        from cxviewer.files.privacy import holds_patient_data
         from cxviewer.scan.guards import check_output
         from cxviewer.scan.results import CsvResultWriter
 
         target = check_output(path, self.protected_roots) if self.protected_roots else Path(path)
         rows = self.proxy.visible_results()
-        writer = CsvResultWriter(target)
+        writer = CsvResultWriter(target, private=holds_patient_data())  # patient IDs and paths: owner only
         try:
             for r in rows:
                 writer.write(r)

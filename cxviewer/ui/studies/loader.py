@@ -5,6 +5,8 @@ paths, decodes files one by one and reports each as soon as it is done, so the w
 first image while the rest of the folder is still loading. Re-reading one image whose pixels were
 dropped from the cache is a separate, small task so it does not wait behind a long batch.
 Results arrive as Qt signals, delivered on the GUI thread.
+Header look-ups that may open many files (a folder's earlier studies, its presentation states) run
+in a pool of their own (``Loader.look_up``), so they never hold up reading the film on screen.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import itertools
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
@@ -48,6 +51,7 @@ class LoaderSignals(QObject):
     progress = Signal(int, int, int)  # batch, done, total
     batchFinished = Signal(int, bool)  # batch, cancelled
     reread = Signal(object, object, object)  # path, Radiograph or None, error message or None
+    lookedUp = Signal(object, object)  # the caller's token, the look-up's result (or the exception it raised)
 
 
 class _BatchTask(QRunnable):
@@ -94,6 +98,21 @@ class _ReadTask(QRunnable):
         self.signals.reread.emit(self.path, rad, entry.error)
 
 
+class _LookupTask(QRunnable):
+    def __init__(self, token: object, look: Callable[[], Any], signals: LoaderSignals):
+        super().__init__()
+        self.token, self.look, self.signals = token, look, signals
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            result = self.look()
+        except Exception as exc:  # the caller says so; the viewer stays up
+            log.exception("look-up failed")
+            result = exc
+        self.signals.lookedUp.emit(self.token, result)
+
+
 class _PrewarmTask(QRunnable):
     """Import the readers (pydicom, OpenCV) and start a decoder process in the background, so that
     the first image a reader opens after start-up does not wait for them; the window itself never
@@ -121,6 +140,8 @@ class Loader(QObject):
         self.signals = LoaderSignals(self)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)  # one long batch + quick re-reads of single images
+        self.lookups = QThreadPool(self)  # folder look-ups: never in the way of reading a film
+        self.lookups.setMaxThreadCount(1)
         self._ids = itertools.count(1)
         self._cancel: dict[int, threading.Event] = {}
         self.signals.batchFinished.connect(lambda b, _c: self._cancel.pop(b, None))
@@ -136,6 +157,11 @@ class Loader(QObject):
     def reread(self, path: Path) -> None:
         self.pool.start(_ReadTask(Path(path), self.signals), priority=1)
 
+    def look_up(self, token: object, look: Callable[[], Any]) -> None:
+        """Run ``look()`` off the GUI thread; ``signals.lookedUp`` brings back ``token`` and its result
+        (connect it queued: the caller compares the token with its latest request and drops stale ones)."""
+        self.lookups.start(_LookupTask(token, look, self.signals))
+
     def busy(self) -> bool:
         return bool(self._cancel)
 
@@ -146,3 +172,4 @@ class Loader(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> None:
         self.cancel_all()
         self.pool.waitForDone(timeout_ms)
+        self.lookups.waitForDone(timeout_ms)

@@ -228,13 +228,6 @@ class StudyModel(QStandardItemModel):
                 cell.setData(None, AI_RANK_ROLE)
                 cell.setToolTip("")
 
-    def ai_text(self, path: Path) -> str:
-        item = self._images.get(Path(path))
-        if item is None:
-            return ""
-        parent = item.parent() or self.invisibleRootItem()
-        return parent.child(item.row(), AI_COLUMN).text()
-
     def sort_by_ai(self, by_ai: bool = True) -> None:
         """Order patients, studies, series and images by the AI's answer, the most notable first (a called
         class in the card's order, then uncertain, out of scope, error, not analysed yet; a group by its most

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QWidget
 
@@ -93,6 +93,7 @@ class _ActivateFilter(QObject):
 
 class ViewportGrid(QWidget):
     layoutChanged = Signal(str)
+    priorLookedUp = Signal(object)  # after "Compare with prior": the StudyRef shown, or None
 
     def __init__(self, window, tools=None, parent: QWidget | None = None):
         super().__init__(parent or window)
@@ -106,12 +107,14 @@ class ViewportGrid(QWidget):
         self.layout_name = "1x1"
         self.linked = False
         self._syncing = False
-        self._pending: dict[Path, ImageView] = {}
+        self._pending: dict[ImageView, Path] = {}  # one outstanding read per viewport: the latest asked
         self._badges: dict[ImageView, tuple[Path, str]] = {}
         self._folder_refs: dict[Path, tuple[float, frozenset, list[StudyRef]]] = {}
         self._wire(window.image_view)
         window.activeViewChanged.connect(lambda _v: self.update())
         window.loader.signals.reread.connect(self._on_reread)
+        self._prior_token: tuple | None = None  # the latest prior look-up asked for
+        window.loader.signals.lookedUp.connect(self._on_looked_up, Qt.ConnectionType.QueuedConnection)
         window.currentImageChanged.connect(self._on_closed_all)
         self.set_layout("1x1")
 
@@ -215,28 +218,33 @@ class ViewportGrid(QWidget):
         if rad is None:
             if view.rad is not None and Path(view.rad.path) != path:
                 view.set_radiograph(None)  # never the previous film under the new film's label
-            self._pending[path] = view
+            self._pending[view] = path  # replaces an earlier read for this viewport: its answer is dropped
             view.show_message(f"Reading {path.name}\N{HORIZONTAL ELLIPSIS}")
             self.window.loader.reread(path)
             return
+        self._pending.pop(view, None)  # a film still being read for this viewport must not replace this one
         view.hide_message()
         view.set_radiograph(rad)
         view.set_position_text(self.window.series_position(path))  # "Im 2/3" as in viewport 1
 
     def _on_reread(self, path: Path, rad, error) -> None:
-        view = self._pending.pop(Path(path), None)
-        if view is None:
+        waiting = [v for v, p in self._pending.items() if p == Path(path)]
+        if not waiting:  # nobody asked, or the viewport was given another film since: a stale answer
             return
+        for v in waiting:
+            del self._pending[v]
         if rad is None:
-            view.show_message(f"Cannot read {Path(path).name}\n\n{error}")
+            for view in waiting:
+                view.show_message(f"Cannot read {Path(path).name}\n\n{error}")
             return
         self.window.cache.put(path, rad)
         model = self.window.study_browser.model
         if not model.contains(path):  # a prior found in an opened folder: list it with the others
             self.window.study_browser.add_entry(ImageEntry.from_radiograph(rad))
-        view.hide_message()
-        view.set_radiograph(rad)
-        view.set_position_text(self.window.series_position(Path(path)))
+        for view in waiting:
+            view.hide_message()
+            view.set_radiograph(rad)
+            view.set_position_text(self.window.series_position(Path(path)))
 
     def step(self, step: int) -> None:
         """PgUp / PgDown: the previous / next image of the active viewport's series, in that viewport."""
@@ -305,10 +313,13 @@ class ViewportGrid(QWidget):
             self._syncing = False
 
     # ------------------------------------------------------------ prior
-    def _candidates(self) -> list[StudyRef]:
+    def _candidates(self) -> tuple[list[StudyRef], list[tuple[Path, float, frozenset]]]:
+        """The open films' studies and those of the films beside them already looked through; and the
+        folders still to look through (new, or changed since), as (folder, mtime, films open there)."""
         model = self.window.study_browser.model
         refs = [StudyRef.of(e) for e in model.entries.values() if e.ok]
         known = {r.path for r in refs}
+        to_scan = []
         for folder in sorted({p.parent for p in model.entries}):
             try:
                 stamp = folder.stat().st_mtime
@@ -317,27 +328,60 @@ class ViewportGrid(QWidget):
             open_here = frozenset(p for p in known if p.parent == folder)
             cached = self._folder_refs.get(folder)
             if cached is None or cached[:2] != (stamp, open_here):  # films already open are not read again
-                cached = self._folder_refs[folder] = (stamp, open_here, scan_folder(folder, open_here))
-            refs.extend(r for r in cached[2] if r.path not in known)
-        return refs
+                to_scan.append((folder, stamp, open_here))
+            else:
+                refs.extend(r for r in cached[2] if r.path not in known)
+        return refs, to_scan
 
-    def find_prior(self) -> StudyRef | None:
-        rad = self.window.image_view.rad
-        if rad is None:
-            return None
-        return find_prior(StudyRef.of(rad), self._candidates())
-
-    def compare_with_prior(self) -> StudyRef | None:
+    def compare_with_prior(self) -> None:
+        """Look for the current film's prior (the folders' headers are read off the GUI thread) and show
+        it beside the film; ``priorLookedUp`` tells the answer."""
         rad = self.window.image_view.rad
         if rad is None:
             self.window.status.showMessage("Open a film first.", 8000)
-            return None
-        prior = self.find_prior()
+            return
+        refs, to_scan = self._candidates()
+        if not to_scan:
+            self._show_prior(rad, refs)
+            return
+        self._prior_token = token = ("prior", Path(rad.path), object())  # later P or another film: stale
+        self.window.status.showMessage("Looking for a prior\N{HORIZONTAL ELLIPSIS}")
+        self.window.loader.look_up(token, lambda: [(f, stamp, here, scan_folder(f, here))
+                                                   for f, stamp, here in to_scan])
+
+    def _on_looked_up(self, token, result) -> None:
+        if not (isinstance(token, tuple) and token[:1] == ("prior",)):
+            return  # another client's look-up
+        if isinstance(result, list):
+            for folder, stamp, here, refs in result:
+                self._folder_refs[folder] = (stamp, here, refs)  # right for that folder, stale or not
+        if token is not self._prior_token:
+            return
+        self._prior_token = None
+        rad = self.window.image_view.rad
+        if rad is None or Path(rad.path) != token[1]:  # the reader moved on: no prior for a film gone
+            if self.window.status.currentMessage().startswith("Looking for a prior"):
+                self.window.status.clearMessage()
+            return
+        if isinstance(result, Exception):
+            self.window.status.showMessage(f"Could not look for a prior: {result}", 15000)
+            self.priorLookedUp.emit(None)
+            return
+        refs, to_scan = self._candidates()
+        scanned = {folder: found for folder, _s, _h, found in result}
+        known = {r.path for r in refs}
+        for folder, _stamp, _here in to_scan:  # changed again meanwhile: what was just read will do
+            refs.extend(r for r in scanned.get(folder, ()) if r.path not in known)
+        self._show_prior(rad, refs)
+
+    def _show_prior(self, rad, refs: list[StudyRef]) -> None:
+        prior = find_prior(StudyRef.of(rad), refs)
         if prior is None:
             self.window.status.showMessage(
                 "No earlier study of this patient (same Patient ID and issuer, earlier study date) "
                 "among the open films or in their folders.", 15000)
-            return None
+            self.priorLookedUp.emit(None)
+            return
         if self.layout_name == "1x1":
             self.set_layout("1x2")
         current, other = self.window.image_view, self.views[1]
@@ -346,7 +390,7 @@ class ViewportGrid(QWidget):
         self._badge(current, rad)
         self.show_in(other, prior.path)
         self.window.status.showMessage(f"Prior: {format_date(prior.study_date)} ({prior.path.name})", 15000)
-        return prior
+        self.priorLookedUp.emit(prior)
 
 
 def install_layouts(window, tools=None) -> ViewportGrid:
