@@ -21,8 +21,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cxviewer.imaging.dicom_header import header_text, positive_numbers
-
 DETECTOR = "detector"
 MAGNIFICATION = "magnification"
 CALIBRATED = "calibrated"
@@ -107,11 +105,15 @@ NO_SPACING = MeasurementScale(None, None, PIXELS, "no pixel spacing in the file:
 
 
 def _pair(ds: Any, keyword: str) -> tuple[float, float] | None:
+    from cxviewer.imaging.dicom_header import positive_numbers  # (pydicom: not imported with the window)
+
     pair = positive_numbers(ds, keyword, 2)
     return (pair[0], pair[1]) if pair is not None else None
 
 
 def _positive(ds: Any, keyword: str) -> float | None:
+    from cxviewer.imaging.dicom_header import positive_numbers
+
     one = positive_numbers(ds, keyword, 1)
     return one[0] if one is not None else None
 
@@ -122,6 +124,8 @@ def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def scale_from_header(ds: Any) -> MeasurementScale:
     """The scale a DICOM header (a pydicom Dataset, or anything with ``get``) gives its pixels."""
+    from cxviewer.imaging.dicom_header import header_text
+
     ps = _pair(ds, "PixelSpacing")
     ips = _pair(ds, "ImagerPixelSpacing")
     ermf = _positive(ds, "EstimatedRadiographicMagnificationFactor")
