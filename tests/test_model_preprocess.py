@@ -31,13 +31,23 @@ def test_channels_are_beasf_clahe_original(chest):
     np.testing.assert_array_equal(np.rint(x[..., 0] * 255).astype(np.uint8), beasf(resized))
 
 
-def test_training_and_inference_share_the_function():
-    """The trainer and the classifier call the very same prepare()."""
-    from cxviewer.model import classifier
+def test_training_and_inference_share_the_function(monkeypatch):
+    """The trainer and the classifier's input recipe (model.inputs, shared by the scan) call the very same
+    prepare()."""
+    from cxviewer.model import preprocess
+    from cxviewer.model.inputs import InputRecipe
     from cxviewer.training import train
 
     assert train.prepare is prepare
-    assert classifier.prepare is prepare
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(preprocess, "prepare", spy)
+    tensor, _ = InputRecipe(64, "equalize_hist").prepare(np.full((80, 70), 128, np.uint8))
+    assert calls == [64] and tensor.shape == (64, 64, 3)
 
 
 def test_beasf_lut_is_monotone_and_pins_mean_and_ends(chest):
