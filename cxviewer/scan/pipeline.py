@@ -173,15 +173,4 @@ def run_scan(
         if inference is not None:
             inference.close()
     rows.report()
-    return ScanSummary(
-        ok=progress.ok,
-        errors=progress.errors,
-        out_of_scope=progress.out_of_scope,
-        ignored=discovery.ignored,
-        already_done=progress.already_done,
-        elapsed_s=progress.elapsed_s,
-        cancelled=cancelled,
-        skipped_dirs=list(discovery.skipped_dirs),
-        model=inference.tag if inference else "",
-        stage_s=dict(clock.seconds),
-    )
+    return ScanSummary.of_run(progress, discovery, inference, clock, cancelled)

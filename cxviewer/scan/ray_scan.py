@@ -385,16 +385,5 @@ def run_ray_scan(
         if started_here:
             ray.shutdown()
     rows.report()
-    return ScanSummary(
-        ok=progress.ok,
-        errors=progress.errors,
-        out_of_scope=progress.out_of_scope,
-        ignored=discovery.ignored,
-        already_done=progress.already_done,
-        elapsed_s=progress.elapsed_s,
-        cancelled=cancelled or cancel.is_set(),
-        skipped_dirs=list(discovery.skipped_dirs),
-        model=inference.tag if inference else "",
-        stage_s=dict(clock.seconds),
-        engine=f"ray, {cluster.address}",
-    )
+    return ScanSummary.of_run(progress, discovery, inference, clock, cancelled or cancel.is_set(),
+                              engine=f"ray, {cluster.address}")

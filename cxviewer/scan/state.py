@@ -96,6 +96,23 @@ class ScanSummary:
     stage_s: dict[str, float] = field(default_factory=dict)  # StageClock.seconds: where the time went
     engine: str = "local"  # "local" or "ray (N workers)"
 
+    @classmethod
+    def of_run(cls, progress, discovery, inference, clock, cancelled: bool, engine: str = "local") -> ScanSummary:
+        """The summary of a finished run, from what the run kept (the local and the Ray engine alike)."""
+        return cls(
+            ok=progress.ok,
+            errors=progress.errors,
+            out_of_scope=progress.out_of_scope,
+            ignored=discovery.ignored,
+            already_done=progress.already_done,
+            elapsed_s=progress.elapsed_s,
+            cancelled=cancelled,
+            skipped_dirs=list(discovery.skipped_dirs),
+            model=inference.tag if inference else "",
+            stage_s=dict(clock.seconds),
+            engine=engine,
+        )
+
     @property
     def scanned(self) -> int:
         return self.ok + self.errors + self.out_of_scope
