@@ -59,3 +59,25 @@ def test_tiny_run_logs_checkpoints_and_resumes(tiny_folder, tmp_path):
     lines = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in lines] == [1, 2]
     assert (out / "checkpoints" / "epoch_002.weights.h5").is_file()
+
+
+def test_tiny_run_with_the_attention_penalty_logs_the_share_outside_the_lungs_and_resumes(tiny_folder, tmp_path):
+    from pathlib import Path
+
+    from cxviewer.training.train import WEIGHTS_FILE, train
+
+    lungs = Path(__file__).resolve().parents[1] / "models" / "lung-unet"
+    out = tmp_path / "run"
+    messages: list[str] = []
+    kwargs = dict(input_size=64, batch_size=8, seed=7, patience=10, lung_model=lungs, attention_penalty=1.0,
+                  log=messages.append)
+    summary = train(tiny_folder, out, epochs=1, **kwargs)
+    assert summary["attention_penalty"] == 1.0 and summary["epochs_run"] == 1
+    line = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])
+    assert 0.0 <= line["outside_lungs"] <= 1.0 and line["loss"] == line["loss"]  # a number, not NaN
+    assert (out / WEIGHTS_FILE).is_file()
+    summary = train(tiny_folder, out, epochs=2, **kwargs)
+    assert "resuming after epoch 1" in messages and summary["epochs_run"] == 2
+    assert [json.loads(x)["epoch"] for x in (out / "train_log.jsonl").read_text().splitlines()] == [1, 2]
+    with pytest.raises(ValueError, match="lung segmenter"):
+        train(tiny_folder, tmp_path / "other", epochs=1, input_size=64, attention_penalty=1.0)

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
     parser.add_argument("--style-randomise", action="store_true",
                         help="randomise each training view's look (blur or unsharp masking, CLAHE, noise) in every class")
+    parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
+                        help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
+                             "(needs --lung-model; 0: off)")
     parser.add_argument("--monitor", default=None,
                         help="labelled folder from other sources to predict and log each epoch (never trained or fitted on)")
     parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         balance_views=args.balance_views,
         monitor_dir=args.monitor,
         style_randomise=args.style_randomise,
+        attention_penalty=args.attention_penalty,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:

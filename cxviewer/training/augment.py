@@ -15,7 +15,7 @@ import numpy as np
 _TEXTS = ("L", "R", "PA", "AP", "A", "B", "C", "a", "b", "1", "2", "SUPINE", "PORTABLE", "ERECT", "Fig. 1")
 
 
-def _geometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _geometric(img: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None = None):
     h, w = img.shape
     angle = rng.uniform(-7, 7)
     scale = rng.uniform(0.9, 1.15)
@@ -23,7 +23,10 @@ def _geometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
     m[:, 2] += (tx, ty)
     fill = int(rng.choice([0, int(np.median(img[:4]))]))
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    if mask is not None:
+        mask = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out, mask
 
 
 def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -49,18 +52,19 @@ def _jpeg(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else img
 
 
-def _crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _crop(img: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None = None):
     h, w = img.shape
     t, b = (rng.uniform(0, 0.1, 2) * h).astype(int)
     l, r = (rng.uniform(0, 0.1, 2) * w).astype(int)
-    return img[t : h - b, l : w - r]
+    return img[t : h - b, l : w - r], None if mask is None else mask[t : h - b, l : w - r]
 
 
-def _border(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _border(img: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None = None):
     h, w = img.shape
     sides = (rng.uniform(0, 0.1, 4) * rng.integers(0, 2, 4) * (h, h, w, w)).astype(int)
     value = int(rng.choice([0, 255, int(rng.integers(0, 256))]))
-    return cv2.copyMakeBorder(img, *sides, cv2.BORDER_CONSTANT, value=value)
+    out = cv2.copyMakeBorder(img, *sides, cv2.BORDER_CONSTANT, value=value)
+    return out, None if mask is None else cv2.copyMakeBorder(mask, *sides, cv2.BORDER_CONSTANT, value=0)
 
 
 def _paint_marks(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -110,11 +114,18 @@ def style(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def augment(img: np.ndarray, rng: np.random.Generator, style_randomise: bool = False) -> np.ndarray:
     """One random training view of a uint8 grey image (size may change; prepare() resizes)."""
+    return augment_with_mask(img, None, rng, style_randomise)[0]
+
+
+def augment_with_mask(img: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator,
+                      style_randomise: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`augment`, with a uint8 lung mask on the same pixel grid moved by the same crop, border and
+    warp (the same random draws: the image is the view :func:`augment` gives for this ``rng``)."""
     if rng.random() < 0.5:
-        img = _crop(img, rng)
+        img, mask = _crop(img, rng, mask)
     if rng.random() < 0.3:
-        img = _border(img, rng)
-    img = _geometric(img, rng)
+        img, mask = _border(img, rng, mask)
+    img, mask = _geometric(img, rng, mask)
     if rng.random() < 0.5:
         img = _paint_marks(img, rng)
     img = photometric(img, rng)
@@ -124,4 +135,4 @@ def augment(img: np.ndarray, rng: np.random.Generator, style_randomise: bool = F
         img = _rescale(img, rng)
     if rng.random() < 0.5:
         img = _jpeg(img, rng)
-    return np.ascontiguousarray(img)
+    return np.ascontiguousarray(img), None if mask is None else np.ascontiguousarray(mask)

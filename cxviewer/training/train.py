@@ -83,20 +83,30 @@ def view_balanced_weights(labels: np.ndarray, views: list[str | None], n: int) -
 
 def lung_crops(images: list[np.ndarray], lung_model: str | Path) -> tuple[list[np.ndarray], float]:
     """Each film cut to the box the app's lung crop would use (the whole film where no lungs are found)."""
+    crops, _, rate = lung_crops_and_masks(images, lung_model)
+    return crops, rate
+
+
+def lung_crops_and_masks(images: list[np.ndarray], lung_model: str | Path
+                         ) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """:func:`lung_crops`, with each crop's lung mask (uint8 0/1, the segmenter's, undilated) on the crop's
+    pixel grid; where no plausible lungs are found the whole film counts as lung (no attention target)."""
     from cxviewer.model.segmenter import load_segmenter
 
     seg = load_segmenter(lung_model)
-    out, found = [], 0
+    out, masks, found = [], [], 0
     for i in range(0, len(images), 64):
         chunk = images[i : i + 64]
         for img, res in zip(chunk, seg.segment_many(chunk)):
             if res.box is None:
                 out.append(img)
+                masks.append(np.ones(img.shape, np.uint8))
                 continue
             y0, x0, y1, x1 = res.box
             out.append(np.ascontiguousarray(img[y0:y1, x0:x1]))
+            masks.append(np.ascontiguousarray(res.mask[y0:y1, x0:x1]))
             found += 1
-    return out, found / max(1, len(images))
+    return out, masks, found / max(1, len(images))
 
 
 def balanced_class_weights(indices: np.ndarray, n: int) -> dict[int, float]:
@@ -116,20 +126,21 @@ class TrainingData:
     val_y: np.ndarray
     monitor: tuple[np.ndarray, np.ndarray] | None
     crop_rate: dict[str, float] | None
+    train_masks: list[np.ndarray] | None = None
 
 
 def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: str | Path | None,
                        standardise: str | None, balance_views: bool, monitor_dir: str | Path | None,
-                       log=print) -> TrainingData:
+                       log=print, with_masks: bool = False) -> TrainingData:
     """The patient-level split of ``data_dir``, its readable films, their loss weights and the validation inputs."""
     splits = split_by_patient(read_manifest(data_dir), seed=seed)
     train_s, val_s = splits["train"], splits["val"]
     log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
     train_s, train_imgs = load_readable(train_s, log)
     val_s, val_imgs = load_readable(val_s, log)
-    crop_rate = None
+    crop_rate, train_masks = None, None
     if lung_model:
-        train_imgs, train_rate = lung_crops(train_imgs, lung_model)
+        train_imgs, train_masks, train_rate = lung_crops_and_masks(train_imgs, lung_model)
         val_imgs, val_rate = lung_crops(val_imgs, lung_model)
         crop_rate = {"train": train_rate, "val": val_rate}
         log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
@@ -149,7 +160,7 @@ def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: s
         sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
     return TrainingData(splits=splits, train_images=train_imgs, train_labels=train_y, sample_weights=sample_w,
                         val_x=prepared_stack(val_imgs, size, standardise), val_y=label_indices(val_s, TRAINING_LABELS),
-                        monitor=monitor, crop_rate=crop_rate)
+                        monitor=monitor, crop_rate=crop_rate, train_masks=train_masks if with_masks else None)
 
 
 def train(
@@ -171,6 +182,7 @@ def train(
     balance_views: bool = False,
     monitor_dir: str | Path | None = None,
     style_randomise: bool = False,
+    attention_penalty: float = 0.0,
     log=print,
 ) -> dict:
     """Train (or resume) one run.
@@ -184,6 +196,8 @@ def train(
     adds :func:`augment.style` (blur or unsharp masking, CLAHE, noise) to every class. ``monitor_dir``
     (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
     fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
+    ``attention_penalty`` (needs ``lung_model``) adds that weight times the share of the Grad-CAM map
+    outside the lungs to the loss (:mod:`cxviewer.training.lung_attention`).
     """
     from cxviewer.model.runtime import import_tensorflow
 
@@ -193,10 +207,13 @@ def train(
     size = train_size or input_size
     files = train_loop.RunFiles(Path(out_dir))
     files.checkpoints.mkdir(parents=True, exist_ok=True)
-    data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log)
+    if attention_penalty and not lung_model:
+        raise ValueError("the attention penalty needs the lung segmenter (--lung-model): it penalises the map outside the lungs")
+    data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log,
+                              with_masks=bool(attention_penalty))
     n = len(TRAINING_LABELS)
     batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
-                                          seed, size, standardise, style_randomise)
+                                          seed, size, standardise, style_randomise, masks=data.train_masks)
     state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
                                     init_weights, log)
     started = time.monotonic() - state["seconds"]
@@ -204,7 +221,11 @@ def train(
     if state["epoch"] + 1 < epochs and state["bad_epochs"] < patience:
         epoch_end = train_loop.EpochEnd(model, forward, batches, files, state, started, (data.val_x, data.val_y),
                                         data.monitor, patience, max_minutes, log)
-        model.fit(batches, epochs=epochs, initial_epoch=state["epoch"] + 1, callbacks=[epoch_end], verbose=2)
+        fitted = model
+        if attention_penalty:
+            fitted = train_loop.attention_trainer(model, attention_penalty, len(batches), epochs, learning_rate,
+                                                  warmup_epochs, steps_done=len(batches) * (state["epoch"] + 1))
+        fitted.fit(batches, epochs=epochs, initial_epoch=state["epoch"] + 1, callbacks=[epoch_end], verbose=2)
     from cxviewer.model.network import ARCHITECTURE
 
     summary = {
@@ -225,6 +246,7 @@ def train(
         "standardise": standardise,
         "balance_views": balance_views,
         "style_randomise": style_randomise,
+        "attention_penalty": attention_penalty,
     }
     (files.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary

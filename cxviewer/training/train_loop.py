@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from cxviewer.model.preprocess import prepare
-from cxviewer.training.augment import augment
+from cxviewer.training.augment import augment_with_mask
 from cxviewer.training.dataset import TRAINING_LABELS
 from cxviewer.training.metrics import classification_report
 from cxviewer.training.train import WEIGHTS_FILE
@@ -37,14 +37,19 @@ def smoothed_ce(y: np.ndarray, probs: np.ndarray) -> float:
 
 
 class AugmentedBatches(keras.utils.PyDataset):
-    """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index)."""
+    """Shuffled, augmented batches; the views depend only on (seed, epoch, batch index).
+
+    With ``masks`` (each film's lung mask on its pixel grid) a batch is ``((images, lung_cells), labels,
+    weights)``: the masks follow the films through the augmentation and are averaged over the feature
+    map's cells (:func:`lung_attention.mask_cells`) for the attention penalty."""
 
     def __init__(self, images: list[np.ndarray], labels: np.ndarray, weights: np.ndarray, n_classes: int,
-                 batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool = False):
+                 batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool = False,
+                 masks: list[np.ndarray] | None = None):
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels, self.weights, self.n_classes = images, labels, weights, n_classes
         self.batch_size, self.seed, self.size, self.standardise = batch_size, seed, size, standardise
-        self.style_randomise = style_randomise
+        self.style_randomise, self.masks = style_randomise, masks
         self.epoch = 0
         self.order = np.arange(len(images))
 
@@ -58,13 +63,36 @@ class AugmentedBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         rng = np.random.default_rng((self.seed, self.epoch, i))
-        x = np.stack([prepare(augment(self.images[j], rng, self.style_randomise), self.size, standardise=self.standardise)[0] for j in idx])
-        return x, one_hot(self.labels[idx], self.n_classes), self.weights[idx]
+        views, cells = [], []
+        for j in idx:
+            img, mask = augment_with_mask(self.images[j], None if self.masks is None else self.masks[j], rng,
+                                          self.style_randomise)
+            views.append(prepare(img, self.size, standardise=self.standardise)[0])
+            if mask is not None:
+                from cxviewer.training.lung_attention import mask_cells
+
+                cells.append(mask_cells(mask, self.size // 32))
+        x = np.stack(views)
+        y, w = one_hot(self.labels[idx], self.n_classes), self.weights[idx]
+        return ((x, np.stack(cells)), y, w) if self.masks is not None else (x, y, w)
 
 
 def fresh_state() -> dict:
     return {"epoch": -1, "best_auc": -1.0, "best_epoch": None, "best_val_loss": float("inf"), "bad_epochs": 0,
             "seconds": 0.0}
+
+
+def make_optimizer(steps: int, epochs: int, learning_rate: float, warmup_epochs: float):
+    """Adam with a warm-up to ``learning_rate`` then cosine decay over the whole run."""
+    warmup = int(round(steps * warmup_epochs))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=learning_rate / 30,
+        decay_steps=max(1, steps * epochs - warmup),
+        alpha=0.05,
+        warmup_target=learning_rate,
+        warmup_steps=warmup,
+    )
+    return keras.optimizers.Adam(schedule)
 
 
 def build_model(size: int, n_classes: int, seed: int, steps: int, epochs: int, learning_rate: float,
@@ -82,20 +110,26 @@ def build_model(size: int, n_classes: int, seed: int, steps: int, epochs: int, l
     if init_weights:
         model.load_weights(str(init_weights))
         log(f"initialised from {init_weights}")
-    warmup = int(round(steps * warmup_epochs))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=learning_rate / 30,
-        decay_steps=max(1, steps * epochs - warmup),
-        alpha=0.05,
-        warmup_target=learning_rate,
-        warmup_steps=warmup,
-    )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=make_optimizer(steps, epochs, learning_rate, warmup_epochs),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING),
         metrics=["accuracy"],
     )
     return model
+
+
+def attention_trainer(network, penalty: float, steps: int, epochs: int, learning_rate: float,
+                      warmup_epochs: float, steps_done: int = 0):
+    """``network`` wrapped to train with the lung-attention penalty, compiled with the run's schedule,
+    which resumes at ``steps_done`` (the optimiser's moments start afresh after an interruption)."""
+    from cxviewer.training.lung_attention import LungAttentionTrainer
+
+    trainer = LungAttentionTrainer(network, penalty, LABEL_SMOOTHING)
+    optimizer = make_optimizer(steps, epochs, learning_rate, warmup_epochs)
+    trainer.compile(optimizer=optimizer)
+    optimizer.build(network.trainable_variables)
+    optimizer.iterations.assign(steps_done)
+    return trainer
 
 
 @dataclass
@@ -171,6 +205,7 @@ class EpochEnd(keras.callbacks.Callback):
             "epoch": epoch + 1,
             "loss": round(float(logs.get("loss", float("nan"))), 4),
             "accuracy": round(float(logs.get("accuracy", float("nan"))), 4),
+            **({"outside_lungs": round(float(logs["outside_lungs"]), 4)} if "outside_lungs" in logs else {}),
             "val_loss": round(val_loss, 4),
             "val_accuracy": round(report["accuracy"], 4),
             "val_balanced_accuracy": round(report["balanced_accuracy"], 4),
