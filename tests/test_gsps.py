@@ -159,8 +159,6 @@ def test_presentation_states_are_looked_for_off_the_gui_thread_and_a_stale_answe
         qtbot, tmp_path, monkeypatch):
     import threading
 
-    import cxviewer.ui.annotate.gsps_actions as gsps_actions
-
     threads = []
     real_scan = gsps.scan_presentation_states
 
@@ -168,7 +166,7 @@ def test_presentation_states_are_looked_for_off_the_gui_thread_and_a_stale_answe
         threads.append(threading.current_thread())
         return real_scan(folder)
 
-    monkeypatch.setattr(gsps_actions.gsps, "scan_presentation_states", recording_scan)
+    monkeypatch.setattr(gsps, "scan_presentation_states", recording_scan)  # the actions import it on use
     source = real_dicom("CR_tiny_2.dcm")
     header = pydicom.dcmread(source, stop_before_pixels=True)
     drawn = [Annotation("text", ((3.0, 14.0),), "note")]

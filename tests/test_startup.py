@@ -27,6 +27,25 @@ def test_window_modules_import_no_heavy_library(tmp_path):
     assert done.stdout.strip() == "[]"
 
 
+def test_building_the_whole_window_imports_no_heavy_library(tmp_path):
+    """Every part ``build_main_window`` installs (AI, report, PACS, annotations with GSPS, layouts) leaves pydicom
+    to the readers: a film named at launch is read on another thread meanwhile, and the window waits for no
+    import of it."""
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from cxviewer.ui.app import build_main_window\n"
+        "window, service = build_main_window()\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CXVIEWER_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_startup_probe_reports_the_first_paint_and_quits(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CXVIEWER_HOME": str(tmp_path),
            "QT_QPA_PLATFORM": "offscreen", "CXVIEWER_STARTUP_PROBE": "1"}

@@ -18,11 +18,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cxviewer import __version__
-from cxviewer.annotate import gsps
 from cxviewer.annotate.model import CalibrationEdit, Edit
 from cxviewer.imaging.spacing import presentation_calibration, scale_for_radiograph
 
 log = logging.getLogger(__name__)
+
+
+def _gsps():
+    """The GSPS core (``cxviewer.annotate.gsps``), imported on first use: it needs pydicom, which the window's
+    start-up leaves to the readers (a film named at launch is being read on another thread meanwhile)."""
+    from cxviewer.annotate import gsps
+
+    return gsps
 
 
 class PresentationStateActions:
@@ -66,6 +73,7 @@ class PresentationStateActions:
             return None
         labels = {a.uid: c.label_for(a) for a in c.doc.annotations}
         inputs = list(self.window.study_browser.model.entries) + [Path(view.rad.path)]
+        gsps = _gsps()
         try:
             ds = gsps.build_presentation_state(view.rad.header, c.doc.annotations, labels,
                                                window=_window_of(view), software_version=__version__,
@@ -87,6 +95,7 @@ class PresentationStateActions:
         view = c.view
         if view.rad is None or c.doc is None:
             return 0
+        gsps = _gsps()
         try:
             state = gsps.load_presentation_state(Path(path), view.rad.sop_uid)
         except gsps.PresentationStateError as exc:
@@ -139,7 +148,7 @@ class PresentationStateActions:
             self._waiting = (folder, stamp, rad.sop_uid)
             if folder not in self._scanning or self._scanning[folder] != stamp:  # once for films in a row
                 self._scanning[folder] = stamp
-                self.window.loader.look_up(("gsps", folder, stamp), lambda: gsps.scan_presentation_states(folder))
+                self.window.loader.look_up(("gsps", folder, stamp), lambda: _gsps().scan_presentation_states(folder))
             return
         self._offer(rad.sop_uid, cached[1])
 
@@ -183,12 +192,12 @@ def _calibration_of(scale) -> tuple[float, float] | None:
     return float(scale.row_mm), float(scale.col_mm)
 
 
-def _window_of(view) -> gsps.PresentationWindow | None:
+def _window_of(view):
     """The window on screen when it is a centre/width window (a header VOI LUT table is not carried)."""
     w = view.window
     if w is None or getattr(w.voi, "lut", None) is not None:
         return None
-    return gsps.PresentationWindow(float(w.center), float(w.width), w.name, w.function)
+    return _gsps().PresentationWindow(float(w.center), float(w.width), w.name, w.function)
 
 
 def install_presentation_state_actions(window, tools, menu) -> PresentationStateActions:
