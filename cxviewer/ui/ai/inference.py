@@ -35,7 +35,8 @@ QUIT_WAIT_MS = 150  # at quit, the longest wait for a job in flight (the process
 PRELOAD_DELAY_MS = 250
 # What an analysis imports besides the model (each import holds the GIL, so not at the first film): the display
 # pipeline (what the model is shown), the header/pixel scope check, the runtimes' names for the panel.
-PRELOAD_MODULES = ("cxviewer.imaging", "cxviewer.model.inputs", "cxviewer.model.scope", "cxviewer.report.ai_block")
+PRELOAD_MODULES = ("cxviewer.imaging.reader", "cxviewer.imaging.display_state", "cxviewer.model.inputs",
+                   "cxviewer.model.scope", "cxviewer.report.ai_block")
 
 
 class _Worker(QThread):
@@ -216,10 +217,13 @@ class InferenceService(QObject):
     reset = Signal()  # the model or runtime changed: earlier answers are void
 
     def __init__(self, model_dir: str | Path | None = None, parent: QObject | None = None, runtime: str | None = None,
-                 preload: bool = True):
-        """``preload``: load and warm the model as soon as the worker starts (the viewer); False: at the first request."""
+                 preload: bool = True, preload_delay_ms: int = PRELOAD_DELAY_MS):
+        """``preload``: load and warm the model as soon as the worker starts (the viewer); False: at the first request.
+        ``preload_delay_ms``: when the worker starts, after the event loop has begun (0: at once, from here: a film
+        named at launch is on its way, so the model loads while the window is still being built)."""
         super().__init__(parent)
         self.preload = preload
+        self.preload_delay_ms = preload_delay_ms
         self._cache: OrderedDict[str, object] = OrderedDict()
         self.model_dir = model_dir
         self.runtime = runtime
@@ -237,8 +241,10 @@ class InferenceService(QObject):
         worker.preloaded.connect(self._on_preloaded)
         worker.background_done.connect(self.backgroundResult)
         worker.background_failed.connect(self.backgroundFailed)
-        if self.preload:  # once the window has painted: its first paint does not share the CPU with the preload
-            QTimer.singleShot(PRELOAD_DELAY_MS, self, lambda: worker.stopping or worker.start(QThread.Priority.LowPriority))
+        if self.preload and self.preload_delay_ms > 0:  # once the window has painted: its first paint does not share
+            # the CPU with the preload
+            QTimer.singleShot(self.preload_delay_ms, self,
+                              lambda: worker.stopping or worker.start(QThread.Priority.LowPriority))
         else:
             worker.start(QThread.Priority.LowPriority)
         return worker
