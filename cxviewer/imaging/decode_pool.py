@@ -161,6 +161,7 @@ class DecodePool:
         self._slots = threading.Semaphore(size)
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
+        self._started: list[_Worker] = []  # every worker started and not killed, idle or decoding
         self.deaths = 0  # workers lost to crashes, memory or timeouts (for tests and logs)
         self.peak_worker_rss = 0  # largest peak resident memory a worker reported, in bytes
 
@@ -170,14 +171,37 @@ class DecodePool:
                 worker = self._idle.pop()
                 if worker.process.is_alive():
                     return worker
-                worker.kill()
+                worker.kill()  # (under the lock: not self._kill)
+                if worker in self._started:
+                    self._started.remove(worker)
         try:
-            return _Worker(self._context, self.memory_limit)
+            worker = _Worker(self._context, self.memory_limit)
         except (AssertionError, RuntimeError, OSError) as exc:
             raise WorkerUnavailable(str(exc)) from exc
+        with self._lock:
+            self._started.append(worker)
+        return worker
+
+    def _kill(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            if worker in self._started:
+                self._started.remove(worker)
+
+    def workers(self) -> int:
+        """Worker processes started and alive (idle or decoding)."""
+        return len(self.worker_pids())
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers started and alive (idle or decoding)."""
+        with self._lock:
+            return [w.process.pid for w in self._started if w.process.is_alive()]
 
     def warm_up(self) -> None:
-        """Start one worker now so that the first decode does not wait for it."""
+        """Start one worker now so that the first decode does not wait for it; nothing when one is running
+        already (a second one starting now would only compete with a decode in flight for the CPU)."""
+        if self.workers():
+            return
         with self._slots:
             worker = self._take()
             with self._lock:
@@ -191,14 +215,14 @@ class DecodePool:
             try:
                 worker.conn.send((ds, index))
                 if not worker.conn.poll(timeout_s):
-                    worker.kill()
+                    self._kill(worker)
                     self.deaths += 1
                     raise DecodeFailure(f"the {codec} decoder did not finish within {timeout_s:.0f} s on this file")
                 reply = worker.conn.recv()
             except (EOFError, OSError, pickle.PicklingError) as exc:
                 worker.process.join(5)
                 code = worker.process.exitcode
-                worker.kill()
+                self._kill(worker)
                 self.deaths += 1
                 raise DecodeFailure(self._death_reason(codec, code, exc)) from None
             with self._lock:
@@ -222,7 +246,7 @@ class DecodePool:
         with self._lock:
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.kill()
+            self._kill(worker)
 
 
 _pool: DecodePool | None = None
