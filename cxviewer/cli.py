@@ -74,6 +74,17 @@ def _all_paths_missing(argv: list[str]) -> list[str]:
     return [] if any(Path(a).exists() for a in argv) else argv
 
 
+def _read_ahead(argv: list[str]):
+    """The viewer's first film read from now on (``cxviewer.imaging.read_ahead``), or None: the GUI's options are
+    ``--sample`` and ``--smoke-test`` (both show the bundled sample), everything else not an option is a path."""
+    if "-h" in argv or "--help" in argv or "--version" in argv:
+        return None
+    from cxviewer.imaging.read_ahead import launch_read_ahead  # imports neither numpy nor pydicom here
+
+    return launch_read_ahead([a for a in argv if not a.startswith("-")],
+                             sample="--sample" in argv or "--smoke-test" in argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else ""
@@ -88,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cxviewer: no such file: {path}", file=sys.stderr)
         return 2
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        read_ahead = _read_ahead(argv)  # the film named at launch goes to its decoder before Qt is imported
         from cxviewer.ui.app import run_gui  # Qt is only imported for the GUI
 
-        return run_gui(argv)
+        return run_gui(argv, read_ahead=read_ahead)
     parser = _build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_missing", False):

@@ -80,11 +80,13 @@ def test_cli_routes_paths_to_the_gui(monkeypatch):
     import cxviewer.cli as cli
     import cxviewer.ui.app as app
 
-    calls = []
-    monkeypatch.setattr(app, "run_gui", lambda argv: calls.append(argv) or 0)
+    calls, ahead = [], []
+    monkeypatch.setattr(app, "run_gui", lambda argv, read_ahead=None: calls.append(argv) or ahead.append(read_ahead) or 0)
     assert cli.main(["some/file.dcm", "--sample"]) == 0
     assert cli.main([]) == 0
     assert calls == [["some/file.dcm", "--sample"], []]
+    assert ahead[0].path == paths.sample_study() and ahead[1] is None  # the sample is read before the GUI starts
+    assert ahead[0].read(ahead[0].path).modality == "CR"
 
 
 @pytest.mark.parametrize("argv", [["pacss", "query", "--node", "x"], ["scna", "folder"], ["Report"]])
@@ -111,7 +113,7 @@ def test_an_existing_path_with_a_command_like_name_opens_the_viewer(tmp_path, mo
     (tmp_path / "films").mkdir()
     monkeypatch.chdir(tmp_path)
     calls = []
-    monkeypatch.setattr(app, "run_gui", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(app, "run_gui", lambda argv, read_ahead=None: calls.append(argv) or 0)
     assert cli.main(["films"]) == 0
     assert calls == [["films"]]
 
@@ -138,7 +140,7 @@ def test_some_missing_paths_open_the_viewer_with_the_existing_ones(tmp_path, mon
     film = real_dicom("CR-MONO1-10-chest.dcm")
     monkeypatch.chdir(tmp_path)
     calls = []
-    monkeypatch.setattr(app, "run_gui", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(app, "run_gui", lambda argv, read_ahead=None: calls.append(argv) or 0)
     assert cli.main(["missing.dcm", str(film)]) == 0  # the viewer lists missing.dcm as unreadable
     assert cli.main(["missing.dcm", "--sample"]) == 0  # the sample is something to show
     assert calls == [["missing.dcm", str(film)], ["missing.dcm", "--sample"]]

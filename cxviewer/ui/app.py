@@ -20,20 +20,24 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_main_window(settings=None):
+def build_main_window(settings=None, read=None):
     """The reading station, composed in one place: the main window, then each feature given what it
     uses (the inference service and the AI panel go to the report pane and the PACS sender by
-    argument). Returns (window, inference service)."""
+    argument). ``read``: how the loader reads files (``ReadAhead.read`` for a film named at launch).
+    Returns (window, inference service)."""
     from cxviewer.ui.ai.controller import install_ai_panel
+    from cxviewer.ui.ai.inference import PRELOAD_DELAY_MS
     from cxviewer.ui.ai.study_column import install_study_ai
     from cxviewer.ui.main_window import MainWindow
     from cxviewer.ui.pacs.dialog import install_pacs
     from cxviewer.ui.report.install import install_report_dock
     from cxviewer.ui.scan.dialog import install_batch_action
 
-    window = MainWindow(settings)
+    window = MainWindow(settings, read=read)
     install_batch_action(window)  # Tools > Batch scan...
-    ai = install_ai_panel(window)  # AI dock, Grad-CAM overlay, AI menu (the model loads and runs once at start-up)
+    # AI dock, Grad-CAM overlay, AI menu (the model loads and runs once at start-up: at once when a film named at
+    # launch is being read, else once the window has painted)
+    ai = install_ai_panel(window, preload_delay_ms=0 if read is not None else PRELOAD_DELAY_MS)
     install_study_ai(window, ai.service)  # the study browser's AI column, filled in the background
     report = install_report_dock(window, inference=ai.service, ai_panel=ai.panel)  # the report pane (right dock)
     # PACS menu (Query/Retrieve, nodes), the listener toggle, "Send AI result"; no network until asked
@@ -47,17 +51,16 @@ def build_main_window(settings=None):
     return window, ai.service
 
 
-def run_gui(argv: list[str]) -> int:
+def run_gui(argv: list[str], read_ahead=None) -> int:
+    """The viewer. ``read_ahead``: the read of the film named in ``argv``, if the caller started it already
+    (``cxviewer.cli`` does, before Qt is imported); else it starts here."""
     args = _parse(argv)
     logging.basicConfig(level=os.environ.get("CXVIEWER_LOGLEVEL", "INFO"),
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.paths or args.sample or args.smoke_test:  # a film opens at once: its decoder process starts
-        from cxviewer.imaging.decode_pool import WorkerUnavailable, pool
+    if read_ahead is None:  # a film opens at once: read it (decoder process first) while the window is built
+        from cxviewer.imaging.read_ahead import launch_read_ahead
 
-        try:
-            pool().warm_up()  # (importing the decoders now, beside the window's own start-up)
-        except WorkerUnavailable:  # the read itself will say so, with the file's name
-            logging.getLogger(__name__).info("no decoder process could be started ahead of the first film")
+        read_ahead = launch_read_ahead(args.paths, sample=args.sample or args.smoke_test)
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -67,7 +70,7 @@ def run_gui(argv: list[str]) -> int:
 
     app.setWindowIcon(app_icon())  # resources/icons; resources/cxviewer.desktop names the same icon
     app.setDesktopFileName("cxviewer")
-    window, inference = build_main_window()
+    window, inference = build_main_window(read=read_ahead.read if read_ahead else None)
     from cxviewer.ui import startup_probe
 
     if startup_probe.requested():  # start-up benchmark: report the first paint, quit

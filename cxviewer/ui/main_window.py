@@ -51,7 +51,8 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
     activeViewChanged = Signal(object)  # the ImageView the keyboard's view actions act on
     activeImageChanged = Signal(object)  # the active viewport's Radiograph (or None), when it or the viewport changes
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, read: Callable[[Path], Any] | None = None):
+        """``read``: how the loader reads a file (default ``read_radiograph``; see ``Loader``)."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("CXViewer")
@@ -82,7 +83,7 @@ class MainWindow(WindowMenus, WindowFilms, QMainWindow):
         self.status = ViewerStatusBar(self)
         self.setStatusBar(self.status)
 
-        self.loader = Loader(self)
+        self.loader = Loader(self, read=read)
         sig = self.loader.signals
         sig.batchStarted.connect(self._on_batch_started)
         sig.loaded.connect(self._on_loaded)

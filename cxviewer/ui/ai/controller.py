@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
 from cxviewer.ui.ai.heatmap_overlay import HeatmapOverlay
-from cxviewer.ui.ai.inference import InferenceService
+from cxviewer.ui.ai.inference import PRELOAD_DELAY_MS, InferenceService
 from cxviewer.ui.ai.lung_outline import LungOutline
 from cxviewer.ui.ai.panel import AIPanel
 
@@ -29,10 +29,11 @@ def image_key(rad) -> str:
     return str(rad.path)
 
 
-def make_inference_service(settings, parent=None) -> InferenceService:
+def make_inference_service(settings, parent=None, preload_delay_ms: int = PRELOAD_DELAY_MS) -> InferenceService:
     """The inference service on the runtime the settings name (``auto`` when they name none we know)."""
     runtime = settings["runtime"]
-    return InferenceService(parent=parent, runtime=runtime if runtime in RUNTIME_CHOICES else "auto")
+    return InferenceService(parent=parent, runtime=runtime if runtime in RUNTIME_CHOICES else "auto",
+                            preload_delay_ms=preload_delay_ms)
 
 
 class AIController(QObject):
@@ -245,10 +246,13 @@ class AIController(QObject):
         self.window.set_compute_device(f"{title} on {device}")
 
 
-def install_ai_panel(window, service: InferenceService | None = None, panel: AIPanel | None = None) -> AIController:
+def install_ai_panel(window, service: InferenceService | None = None, panel: AIPanel | None = None,
+                     preload_delay_ms: int = PRELOAD_DELAY_MS) -> AIController:
     """Add the AI dock, overlay and menu to ``window``; the service and panel are made from the window's
-    settings unless given. Other parts take them from the returned controller (``.service``, ``.panel``)."""
-    controller_service = service if service is not None else make_inference_service(window.settings)
+    settings unless given (the service's model preload starts ``preload_delay_ms`` after the event loop, 0: at
+    once). Other parts take them from the returned controller (``.service``, ``.panel``)."""
+    controller_service = service if service is not None else make_inference_service(window.settings,
+                                                                                      preload_delay_ms=preload_delay_ms)
     controller = AIController(window, controller_service, panel if panel is not None else AIPanel())
     if service is None:
         controller_service.setParent(controller)  # made here: lives and quits with the controller

@@ -26,12 +26,13 @@ from cxviewer.ui.studies.image_entry import ImageEntry, thumbnail_display
 
 log = logging.getLogger(__name__)
 
-def read_entry(path: Path):
-    """Decode one file: (Radiograph, ImageEntry) or (None, ImageEntry with the error message)."""
+def read_entry(path: Path, read: Callable[[Path], Any] | None = None):
+    """Decode one file (with ``read``, default ``read_radiograph``): (Radiograph, ImageEntry) or (None, ImageEntry
+    with the error message)."""
     from cxviewer.imaging import NonImageObjectError, UnreadableImageError, read_radiograph
 
     try:
-        rad = read_radiograph(path)
+        rad = (read or read_radiograph)(path)
         display = thumbnail_display(rad)
     except NonImageObjectError as exc:  # a presentation state, report, PDF...: not a broken film
         return None, ImageEntry.from_non_image(path, exc.kind, exc.sop_class_name)
@@ -55,9 +56,10 @@ class LoaderSignals(QObject):
 
 
 class _BatchTask(QRunnable):
-    def __init__(self, batch: int, paths: list[str], signals: LoaderSignals, cancel: threading.Event):
+    def __init__(self, batch: int, paths: list[str], signals: LoaderSignals, cancel: threading.Event,
+                 read: Callable[[Path], Any] | None = None):
         super().__init__()
-        self.batch, self.paths, self.signals, self.cancel = batch, paths, signals, cancel
+        self.batch, self.paths, self.signals, self.cancel, self.read = batch, paths, signals, cancel, read
         self.setAutoDelete(True)
 
     def run(self) -> None:
@@ -75,7 +77,7 @@ class _BatchTask(QRunnable):
             for i, path in enumerate(discovery, 1):
                 if self.cancel.is_set():
                     break
-                rad, entry = read_entry(path)
+                rad, entry = read_entry(path, self.read)
                 if rad is None and entry.non_image:
                     s.nonImage.emit(b, entry)
                 elif rad is None:
@@ -133,10 +135,12 @@ PREWARM_DELAY_MS = 300  # after the window's first paint, before a reader can pi
 
 
 class Loader(QObject):
-    """Starts batches and re-reads; connect to ``signals`` for the results."""
+    """Starts batches and re-reads; connect to ``signals`` for the results. ``read``: how a batch reads a file
+    (default ``read_radiograph``; the viewer passes ``ReadAhead.read`` for a film named at launch)."""
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, read: Callable[[Path], Any] | None = None):
         super().__init__(parent)
+        self.read = read
         self.signals = LoaderSignals(self)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)  # one long batch + quick re-reads of single images
@@ -151,7 +155,7 @@ class Loader(QObject):
         batch = next(self._ids)
         cancel = threading.Event()
         self._cancel[batch] = cancel
-        self.pool.start(_BatchTask(batch, [str(p) for p in paths], self.signals, cancel))
+        self.pool.start(_BatchTask(batch, [str(p) for p in paths], self.signals, cancel, self.read))
         return batch
 
     def reread(self, path: Path) -> None:
