@@ -7,7 +7,9 @@ what it accepts is one 2-D frame of finite values that the display can draw.
 from __future__ import annotations
 
 
+import os
 import resource
+import shutil
 import struct
 import time
 import zlib
@@ -211,3 +213,44 @@ def test_more_pixel_data_than_frames_gives_the_first_frame(tmp_path):
     assert rad.pixels.shape == (2, 2)
     assert rad.pixels.tolist() == [[0, 1], [2, 3]]
 
+
+
+def test_a_file_sent_ahead_by_name_is_read_and_decoded_in_the_worker(dicom_dir, tmp_path):
+    """decode_ahead: the worker reads the file itself; the decode that names it as its source collects those
+    pixels. The data set passed with it is not even looked at (None here), so the pixels can only be the ones
+    the worker decoded from the file. A file changed since it was sent is decoded again from what is passed."""
+    film = tmp_path / "film.dcm"
+    shutil.copy(dicom_dir / "RG1_J2KR.dcm", film)
+    reference = pydicom.dcmread(dicom_dir / "RG1_J2KR.dcm").pixel_array
+    pool = DecodePool(size=1)
+    try:
+        pool.decode_ahead(film)
+        assert np.array_equal(pool.decode(None, 0, "JPEG 2000", source=film), reference)
+        pool.decode_ahead(film)
+        shutil.copy(dicom_dir / "RG2_J2KR.dcm", film)  # another film under the same name
+        os.utime(film, ns=(time.time_ns(), time.time_ns() + 10**9))
+        other = pydicom.dcmread(film)
+        pixels = pool.decode(_pixel_module(other, other.file_meta.TransferSyntaxUID), 0, "JPEG 2000", source=film)
+        assert np.array_equal(pixels, other.pixel_array)
+        assert pool.deaths == 0 and len(pool.worker_pids()) == 1
+    finally:
+        pool.close()
+
+
+def test_a_file_sent_ahead_gets_the_readers_checks_in_the_worker_and_is_released_unread(dicom_dir, tmp_path):
+    """The lying JPEG-LS header that aborted GDCM (issue 15) is refused by the worker's own codestream check;
+    a decode sent ahead and never collected is released: the one-worker pool decodes the next file."""
+    ds = pydicom.dcmread(dicom_dir / "RG2_JLSL.dcm")
+    lying = _rewrite(dicom_dir / "RG2_JLSL.dcm", tmp_path / "lying.dcm", Rows=ds.Rows + 1)
+    pool = DecodePool(size=1)
+    try:
+        pool.decode_ahead(lying)
+        with pytest.raises(DecodeFailure, match="do not match the header"):
+            pool.decode(None, 0, "JPEG-LS", source=lying)
+        assert pool.deaths == 0  # refused before decoding: nothing crashed
+        pool.decode_ahead(lying)
+        pool.drop_ahead(lying)  # the reader refused it first: nobody collects it
+        good = _pixel_module(ds, ds.file_meta.TransferSyntaxUID)
+        assert pool.decode(good, 0, "JPEG-LS", timeout_s=120).shape == (ds.Rows, ds.Columns)
+    finally:
+        pool.close()

@@ -19,7 +19,7 @@ import os
 import pickle
 import signal
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 # Workers: decodes run at the same time (the viewer's loader and prefetch, a scan's reader).
 POOL_SIZE = 2
@@ -58,6 +58,8 @@ def _serve(conn: Any, budget: int) -> None:
         import openjpeg  # noqa: F401
     except ImportError:
         pass
+    from cxviewer.imaging.dicom_reader import first_frame_here  # a file sent by name (DecodePool.decode_ahead)
+
     _limit_memory(budget)
     while True:
         try:
@@ -69,8 +71,12 @@ def _serve(conn: Any, budget: int) -> None:
             continue
         ds, index = request
         try:
-            pixels = pixel_array(ds) if index is None else pixel_array(ds, index=index)
-            reply: tuple = ("ok", pixels)
+            if isinstance(ds, str):  # ("file", path): read, checked and decoded here; None: no decoder needed
+                pixels = first_frame_here(index)
+                reply: tuple = ("ok", pixels) if pixels is not None else ("none",)
+            else:
+                pixels = pixel_array(ds) if index is None else pixel_array(ds, index=index)
+                reply = ("ok", pixels)
         except MemoryError:
             reply = ("memory", "", "")
         except Exception as exc:  # noqa: BLE001 - every decoder error goes back as data
@@ -81,6 +87,14 @@ def _serve(conn: Any, budget: int) -> None:
             conn.send(reply)
         except MemoryError:  # the pixels decoded but cannot be pickled within the limit
             conn.send(("memory", "", "", _peak_rss()))
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _peak_rss() -> int:
@@ -162,6 +176,7 @@ class DecodePool:
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
         self._started: list[_Worker] = []  # every worker started and not killed, idle or decoding
+        self._ahead: dict[str, tuple[_Worker, tuple[int, int] | None]] = {}  # path -> its worker, file stamp
         self.deaths = 0  # workers lost to crashes, memory or timeouts (for tests and logs)
         self.peak_worker_rss = 0  # largest peak resident memory a worker reported, in bytes
 
@@ -207,27 +222,98 @@ class DecodePool:
             with self._lock:
                 self._idle.append(worker)
 
-    def decode(self, ds: Any, index: int | None, codec: str, timeout_s: float | None = None) -> Any:
-        """Pixels of ``ds`` (frame ``index``, or all when None) decoded in a worker."""
+    def decode(self, ds: Any, index: int | None, codec: str, timeout_s: float | None = None,
+               source: str | os.PathLike | None = None) -> Any:
+        """Pixels of ``ds`` (frame ``index``, or all when None) decoded in a worker. ``source``: the file ``ds``
+        was read from; when it was sent ahead (``decode_ahead``) and has not changed since, its first frame
+        is collected from that worker instead of being sent again."""
         timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        ahead = self._claim_ahead(source) if source is not None and index == 0 else None
+        if ahead is not None:
+            worker, fresh = ahead
+            try:
+                reply = self._receive(worker, codec, timeout_s)
+            finally:
+                self._slots.release()
+            if fresh and reply[0] != "none":
+                return self._pixels(reply, codec)
         with self._slots:
             worker = self._take()
             try:
                 worker.conn.send((ds, index))
-                if not worker.conn.poll(timeout_s):
-                    self._kill(worker)
-                    self.deaths += 1
-                    raise DecodeFailure(f"the {codec} decoder did not finish within {timeout_s:.0f} s on this file")
-                reply = worker.conn.recv()
-            except (EOFError, OSError, pickle.PicklingError) as exc:
-                worker.process.join(5)
-                code = worker.process.exitcode
+            except (OSError, pickle.PicklingError) as exc:
+                self._lost(worker, codec, exc)
+            reply = self._receive(worker, codec, timeout_s)
+        return self._pixels(reply, codec)
+
+    def decode_ahead(self, path: str | os.PathLike) -> None:
+        """Send the file ``path`` to a worker now, by name: the worker reads it, makes the reader's checks and
+        decodes its first frame (``dicom_reader.first_frame_here``) while this process is still importing its
+        own reader. The next ``decode`` with ``source=path`` collects the pixels; ``drop_ahead`` releases them."""
+        key = os.path.abspath(path)
+        stamp = _stamp(key)
+        self._slots.acquire()
+        try:
+            worker = self._take()
+        except BaseException:
+            self._slots.release()
+            raise
+        try:
+            worker.conn.send(("file", key))
+        except (OSError, pickle.PicklingError):
+            self._kill(worker)
+            self._slots.release()
+            return  # the read decodes as usual, with a fresh worker
+        with self._lock:
+            self._ahead[key] = (worker, stamp)
+
+    def drop_ahead(self, path: str | os.PathLike, wait_s: float = 5.0) -> None:
+        """Release a decode sent ahead and never collected (the file was refused before its pixels were
+        needed, or needed no decoder): its answer is awaited briefly, else the worker is stopped."""
+        ahead = self._claim_ahead(path)
+        if ahead is None:
+            return
+        worker = ahead[0]
+        try:
+            if worker.conn.poll(wait_s):
+                self._receive(worker, "", 0)
+            else:
+                self._kill(worker)
+        except (DecodeFailure, OSError, EOFError):
+            pass
+        finally:
+            self._slots.release()
+
+    def _claim_ahead(self, path: str | os.PathLike) -> tuple[_Worker, bool] | None:
+        """The worker holding the decode sent ahead for ``path`` (and whether the file is unchanged), or None."""
+        key = os.path.abspath(path)
+        with self._lock:
+            entry = self._ahead.pop(key, None)
+        return None if entry is None else (entry[0], entry[1] is not None and entry[1] == _stamp(key))
+
+    def _receive(self, worker: _Worker, codec: str, timeout_s: float) -> tuple:
+        """The reply of ``worker`` to its request; the worker goes back to the idle ones (or is replaced)."""
+        try:
+            if not worker.conn.poll(timeout_s):
                 self._kill(worker)
                 self.deaths += 1
-                raise DecodeFailure(self._death_reason(codec, code, exc)) from None
-            with self._lock:
-                self._idle.append(worker)
-                self.peak_worker_rss = max(self.peak_worker_rss, reply[-1])
+                raise DecodeFailure(f"the {codec} decoder did not finish within {timeout_s:.0f} s on this file")
+            reply = worker.conn.recv()
+        except (EOFError, OSError, pickle.PicklingError) as exc:
+            self._lost(worker, codec, exc)
+        with self._lock:
+            self._idle.append(worker)
+            self.peak_worker_rss = max(self.peak_worker_rss, reply[-1])
+        return reply
+
+    def _lost(self, worker: _Worker, codec: str, exc: Exception) -> NoReturn:
+        worker.process.join(5)
+        code = worker.process.exitcode
+        self._kill(worker)
+        self.deaths += 1
+        raise DecodeFailure(self._death_reason(codec, code, exc)) from None
+
+    def _pixels(self, reply: tuple, codec: str) -> Any:
         if reply[0] == "ok":
             return reply[1]
         if reply[0] == "memory":

@@ -159,16 +159,37 @@ def _check_geometry(ds: Dataset, uid: UID, path: Path) -> tuple[int, int, int]:
     return rows, cols, frames
 
 
-def _decode_first_frame(ds: Dataset, uid: UID, frames: int, path: Path) -> np.ndarray:
+def _decoder_available(uid: UID, path: Path) -> None:
     try:
         decoder = get_decoder(uid)
     except NotImplementedError:
         raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported (no decoder exists for it).", path) from None
     if not decoder.is_available:
         raise _fail(f"Transfer syntax {transfer_syntax_name(uid)} is not supported: no decoder for it is installed.", path)
+
+
+def _decode_first_frame(ds: Dataset, uid: UID, frames: int, path: Path) -> np.ndarray:
+    _decoder_available(uid, path)
     codec = codec_name(uid)
     if codec is not None:
         return _decode_supervised(ds, uid, codec, path)
+    return _decode_here(ds, uid, path)
+
+
+def first_frame_here(path: str | Path) -> np.ndarray | None:
+    """In a decoder process (``decode_pool``): the first frame of the DICOM file ``path``, read and checked as
+    ``read_dicom`` does (pixel data present, geometry, the codestream against the header) and decoded in this
+    process; None when its pixel data need no decoder process. Raises UnreadableImageError as the reader does."""
+    path = Path(path)
+    ds = _read_dataset(path)
+    if "PixelData" not in ds:
+        raise _no_pixel_data(ds, path)
+    uid = _settle_transfer_syntax(ds, path)
+    _check_geometry(ds, uid, path)
+    _decoder_available(uid, path)
+    if codec_name(uid) is None:
+        return None
+    _check_codestream(ds, uid, path)
     return _decode_here(ds, uid, path)
 
 
@@ -192,14 +213,19 @@ def _pixel_module(ds: Dataset, uid: UID) -> Dataset:
     return out
 
 
-def _decode_supervised(ds: Dataset, uid: UID, codec: str, path: Path) -> np.ndarray:
+def _check_codestream(ds: Dataset, uid: UID, path: Path) -> None:
+    """A compressed frame's own header against the DICOM header, before any decoder allocates."""
     fragment = first_fragment(ds.PixelData)
     if fragment is not None:
         problem = check_codestream(fragment, uid, int(ds.Rows), int(ds.Columns), int(ds.get("SamplesPerPixel", 1) or 1), int(ds.BitsAllocated))
         if problem:
             raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, do not match the header: {problem}.", path)
-    try:
-        return pool().decode(_pixel_module(ds, uid), 0, codec)
+
+
+def _decode_supervised(ds: Dataset, uid: UID, codec: str, path: Path) -> np.ndarray:
+    _check_codestream(ds, uid, path)
+    try:  # (a file sent ahead to a decoder process by name, unchanged since, is collected from it: decode_ahead)
+        return pool().decode(_pixel_module(ds, uid), 0, codec, source=path)
     except WorkerUnavailable as exc:
         log.warning("%s: decoding in this process, no decoder process can be started here (%s)", path, exc)
         return _decode_here(ds, uid, path)

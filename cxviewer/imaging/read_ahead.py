@@ -3,10 +3,12 @@
 ``cxviewer FILE`` (or ``--sample``) shows FILE as soon as the window is up, and decoding it (a JPEG 2000
 CR: about half a second of one core, after the decoder process has started and imported its codecs)
 is the longest part of the wait. ``ReadAhead`` starts that read on a thread at once, before Qt and
-pyqtgraph are imported: the decoder process is started first, then the file is parsed and its pixels
-sent to it, while the main thread builds the window. The decode itself still runs in the supervised
-decoder process (``decode_pool``), so a decoder that crashes on the file costs that process only, and the
-read fails with the same message as any other.
+pyqtgraph are imported: the decoder process is started first and
+the file is sent to it by name: it reads the file, makes the reader's checks and decodes the first frame
+while this process imports its own reader and the main thread builds the window; the read here then
+parses the header and collects those pixels (``DecodePool.decode_ahead``). The decode runs in the
+supervised decoder process as always, so a decoder that crashes on the file costs that process only, and
+the read fails with the same message as any other.
 
 The loader reads through :meth:`ReadAhead.read`: for the file read ahead it waits for that read (if not
 over yet) and hands over its result, or raises its error, once; any other file, or the same file asked
@@ -62,24 +64,27 @@ def _read_radiograph(path: Path) -> Any:
     return read_radiograph(path)
 
 
-def _start_decoder() -> None:
+def _send_ahead(path: Path) -> Callable[[], None]:
+    """Start a decoder process and send it ``path`` by name (``DecodePool.decode_ahead``); returns what releases
+    that decode if the read does not collect it."""
     from cxviewer.imaging.decode_pool import WorkerUnavailable, pool
 
     try:
-        pool().warm_up()
+        pool().decode_ahead(path)
     except WorkerUnavailable:  # the read itself decodes here then, and says so in the log
         log.info("no decoder process could be started ahead of the first film")
+    return lambda: pool().drop_ahead(path)
 
 
 class ReadAhead:
     """Reads ``path`` on a background thread from now on; the loader collects it with :meth:`read`."""
 
     def __init__(self, path: str | os.PathLike, read: Callable[[Path], Any] = _read_radiograph,
-                 start_decoder: Callable[[], None] = _start_decoder) -> None:
+                 send_ahead: Callable[[Path], Callable[[], None]] = _send_ahead) -> None:
         self.path = Path(path)
         self._key = _key(path)
         self._stamp = _stamp(self._key)
-        self._read, self._start_decoder = read, start_decoder
+        self._read, self._send_ahead = read, send_ahead
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._taken = False
@@ -89,13 +94,17 @@ class ReadAhead:
         self._thread.start()
 
     def _run(self) -> None:
+        release = None
         try:
-            self._start_decoder()  # the decoder process imports its codecs while this thread imports pydicom
+            # the decoder process reads and decodes the file while this thread imports pydicom and reads the header
+            release = self._send_ahead(self.path)
             self._result = self._read(self.path)
         except BaseException as exc:  # noqa: BLE001 - handed to the loader, which reports it like any read error
             self._error = exc
         finally:
             self._done.set()
+            if release is not None:
+                release()  # (nothing left to release when the read collected the pixels)
 
     @property
     def done(self) -> bool:
