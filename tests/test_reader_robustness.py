@@ -244,12 +244,13 @@ def test_a_file_sent_ahead_gets_the_readers_checks_in_the_worker_and_is_released
     lying = _rewrite(dicom_dir / "RG2_JLSL.dcm", tmp_path / "lying.dcm", Rows=ds.Rows + 1)
     pool = DecodePool(size=1)
     try:
+        pool.warm_up()
+        (pid,) = pool.worker_pids()
         pool.decode_ahead(lying)
-        with pytest.raises(DecodeFailure, match="do not match the header"):
-            pool.decode(None, 0, "JPEG-LS", source=lying)
-        assert pool.deaths == 0  # refused before decoding: nothing crashed
-        pool.decode_ahead(lying)
-        pool.drop_ahead(lying)  # the reader refused it first: nobody collects it
+        pool.drop_ahead(lying)  # the reader refused it here first: nobody collects it
+        assert pool.worker_pids() == [pid] and pool.deaths == 0  # the worker refused it too: GDCM never saw it
+        with pytest.raises(UnreadableImageError, match="do not match the header"):
+            read_radiograph(lying)  # (the reader's own message for it)
         good = _pixel_module(ds, ds.file_meta.TransferSyntaxUID)
         assert pool.decode(good, 0, "JPEG-LS", timeout_s=120).shape == (ds.Rows, ds.Columns)
     finally:

@@ -235,7 +235,9 @@ class DecodePool:
                 reply = self._receive(worker, codec, timeout_s)
             finally:
                 self._slots.release()
-            if fresh and reply[0] != "none":
+            # pixels, or the decoder's own failure, are the answer; a read or check that failed there (it cannot
+            # for an unchanged file the reader has just read and checked here) leaves it to the usual decode
+            if fresh and reply[0] != "none" and reply[:2] != ("error", "UnreadableImageError"):
                 return self._pixels(reply, codec)
         with self._slots:
             worker = self._take()
