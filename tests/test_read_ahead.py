@@ -143,6 +143,15 @@ def test_the_viewer_shows_the_film_read_ahead_without_reading_it_again(qtbot):
     QApplication.processEvents()
 
 
+def test_a_jpeg_named_at_launch_is_read_ahead_here_not_sent_to_the_decoder(shared_dir):
+    film = next(iter(sorted((shared_dir / "data" / "cxr" / "images").glob("*/*.jpg"))))
+    reader = Recording()
+    ahead = ReadAhead(film, read=reader)
+    rad = ahead.read(film)
+    assert rad.source_format == "JPEG" and rad.pixels.ndim == 2
+    assert reader.calls == [("cxviewer-read-ahead", film)]
+
+
 def test_which_film_is_read_ahead(tmp_path, dicom_dir):
     assert first_file([tmp_path, tmp_path / "missing.dcm", dicom_dir / "CR_tiny_1.dcm"]) == dicom_dir / "CR_tiny_1.dcm"
     assert first_file([tmp_path]) is None  # a folder: its discovery order is the loader's business

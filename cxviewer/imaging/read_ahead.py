@@ -65,11 +65,20 @@ def _read_radiograph(path: Path) -> Any:
 
 
 def _send_ahead(path: Path) -> Callable[[], None]:
-    """Start a decoder process and send it ``path`` by name (``DecodePool.decode_ahead``); returns what releases
-    that decode if the read does not collect it."""
+    """Start a decoder process and send it ``path`` by name when it is a DICOM file (``DecodePool.decode_ahead``);
+    returns what releases that decode if the read does not collect it."""
     from cxviewer.imaging.decode_pool import WorkerUnavailable, pool
+    from cxviewer.imaging.sniff import DICOM, HEAD_BYTES, sniff
 
     try:
+        with open(path, "rb") as fh:
+            dicom = sniff(fh.read(HEAD_BYTES)) == DICOM
+    except OSError:
+        dicom = False
+    try:
+        if not dicom:  # a PNG or JPEG is read here, with OpenCV: the decoder process is only started for later
+            pool().warm_up()
+            return lambda: None
         pool().decode_ahead(path)
     except WorkerUnavailable:  # the read itself decodes here then, and says so in the log
         log.info("no decoder process could be started ahead of the first film")
