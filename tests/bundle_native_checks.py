@@ -86,9 +86,10 @@ def check_blas(bundle: Path) -> None:
     ref = lambda v: ctypes.byref(i(v))  # noqa: E731
     ptr = lambda arr: arr.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
 
-    def info_after(call) -> int:
+    def lapack(name: str, *args, strings: int = 0) -> int:
+        """Call a LAPACK routine of the shim; its info (Fortran's hidden string lengths after it)."""
         info = i(-99)
-        call(ctypes.byref(info))
+        getattr(shim, name)(*args, ctypes.byref(info), *[ctypes.c_size_t(1)] * strings)
         return info.value
 
     for prefix, dtype, ctype in (("s", np.float32, ctypes.c_float), ("d", np.float64, ctypes.c_double)):
@@ -103,7 +104,7 @@ def check_blas(bundle: Path) -> None:
         spd = np.asfortranarray((g @ g.T + size * np.eye(size)).astype(dtype))
         rhs = np.asfortranarray(rng.standard_normal((size, 2)).astype(dtype))
         lu, piv = g.copy(order="F"), np.zeros(size, np.int32)
-        assert info_after(lambda inf: getattr(shim, f"{prefix}getrf_")(ref(size), ref(size), ptr(lu), ref(size), ptr(piv), inf)) == 0
+        assert lapack(f"{prefix}getrf_", ref(size), ref(size), ptr(lu), ref(size), ptr(piv)) == 0
         perm = np.arange(size)
         for row, p in enumerate(piv - 1):  # 1-based row swaps, applied in order
             perm[[row, p]] = perm[[p, row]]
@@ -111,35 +112,38 @@ def check_blas(bundle: Path) -> None:
         assert piv.min() >= 1 and piv.max() <= size and np.allclose(lower @ upper, g[perm], atol=tol * 10)
         x, piv = rhs.copy(order="F"), np.zeros(size, np.int32)
         work = g.copy(order="F")
-        assert info_after(lambda inf: getattr(shim, f"{prefix}gesv_")(ref(size), ref(2), ptr(work), ref(size), ptr(piv), ptr(x), ref(size), inf)) == 0
+        assert lapack(f"{prefix}gesv_", ref(size), ref(2), ptr(work), ref(size), ptr(piv), ptr(x), ref(size)) == 0
         assert np.allclose(x, np.linalg.solve(g.astype(np.float64), rhs), atol=tol * 10)
         chol = spd.copy(order="F")
-        assert info_after(lambda inf: getattr(shim, f"{prefix}potrf_")(b"L", ref(size), ptr(chol), ref(size), inf, ctypes.c_size_t(1))) == 0
+        assert lapack(f"{prefix}potrf_", b"L", ref(size), ptr(chol), ref(size), strings=1) == 0
         assert np.allclose(np.tril(chol), np.linalg.cholesky(spd.astype(np.float64)), atol=tol)
         x, work = rhs.copy(order="F"), spd.copy(order="F")
-        assert info_after(lambda inf: getattr(shim, f"{prefix}posv_")(b"U", ref(size), ref(2), ptr(work), ref(size), ptr(x), ref(size), inf, ctypes.c_size_t(1))) == 0
+        assert lapack(f"{prefix}posv_", b"U", ref(size), ref(2), ptr(work), ref(size), ptr(x), ref(size), strings=1) == 0
         assert np.allclose(x, np.linalg.solve(spd.astype(np.float64), rhs), atol=tol)
         tall = np.asfortranarray(rng.standard_normal((60, 8)).astype(dtype))
         qr, tau, lwork = tall.copy(order="F"), np.zeros(8, dtype), 60 * 64
         scratch = np.zeros(lwork, dtype)
-        assert info_after(lambda inf: getattr(shim, f"{prefix}geqrf_")(ref(60), ref(8), ptr(qr), ref(60), ptr(tau), ptr(scratch), ref(lwork), inf)) == 0
+        assert lapack(f"{prefix}geqrf_", ref(60), ref(8), ptr(qr), ref(60), ptr(tau), ptr(scratch), ref(lwork)) == 0
         assert np.allclose(np.abs(np.triu(qr[:8])), np.abs(np.linalg.qr(tall.astype(np.float64), mode="r")), atol=tol * 10)
         ls_a, ls_b = tall.copy(order="F"), np.asfortranarray(rng.standard_normal((60, 1)).astype(dtype))
         want = np.linalg.lstsq(tall.astype(np.float64), ls_b.astype(np.float64), rcond=None)[0]
-        assert info_after(lambda inf: getattr(shim, f"{prefix}gels_")(b"N", ref(60), ref(8), ref(1), ptr(ls_a), ref(60), ptr(ls_b), ref(60), ptr(scratch), ref(lwork), inf, ctypes.c_size_t(1))) == 0
+        assert lapack(f"{prefix}gels_", b"N", ref(60), ref(8), ref(1), ptr(ls_a), ref(60), ptr(ls_b), ref(60),
+                      ptr(scratch), ref(lwork), strings=1) == 0
         assert np.allclose(ls_b[:8], want, atol=tol * 10)
         sv_in = np.asfortranarray(rng.standard_normal((30, 20)).astype(dtype))
         s, u, vt = np.zeros(20, dtype), np.zeros((30, 30), dtype, order="F"), np.zeros((20, 20), dtype, order="F")
         iwork, big = np.zeros(8 * 20, np.int32), np.zeros(20000, dtype)
         want = np.linalg.svd(sv_in.astype(np.float64), compute_uv=False)
-        assert info_after(lambda inf: getattr(shim, f"{prefix}gesdd_")(b"A", ref(30), ref(20), ptr(sv_in), ref(30), ptr(s), ptr(u), ref(30), ptr(vt), ref(20), ptr(big), ref(20000), ptr(iwork), inf, ctypes.c_size_t(1))) == 0
+        assert lapack(f"{prefix}gesdd_", b"A", ref(30), ref(20), ptr(sv_in), ref(30), ptr(s), ptr(u), ref(30), ptr(vt),
+                      ref(20), ptr(big), ref(20000), ptr(iwork), strings=1) == 0
         assert np.allclose(s, want, atol=tol * 10)
         print(f"blas {prefix}: gemm, getrf (pivots), gesv, potrf, posv, geqrf, gels, gesdd match numpy")
     ev_in = np.asfortranarray(rng.standard_normal((12, 12)))
     wr, wi, vl, vr = np.zeros(12), np.zeros(12), np.zeros((12, 12), order="F"), np.zeros((12, 12), order="F")
     big = np.zeros(1000)
     want = np.sort_complex(np.linalg.eigvals(ev_in))
-    assert info_after(lambda inf: shim.dgeev_(b"N", b"N", ref(12), ptr(ev_in.copy(order="F")), ref(12), ptr(wr), ptr(wi), ptr(vl), ref(12), ptr(vr), ref(12), ptr(big), ref(1000), inf, ctypes.c_size_t(1), ctypes.c_size_t(1))) == 0
+    assert lapack("dgeev_", b"N", b"N", ref(12), ptr(ev_in.copy(order="F")), ref(12), ptr(wr), ptr(wi), ptr(vl), ref(12),
+                  ptr(vr), ref(12), ptr(big), ref(1000), strings=2) == 0
     assert np.allclose(np.sort_complex(wr + 1j * wi), want, atol=1e-8)
     cz, dz = rng.standard_normal((9, 7)) + 1j * rng.standard_normal((9, 7)), rng.standard_normal((7, 5)) + 1j * rng.standard_normal((7, 5))
     for fn, dtype in ((shim.cblas_cgemm, np.complex64), (shim.cblas_zgemm, np.complex128)):
