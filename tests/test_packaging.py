@@ -6,7 +6,10 @@ a temporary folder, then drive the frozen executable as a user would, in a bare 
 sample drawn, and classified when a model is bundled), ``scan`` on real DICOM files from
 ../shared compared row by row with the same scan from the source tree, and ``export`` of an
 HTJ2K file, which only OpenJPEG decodes (found through pylibjpeg's entry points, the part a
-frozen build loses most easily). Build time, bundle size and start-up times are printed.
+frozen build loses most easily). For the CPU variant: at most 400 MB, and each size step of
+packaging/slim/ checked (tests/bundle_native_checks.py runs the bundle's own cv2, BLAS shim and ICU
+in a fresh interpreter; every shared DICOM file is exported byte for byte as from the source tree).
+Build time, bundle size and start-up times are printed.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests/test_packaging.py -m slow
     CXVIEWER_BUNDLE=dist/cxviewer ... -m slow   # test a bundle built before instead of building
