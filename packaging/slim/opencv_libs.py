@@ -162,13 +162,17 @@ def slim(binaries: list, workdir: Path) -> Slimmed:
         return Slimmed(binaries, ["no OpenCV library to replace"])
     # keep what something still needs: start from every binary outside OpenCV's library folder
     files = {d: (str(replace[d]) if d in replace else src) for d, (_, src, _) in by_dest.items()}
-    elsewhere = {Path(d).name for d in files if Path(d).parent != libs_dir}  # e.g. GDCM's own OpenSSL 1.1
-    name_to_dest = {Path(d).name: d for d in files if Path(d).parent == libs_dir and Path(d).name not in elsewhere}
+    # (a library of the same name in another folder, e.g. GDCM's own OpenSSL 1.1, serves the binaries
+    # outside OpenCV's folder; cv2 and the libraries in its folder find theirs beside them)
+    elsewhere = {Path(d).name for d in files if Path(d).parent != libs_dir}
+    own_names = {Path(d).name: d for d in files if Path(d).parent == libs_dir}
     keep, todo = set(), [d for d in files if Path(d).parent != libs_dir]
     while todo:
-        for soname in _needed(files[todo.pop()]):
-            dest = name_to_dest.get(soname)
-            if dest and dest not in keep:
+        consumer = todo.pop()
+        beside = consumer == cv2 or Path(consumer).parent == libs_dir
+        for soname in _needed(files[consumer]):
+            dest = own_names.get(soname)
+            if dest and dest not in keep and (beside or soname not in elsewhere):
                 keep.add(dest)
                 todo.append(dest)
     slimmed, dropped = [], []
