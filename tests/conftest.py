@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import csv
 import os
 import shutil
 import tempfile
@@ -67,3 +68,23 @@ def orthanc(dicom_dir: Path, tmp_path_factory: pytest.TempPathFactory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def tiny_training_folder(tmp_path, shared_dir):
+    """Ten films of each class from the shared training folder, with their manifest rows (no patient IDs)."""
+    src = shared_dir / "data" / "cxr"
+    with open(src / "manifest.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, list(reader)
+    picked: list[dict] = []
+    for label in ("covid", "pneumonia", "normal"):  # no lung masks: one stratum per class
+        picked += [r for r in rows if r["label"] == label and not r["mask_path"]][:10]
+    for row in picked:
+        (tmp_path / "data" / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src / row["path"], tmp_path / "data" / row["path"])
+    with open(tmp_path / "data" / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(picked)
+    return tmp_path / "data"

@@ -4,9 +4,7 @@ Run with ``-m slow``."""
 
 from __future__ import annotations
 
-import csv
 import json
-import shutil
 
 import pytest
 
@@ -14,23 +12,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def tiny_folder(tmp_path, shared_dir):
-    """Ten films of each class from the shared training folder, with their manifest rows (no patient IDs)."""
-    src = shared_dir / "data" / "cxr"
-    with open(src / "manifest.csv", newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields, rows = reader.fieldnames, list(reader)
-    picked: list[dict] = []
-    for label in ("covid", "pneumonia", "normal"):  # no lung masks: one stratum per class
-        picked += [r for r in rows if r["label"] == label and not r["mask_path"]][:10]
-    for row in picked:
-        (tmp_path / "data" / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src / row["path"], tmp_path / "data" / row["path"])
-    with open(tmp_path / "data" / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(picked)
-    return tmp_path / "data"
+def tiny_folder(tiny_training_folder):
+    return tiny_training_folder
 
 
 def test_tiny_run_logs_checkpoints_and_resumes(tiny_folder, tmp_path):

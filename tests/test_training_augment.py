@@ -25,7 +25,7 @@ def _sharpness(img):
 
 
 def test_views_are_grey_uint8_and_reproducible_from_their_seed(film):
-    for style_randomise in (False, True):
+    for style_randomise in (False, True, "all", "sharpness"):
         a = augment(film, np.random.default_rng(7), style_randomise)
         b = augment(film, np.random.default_rng(7), style_randomise)
         assert a.dtype == np.uint8 and a.ndim == 2 and np.array_equal(a, b)
@@ -37,3 +37,11 @@ def test_style_spans_softer_and_sharper_looks_than_the_film(film):
     assert min(looks) < 0.7 * base and max(looks) > 1.5 * base  # blur and unsharp masking both occur
     out = style(film, np.random.default_rng(3))
     assert out.shape == film.shape and out.dtype == np.uint8
+
+
+def test_sharpness_only_sharpens(film):
+    from cxviewer.training.augment import sharpness
+
+    base = _sharpness(film)
+    looks = [_sharpness(sharpness(film, np.random.default_rng(seed))) for seed in range(20)]
+    assert min(looks) > base and max(looks) > 2 * base

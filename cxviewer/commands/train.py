@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="standardise every input's grey levels (recorded in the card; the app does the same)")
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
-    parser.add_argument("--style-randomise", action="store_true",
-                        help="randomise each training view's look (blur or unsharp masking, CLAHE, noise) in every class")
+    parser.add_argument("--style-randomise", nargs="?", const="all", default=None, choices=("all", "sharpness"),
+                        help="randomise each training view's look in every class: 'all' (the default when given "
+                             "without a value: blur or unsharp masking, CLAHE, noise) or 'sharpness' (unsharp masking only)")
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")

@@ -158,7 +158,7 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
     from cxviewer.model.attention import lung_attention
     from cxviewer.training.cross_source import attention_summary
 
-    probs, lung, lung_area, lung_uniform, border, times, cropped = [], [], [], [], [], [], [], []
+    probs, lung, lung_area, lung_uniform, border, times, cropped = [], [], [], [], [], [], []
     unet_attention = []
     band_area = None
     for i, s in enumerate(test):

@@ -181,7 +181,7 @@ def train(
     standardise: str | None = None,
     balance_views: bool = False,
     monitor_dir: str | Path | None = None,
-    style_randomise: bool = False,
+    style_randomise: bool | str | None = False,
     attention_penalty: float = 0.0,
     log=print,
 ) -> dict:

@@ -44,7 +44,7 @@ class AugmentedBatches(keras.utils.PyDataset):
     map's cells (:func:`lung_attention.mask_cells`) for the attention penalty."""
 
     def __init__(self, images: list[np.ndarray], labels: np.ndarray, weights: np.ndarray, n_classes: int,
-                 batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool = False,
+                 batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool | str | None = False,
                  masks: list[np.ndarray] | None = None):
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels, self.weights, self.n_classes = images, labels, weights, n_classes
