@@ -145,8 +145,9 @@ class Classifier:
             probs, feats = (t[0] for t in self._net.forward(batch))
             cam = None
         heatmap = geometry.to_source(normalise(cam)) if cam is not None else None
-        if heatmap is not None:
-            np.clip(heatmap, 0.0, 1.0, out=heatmap)
+        if heatmap is not None:  # outside the crop it is 0 already: only the crop's part is clipped
+            y0, x0, y1, x1 = geometry.crop
+            np.clip(heatmap[y0:y1, x0:x1], 0.0, 1.0, out=heatmap[y0:y1, x0:x1])
         box, crop = self._crop_state(geometry)
         return self._prediction(
             probs, (time.perf_counter() - start) * 1000.0, heatmap, feats,

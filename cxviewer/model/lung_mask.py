@@ -40,7 +40,7 @@ def clean_mask(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 def to_source(mask_small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A mask at the segmenter's resolution -> uint8 0/1 on the source pixel grid."""
     up = cv2.resize(mask_small.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return (up >= 0.5).astype(np.uint8)
+    return (up >= 0.5).view(np.uint8)  # the booleans' bytes are 0/1 already: no second full-size copy
 
 
 def plausible(mask_small: np.ndarray) -> bool:
@@ -48,9 +48,16 @@ def plausible(mask_small: np.ndarray) -> bool:
     area = float(mask_small.mean())
     if not MIN_AREA <= area <= MAX_AREA:
         return False
-    ys, xs = np.nonzero(mask_small)
+    _, _, span_x, span_y = _bounds(mask_small)
     h, w = mask_small.shape
-    return (ys.max() - ys.min() + 1) >= MIN_SPAN * h and (xs.max() - xs.min() + 1) >= MIN_SPAN * w
+    return span_y >= MIN_SPAN * h and span_x >= MIN_SPAN * w
+
+
+def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the mask's nonzero pixels: OpenCV's bounding rectangle, exactly the extent of
+    ``np.nonzero`` (min, max + 1) without listing every pixel."""
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask, dtype=np.uint8) if mask.dtype != np.uint8 else mask)
+    return x, y, w, h
 
 
 def crop_box(mask_small: np.ndarray, shape: tuple[int, int], margin: float = MARGIN) -> tuple[int, int, int, int] | None:
@@ -59,11 +66,11 @@ def crop_box(mask_small: np.ndarray, shape: tuple[int, int], margin: float = MAR
         return None
     kernel = np.ones((DILATE_KERNEL, DILATE_KERNEL), np.uint8)
     dilated = cv2.dilate(mask_small.astype(np.uint8), kernel, iterations=DILATE_ITERATIONS)
-    ys, xs = np.nonzero(dilated)
+    bx, by, bw, bh = _bounds(dilated)
     sh, sw = mask_small.shape
     H, W = shape
-    y0, y1 = ys.min() / sh * H, (ys.max() + 1) / sh * H
-    x0, x1 = xs.min() / sw * W, (xs.max() + 1) / sw * W
+    y0, y1 = by / sh * H, (by + bh) / sh * H
+    x0, x1 = bx / sw * W, (bx + bw) / sw * W
     my, mx = margin * (y1 - y0), margin * (x1 - x0)
     box = (
         int(max(0, np.floor(y0 - my))),

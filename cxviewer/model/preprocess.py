@@ -78,8 +78,12 @@ class InputGeometry:
         """
         y0, x0, y1, x1 = self.crop
         out = np.zeros(self.source_shape, dtype=np.float32)
-        region = cv2.resize(small_map.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        out[y0:y1, x0:x1] = region
+        region = out[y0:y1, x0:x1]
+        # resized straight into the crop's place: no full-size intermediate copied over (a film's map is ~14 MB)
+        drawn = cv2.resize(small_map.astype(np.float32, copy=False), (x1 - x0, y1 - y0), dst=region,
+                           interpolation=cv2.INTER_LINEAR)
+        if drawn.ctypes.data != region.ctypes.data:  # OpenCV made its own array after all
+            region[...] = drawn
         return out
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,9 @@ class LungResult:
     box: tuple[int, int, int, int] | None  # dilated bounding box + margin in source pixels; None: implausible mask
     source_shape: tuple[int, int]
 
-    @property
+    @cached_property
     def mask(self) -> np.ndarray:
-        """uint8 0/1 on the source pixel grid."""
+        """uint8 0/1 on the source pixel grid (made once, when first asked for)."""
         return to_source(self.mask_small, self.source_shape)
 
 
