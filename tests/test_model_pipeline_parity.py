@@ -49,6 +49,19 @@ def plain_lung_attention(heatmap, lung_mask, input_box):
     return share, float(mask[y0:y1, x0:x1].mean())
 
 
+def plain_clean_mask(prob, threshold=0.5):
+    import cv2
+
+    binary = (prob >= threshold).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return binary
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    order = np.argsort(areas)[::-1]
+    keep = [int(i) + 1 for rank, i in enumerate(order) if rank < 2 or areas[i] >= 0.2 * areas[order[0]]]
+    return np.isin(labels, keep).astype(np.uint8)
+
+
 def plain_crop_box(mask_small, shape, margin=0.05):
     import cv2
 
@@ -183,3 +196,17 @@ def test_crop_box_is_unchanged(classifier, films):
             for shape in (image.shape, (512, 400), (3000, 2500)):
                 assert crop_box(mask, shape) == plain_crop_box(mask, shape), (name, i, shape)
         assert crop_box(small, image.shape) is not None and plausible(small), name
+
+
+@needs_models
+def test_mask_clean_up_is_unchanged(classifier, films):
+    """On the segmenter's probabilities for real films, and on noise with many small blobs."""
+    from cxviewer.model.lung_mask import clean_mask
+
+    rng = np.random.default_rng(7)
+    probs = list(classifier.segmenter.probabilities(list(films.values())))
+    probs += [rng.random((192, 192)).astype(np.float32), np.zeros((192, 192), np.float32),
+              np.ones((64, 80), np.float32), (rng.random((192, 192)) ** 4).astype(np.float32)]
+    for i, prob in enumerate(probs):
+        new, old = clean_mask(prob), plain_clean_mask(prob)
+        assert new.dtype == old.dtype == np.uint8 and np.array_equal(new, old), i

@@ -34,7 +34,9 @@ def clean_mask(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     areas = stats[1:, cv2.CC_STAT_AREA]
     order = np.argsort(areas)[::-1]
     keep = [int(i) + 1 for rank, i in enumerate(order) if rank < 2 or areas[i] >= 0.2 * areas[order[0]]]
-    return np.isin(labels, keep).astype(np.uint8)
+    kept = np.zeros(n, np.uint8)  # one entry per blob label: 1 for the blobs kept (a lookup, not np.isin's sort)
+    kept[keep] = 1
+    return kept[labels]
 
 
 def to_source(mask_small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -60,11 +60,14 @@ class LungSegmenter:
 
     def segment_many(self, images: list[np.ndarray], inputs: np.ndarray | None = None) -> list[LungResult]:
         """One batched run of the network for all ``images``, then each mask cleaned and boxed."""
-        out = []
-        for img, prob in zip(images, self.probabilities(images, inputs=inputs)):
-            small = clean_mask(prob)
-            out.append(LungResult(small, crop_box(small, img.shape[:2]), tuple(img.shape[:2])))
-        return out
+        return [self.result(img, prob) for img, prob in zip(images, self.probabilities(images, inputs=inputs))]
+
+    @staticmethod
+    def result(image: np.ndarray, prob: np.ndarray) -> LungResult:
+        """One image's lungs from its row of :meth:`probabilities`: the mask cleaned and boxed (thread-safe:
+        OpenCV and numpy only, so the scan runs it on its preparing threads)."""
+        small = clean_mask(prob)
+        return LungResult(small, crop_box(small, image.shape[:2]), tuple(image.shape[:2]))
 
     def segment(self, image_u8: np.ndarray) -> LungResult:
         return self.segment_many([image_u8])[0]

@@ -135,10 +135,15 @@ class BatchInference:
         import numpy as np
 
         images = [image for image, _ in inputs]
-        lungs = self.clf.segmenter.segment_many(images, inputs=np.stack([s for _, s in inputs]))
+        segmenter = self.clf.segmenter
+        probs = segmenter.probabilities(images, inputs=np.stack([s for _, s in inputs]))  # one batched run
         if self._prep_pool is None:
             self._prep_pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="scan-prepare")
-        prepared = list(self._prep_pool.map(self.clf.prepare_segmented, images, lungs))
+
+        def cut(image, prob):  # each film's mask cleaned and boxed, then the film cut and prepared, on the pool
+            return self.clf.prepare_segmented(image, segmenter.result(image, prob))
+
+        prepared = list(self._prep_pool.map(cut, images, probs))
         return np.stack([t for t, _ in prepared]), [g for _, g in prepared]
 
     def predictions(self, inputs: list) -> tuple[list, float]:
