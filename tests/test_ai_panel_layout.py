@@ -22,7 +22,12 @@ def _overlaps(panel) -> list[str]:
     return out
 
 
-def test_panel_in_a_short_dock_scrolls_and_nothing_overlaps(qtbot):
+import pytest
+
+
+@pytest.mark.parametrize(("probabilities", "call"), [((0.008, 0.951, 0.041), "pneumonia"),
+                                                     ((0.398, 0.371, 0.231), "uncertain")], ids=["called", "uncertain"])
+def test_panel_in_a_short_dock_scrolls_and_nothing_overlaps(qtbot, probabilities, call):
     window, _inference = build_main_window(Settings.load())
     qtbot.addWidget(window)
     window.resize(1300, 620)  # a short screen: the report pane below takes half of the right column
@@ -32,9 +37,9 @@ def test_panel_in_a_short_dock_scrolls_and_nothing_overlaps(qtbot):
     scroll = dock.widget()
     assert isinstance(scroll, QScrollArea)
     panel = scroll.widget()
-    panel.show_prediction(Prediction(labels=("covid", "pneumonia", "normal"), probabilities=(0.008, 0.951, 0.041),
+    panel.show_prediction(Prediction(labels=("covid", "pneumonia", "normal"), probabilities=probabilities,
                                      model_name="cxnet-densenet121-v3", model_version="3.1.0", elapsed_ms=48.0,
-                                     device="CPU"))  # panel input, not a model result
+                                     device="CPU", call=call))  # panel input, not a model result
     QApplication.processEvents()
     assert _overlaps(panel) == []
     right = scroll.viewport().width()
