@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea
 
 from cxviewer.ui.ai.heatmap_overlay import HeatmapOverlay
 from cxviewer.ui.ai.inference import PRELOAD_DELAY_MS, InferenceService
@@ -54,7 +54,16 @@ class AIController(QObject):
 
         dock = QDockWidget("AI second look", window)
         dock.setObjectName("aiDock")
-        dock.setWidget(self.panel)
+        # Scrolled rather than squeezed: a dock shorter than the panel's wrapped text (the report pane below
+        # takes its share) otherwise lays the checkboxes and the legend over each other.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.panel)
+        # as wide as the panel needs beside a scroll bar, so nothing is cut at the right when it scrolls
+        scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2)
+        dock.setWidget(scroll)
         window.add_panel(dock, Qt.DockWidgetArea.RightDockWidgetArea)
         self.dock = dock
         self._build_menu()
