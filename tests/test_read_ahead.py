@@ -67,6 +67,7 @@ def test_a_file_changed_since_the_read_ahead_is_read_again(dicom_dir, tmp_path):
     shutil.copy(dicom_dir / "RG2_J2KR.dcm", film)  # another film under the same name
     os.utime(film, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert ahead.read(film).pixels.shape == read_radiograph(dicom_dir / "RG2_J2KR.dcm").pixels.shape != (1955, 1841)
+    assert ahead._result is None  # the stale read is let go, not kept for the session
 
 
 def test_an_unreadable_file_read_ahead_gives_the_readers_message(tmp_path):

@@ -255,3 +255,29 @@ def test_a_file_sent_ahead_gets_the_readers_checks_in_the_worker_and_is_released
         assert pool.decode(good, 0, "JPEG-LS", timeout_s=120).shape == (ds.Rows, ds.Columns)
     finally:
         pool.close()
+
+
+def test_a_film_sent_ahead_that_its_decoder_cannot_decode_is_decoded_once(dicom_dir, tmp_path):
+    """A JPEG 2000 codestream damaged past its header: the worker's decode fails, and that failure is the answer
+    (a decoder failure with the decoder's reason), not a reason to send the file to a second decode."""
+    data = bytearray((dicom_dir / "RG1_J2KR.dcm").read_bytes())
+    start = data.find(b"\xff\x4f\xff\x51")  # the codestream's SOC and SIZ markers
+    for k in range(start + 400, len(data) - 400, 5):
+        data[k] = 0xFF
+    bad = tmp_path / "damaged.dcm"
+    bad.write_bytes(bytes(data))
+    pool = DecodePool(size=1)
+    taken = []
+    take = pool._take
+    pool._take = lambda: taken.append(1) or take()  # type: ignore[method-assign]
+    try:
+        pool.decode_ahead(bad)
+        ds = pydicom.dcmread(bad)
+        with pytest.raises(DecodeFailure) as failure:
+            pool.decode(_pixel_module(ds, ds.file_meta.TransferSyntaxUID), 0, "JPEG 2000", source=bad)
+        assert "Unexpected tag" in failure.value.reason  # pydicom's own reason, passed on
+        assert len(taken) == 1 and pool.deaths == 0
+    finally:
+        pool.close()
+    with pytest.raises(UnreadableImageError, match="could not be decoded"):
+        read_radiograph(bad)  # the reader's message for the same file

@@ -190,7 +190,9 @@ def first_frame_here(path: str | Path) -> np.ndarray | None:
     if codec_name(uid) is None:
         return None
     _check_codestream(ds, uid, path)
-    return _decode_here(ds, uid, path)
+    # the decoder's own exception, not the reader's UnreadableImageError: the pool then reports a decoder
+    # failure (as for any supervised decode) instead of sending the file to be decoded a second time
+    return pixel_array(ds, index=0)
 
 
 def _decode_here(ds: Dataset, uid: UID, path: Path) -> np.ndarray:

@@ -97,6 +97,7 @@ class ReadAhead:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._taken = False
+        self._stale = False
         self._result: Any = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="cxviewer-read-ahead", daemon=True)
@@ -111,7 +112,10 @@ class ReadAhead:
         except BaseException as exc:  # noqa: BLE001 - handed to the loader, which reports it like any read error
             self._error = exc
         finally:
-            self._done.set()
+            with self._lock:
+                self._done.set()
+                if self._stale:
+                    self._result = self._error = None
             if release is not None:
                 release()  # (nothing left to release when the read collected the pixels)
 
@@ -127,7 +131,17 @@ class ReadAhead:
             if self._taken:
                 return False
             self._taken = True
-        return self._stamp is not None and _stamp(self._key) == self._stamp
+        fresh = self._stamp is not None and _stamp(self._key) == self._stamp
+        if not fresh:
+            self._drop_when_done()
+        return fresh
+
+    def _drop_when_done(self) -> None:
+        """A result nobody will take (the file changed on disk) is let go, now or when the read finishes."""
+        with self._lock:
+            self._stale = True
+            if self._done.is_set():
+                self._result = self._error = None
 
     def read(self, path: str | os.PathLike, read: Callable[[Path], Any] | None = None) -> Any:
         """What reading ``path`` gives: the read-ahead result for its file (waited for, handed over once), else
