@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QScrollArea, QWidget
 
 from cxviewer.model import Prediction
@@ -47,5 +48,7 @@ def test_panel_in_a_short_dock_scrolls_and_nothing_overlaps(qtbot, probabilities
            if w.isVisible() and w.parentWidget() is panel and w.geometry().right() > right]
     assert cut == []  # nothing reaches past the visible width (the percentages sit at the right edge)
     assert panel.height() >= panel.minimumSizeHint().height()
-    if dock.height() < panel.minimumSizeHint().height():
-        assert scroll.verticalScrollBar().maximum() > 0  # the rest is reached by scrolling
+    window.resizeDocks([dock], [180], Qt.Orientation.Vertical)  # shorter than the panel: it must scroll
+    QApplication.processEvents()
+    assert scroll.viewport().height() < panel.minimumSizeHint().height()
+    assert scroll.verticalScrollBar().maximum() > 0 and _overlaps(panel) == []
