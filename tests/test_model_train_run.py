@@ -11,21 +11,16 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def tiny_folder(tiny_training_folder):
-    return tiny_training_folder
-
-
-def test_tiny_run_logs_checkpoints_and_resumes(tiny_folder, tmp_path):
+def test_tiny_run_logs_checkpoints_and_resumes(tiny_training_folder, tmp_path):
     from cxviewer.training.dataset import read_manifest, split_by_patient
     from cxviewer.training.train import WEIGHTS_FILE, train
 
     out = tmp_path / "run"
     messages: list[str] = []
-    kwargs = dict(input_size=32, batch_size=8, seed=7, patience=10, balance_views=True, monitor_dir=tiny_folder,
+    kwargs = dict(input_size=32, batch_size=8, seed=7, patience=10, balance_views=True, monitor_dir=tiny_training_folder,
                   log=messages.append)
-    summary = train(tiny_folder, out, epochs=1, **kwargs)
-    splits = split_by_patient(read_manifest(tiny_folder), seed=7)
+    summary = train(tiny_training_folder, out, epochs=1, **kwargs)
+    splits = split_by_patient(read_manifest(tiny_training_folder), seed=7)
     assert summary["epochs_run"] == 1 and summary["split_sizes"] == {k: len(v) for k, v in splits.items()}
     assert summary["best_epoch"] == 1 and 0.0 <= summary["best_val_macro_auc"] <= 1.0
     assert json.loads((out / "train_summary.json").read_text()) == summary
@@ -36,7 +31,7 @@ def test_tiny_run_logs_checkpoints_and_resumes(tiny_folder, tmp_path):
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
         "epoch_001.weights.h5", "last.keras", "state.json"]
 
-    summary = train(tiny_folder, out, epochs=2, **kwargs)  # resumes after epoch 1, runs the second only
+    summary = train(tiny_training_folder, out, epochs=2, **kwargs)  # resumes after epoch 1, runs the second only
     assert "resuming after epoch 1" in messages
     assert summary["epochs_run"] == 2
     lines = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
@@ -44,7 +39,7 @@ def test_tiny_run_logs_checkpoints_and_resumes(tiny_folder, tmp_path):
     assert (out / "checkpoints" / "epoch_002.weights.h5").is_file()
 
 
-def test_tiny_run_with_the_attention_penalty_logs_the_share_outside_the_lungs_and_resumes(tiny_folder, tmp_path):
+def test_tiny_run_with_the_attention_penalty_logs_the_share_outside_the_lungs_and_resumes(tiny_training_folder, tmp_path):
     from pathlib import Path
 
     from cxviewer.training.train import WEIGHTS_FILE, train
@@ -54,13 +49,13 @@ def test_tiny_run_with_the_attention_penalty_logs_the_share_outside_the_lungs_an
     messages: list[str] = []
     kwargs = dict(input_size=64, batch_size=8, seed=7, patience=10, lung_model=lungs, attention_penalty=1.0,
                   log=messages.append)
-    summary = train(tiny_folder, out, epochs=1, **kwargs)
+    summary = train(tiny_training_folder, out, epochs=1, **kwargs)
     assert summary["attention_penalty"] == 1.0 and summary["epochs_run"] == 1
     line = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])
     assert 0.0 <= line["outside_lungs"] <= 1.0 and line["loss"] == line["loss"]  # a number, not NaN
     assert (out / WEIGHTS_FILE).is_file()
-    summary = train(tiny_folder, out, epochs=2, **kwargs)
+    summary = train(tiny_training_folder, out, epochs=2, **kwargs)
     assert "resuming after epoch 1" in messages and summary["epochs_run"] == 2
     assert [json.loads(x)["epoch"] for x in (out / "train_log.jsonl").read_text().splitlines()] == [1, 2]
     with pytest.raises(ValueError, match="lung segmenter"):
-        train(tiny_folder, tmp_path / "other", epochs=1, input_size=64, attention_penalty=1.0)
+        train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, attention_penalty=1.0)

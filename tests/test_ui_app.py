@@ -50,6 +50,16 @@ _DRIVER = textwrap.dedent("""
 """)
 
 
+def _cli_in_a_new_process(argv: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """``cxviewer.cli.main(argv)`` in a new process that prints whether PySide6 was ever imported ("QT True/False")."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(tmp_path / "home"),
+               PYTHONPATH=str(ROOT))
+    code = "import sys; from cxviewer.cli import main; rc = main(sys.argv[1:]); " \
+           "print('QT', 'PySide6' in sys.modules); sys.exit(rc)"
+    return subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
 def _run_until_image(argv: list[str], home: Path) -> dict:
     """Run the real entry point; once an image is on screen, report what the window shows."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(home))
@@ -91,12 +101,7 @@ def test_cli_routes_paths_to_the_gui(monkeypatch):
 
 @pytest.mark.parametrize("argv", [["pacss", "query", "--node", "x"], ["scna", "folder"], ["Report"]])
 def test_unknown_command_lists_the_commands_without_opening_the_viewer(argv, tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(tmp_path / "home"),
-               PYTHONPATH=str(ROOT))
-    code = "import sys; from cxviewer.cli import main; rc = main(sys.argv[1:]); " \
-           "print('QT', 'PySide6' in sys.modules); sys.exit(rc)"
-    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = _cli_in_a_new_process(argv, tmp_path)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"unknown command '{argv[0]}'" in proc.stderr
     from cxviewer.cli import SUBCOMMANDS
@@ -120,12 +125,7 @@ def test_an_existing_path_with_a_command_like_name_opens_the_viewer(tmp_path, mo
 
 @pytest.mark.parametrize("argv", [["missing.dcm"], ["gone/film.dcm", "also_gone.dcm"]])
 def test_only_missing_paths_say_no_such_file_without_opening_the_viewer(argv, tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXVIEWER_HOME=str(tmp_path / "home"),
-               PYTHONPATH=str(ROOT))
-    code = "import sys; from cxviewer.cli import main; rc = main(sys.argv[1:]); " \
-           "print('QT', 'PySide6' in sys.modules); sys.exit(rc)"
-    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = _cli_in_a_new_process(argv, tmp_path)
     assert proc.returncode == 2, proc.stderr[-2000:]
     for path in argv:
         assert f"no such file: {path}" in proc.stderr

@@ -19,6 +19,7 @@ import numpy as np
 from cxviewer.model.preprocess import prepare
 from cxviewer.training.augment import augment_with_mask
 from cxviewer.training.dataset import TRAINING_LABELS
+from cxviewer.training.lung_attention import mask_cells
 from cxviewer.training.metrics import classification_report
 from cxviewer.training.train import WEIGHTS_FILE
 
@@ -69,8 +70,6 @@ class AugmentedBatches(keras.utils.PyDataset):
                                           self.style_randomise)
             views.append(prepare(img, self.size, standardise=self.standardise)[0])
             if mask is not None:
-                from cxviewer.training.lung_attention import mask_cells
-
                 cells.append(mask_cells(mask, self.size // 32))
         x = np.stack(views)
         y, w = one_hot(self.labels[idx], self.n_classes), self.weights[idx]
