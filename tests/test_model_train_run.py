@@ -59,3 +59,26 @@ def test_tiny_run_with_the_attention_penalty_logs_the_share_outside_the_lungs_an
     assert [json.loads(x)["epoch"] for x in (out / "train_log.jsonl").read_text().splitlines()] == [1, 2]
     with pytest.raises(ValueError, match="lung segmenter"):
         train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, attention_penalty=1.0)
+
+
+def test_tiny_run_with_spectrum_standardisation_records_its_template_for_the_card(tiny_training_folder, tmp_path):
+    from cxviewer.model.inputs import InputRecipe
+    from cxviewer.training.evaluate import base_card
+    from cxviewer.training.train import train
+
+    summary = train(tiny_training_folder, tmp_path / "run", epochs=1, input_size=32, batch_size=8, seed=7,
+                    standardise="equalize_hist+spectrum", log=lambda m: None)
+    template = summary["spectrum_template"]
+    assert len(template) == 32 // 2 + 1 and all(v == v for v in template)
+    assert template[1] > template[-1]  # a radiograph's amplitude falls with frequency
+
+    class Card:  # what the app reads back from the card the run's summary writes
+        def __init__(self, data):
+            self.input_size, self.standardise = data["input"]["size"], data["input"]["standardise"]
+            self.spectrum_template = data["input"]["spectrum_template"]
+
+    recipe = InputRecipe.of_card(Card(base_card("t", "1.0.0", 32, None, summary["standardise"], template)))
+    assert recipe.standardise == "equalize_hist+spectrum" and recipe.spectrum_template == tuple(template)
+    with pytest.raises(ValueError, match="training size"):
+        train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, train_size=32,
+              standardise="equalize_hist+spectrum")

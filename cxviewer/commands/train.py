@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="1.0.0", help="model version in the card")
     parser.add_argument("--lung-model", default=None,
                         help="lung segmenter folder (e.g. models/lung-unet): train and run on the lung crop")
-    parser.add_argument("--standardise", choices=("equalize_hist",), default=None,
+    parser.add_argument("--standardise", choices=("equalize_hist", "equalize_hist+spectrum"), default=None,
                         help="standardise every input's grey levels (recorded in the card; the app does the same)")
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")

@@ -54,6 +54,11 @@ class ModelCard:
         return self.data["input"].get("standardise")
 
     @property
+    def spectrum_template(self) -> list[float] | None:
+        """The radial log-amplitude template of the 'equalize_hist+spectrum' standardisation (``input.spectrum_template``)."""
+        return self.data["input"].get("spectrum_template")
+
+    @property
     def weights_path(self) -> Path:
         """The Keras weights (what TensorFlow runs; the CPU desktop bundle leaves them out)."""
         return self.directory / self.data["weights"]

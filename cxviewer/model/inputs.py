@@ -28,11 +28,13 @@ class InputRecipe:
     input_size: int
     standardise: str | None
     segmenter_size: int | None = None  # set for a model that crops to the lungs
+    spectrum_template: tuple[float, ...] | None = None  # for the 'equalize_hist+spectrum' standardisation
 
     @classmethod
     def of_card(cls, card, segmenter_size: int | None = None) -> InputRecipe:
         """The recipe of a classifier's card (``segmenter_size``: its lung segmenter's input size, if it crops)."""
-        return cls(card.input_size, card.standardise, segmenter_size)
+        template = card.spectrum_template
+        return cls(card.input_size, card.standardise, segmenter_size, None if template is None else tuple(template))
 
     @classmethod
     def of(cls, classifier) -> InputRecipe:
@@ -47,7 +49,8 @@ class InputRecipe:
         """(model input, geometry) for an 8-bit display image, cut to ``crop`` (y0, x0, y1, x1) if given."""
         from cxviewer.model.preprocess import prepare
 
-        return prepare(image_u8, self.input_size, crop=crop, standardise=self.standardise)
+        return prepare(image_u8, self.input_size, crop=crop, standardise=self.standardise,
+                       spectrum_template=self.spectrum_template)
 
     def __call__(self, rad):
         return self.from_display(model_image(rad))

@@ -96,7 +96,7 @@ def to_uint8_grey(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-STANDARDISERS = ("equalize_hist",)
+STANDARDISERS = ("equalize_hist", "equalize_hist+spectrum")
 
 
 def prepare(
@@ -104,16 +104,21 @@ def prepare(
     input_size: int,
     crop: tuple[int, int, int, int] | None = None,
     standardise: str | None = None,
+    spectrum_template=None,
 ) -> tuple[np.ndarray, InputGeometry]:
     """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry.
 
     ``standardise="equalize_hist"`` equalises the grey histogram of the resized (cropped) film before the
     three channels are made: every film then reaches the network with the same grey-level distribution,
     whatever its source's exposure, processing and contrast (COVID-CXNet's histogram matching to a
-    template is the same idea). A model trained so must be run so: the card's ``input.standardise`` says it.
+    template is the same idea). ``"equalize_hist+spectrum"`` then brings the film's radial amplitude spectrum to
+    ``spectrum_template`` (:mod:`cxviewer.model.spectrum`: how sharp or grainy a source's films are no longer
+    reaches the network). A model trained so must be run so: the card's ``input`` says it.
     """
     if standardise is not None and standardise not in STANDARDISERS:
         raise ValueError(f"unknown input standardisation {standardise!r}")
+    if standardise == "equalize_hist+spectrum" and spectrum_template is None:
+        raise ValueError("'equalize_hist+spectrum' needs the model's spectrum template (the card's input.spectrum_template)")
     image = to_uint8_grey(image)
     h, w = image.shape
     if crop is None:
@@ -124,8 +129,12 @@ def prepare(
     resized = cv2.resize(
         region, (input_size, input_size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     )
-    if standardise == "equalize_hist":
+    if standardise in ("equalize_hist", "equalize_hist+spectrum"):
         resized = cv2.equalizeHist(resized)
+    if standardise == "equalize_hist+spectrum":
+        from cxviewer.model.spectrum import standardise_spectrum
+
+        resized = standardise_spectrum(resized, spectrum_template)
     channels = np.stack([beasf(resized), clahe(resized), resized], axis=-1)
     tensor = channels.astype(np.float32) * (1.0 / 255.0)
     return tensor, InputGeometry((h, w), (y0, x0, y1, x1), input_size)

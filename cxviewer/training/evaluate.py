@@ -106,7 +106,7 @@ def crop_spec(lung_model: str | Path) -> dict:
 
 
 def base_card(name: str, version: str, input_size: int, lung_model: str | Path | None = None,
-              standardise: str | None = None) -> dict:
+              standardise: str | None = None, spectrum_template=None) -> dict:
     return {
         "name": name,
         "version": version,
@@ -129,6 +129,7 @@ def base_card(name: str, version: str, input_size: int, lung_model: str | Path |
             "scale": "divided by 255 (no mean/std normalisation)",
             "crop": crop_spec(lung_model) if lung_model else None,
             "standardise": standardise,
+            **({"spectrum_template": list(spectrum_template)} if spectrum_template is not None else {}),
         },
         "gradcam_layer": GRADCAM_LAYER,
         "intended_use": "Research and teaching: a second look at adult frontal chest radiographs. "
@@ -347,7 +348,8 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     model_dir = Path(model_dir)
     name = name or model_dir.name
     lung_model = summary.get("lung_model")
-    card = base_card(name, version, summary["input_size"], lung_model, summary.get("standardise"))
+    card = base_card(name, version, summary["input_size"], lung_model, summary.get("standardise"),
+                     summary.get("spectrum_template"))
     samples = read_manifest(data_dir)
     stages = summary.get("stages")
     if stages:

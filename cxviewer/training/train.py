@@ -47,8 +47,21 @@ def load_readable(samples: list, log=print) -> tuple[list, list[np.ndarray]]:
     return kept, images
 
 
-def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str | None = None) -> np.ndarray:
-    return np.stack([prepare(img, input_size, standardise=standardise)[0] for img in images])
+def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str | None = None,
+                   spectrum_template=None) -> np.ndarray:
+    return np.stack([prepare(img, input_size, standardise=standardise, spectrum_template=spectrum_template)[0]
+                     for img in images])
+
+
+def spectrum_template_of(images: list[np.ndarray], input_size: int) -> list[float]:
+    """The 'equalize_hist+spectrum' template of these (training) films: the mean radial log amplitude of each
+    film as the network would get it before the spectrum step (resized, histogram equalised: the 'original'
+    channel of :func:`prepare`)."""
+    from cxviewer.model.spectrum import template_of
+
+    grey = (np.rint(prepare(img, input_size, standardise="equalize_hist")[0][..., 2] * 255.0).astype(np.uint8)
+            for img in images)
+    return template_of(grey)
 
 
 def view_group(view: str) -> str | None:
@@ -127,6 +140,7 @@ class TrainingData:
     monitor: tuple[np.ndarray, np.ndarray] | None
     crop_rate: dict[str, float] | None
     train_masks: list[np.ndarray] | None = None
+    spectrum_template: list[float] | None = None
 
 
 def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: str | Path | None,
@@ -144,12 +158,16 @@ def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: s
         val_imgs, val_rate = lung_crops(val_imgs, lung_model)
         crop_rate = {"train": train_rate, "val": val_rate}
         log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
+    template = None
+    if standardise == "equalize_hist+spectrum":
+        template = spectrum_template_of(train_imgs, size)
+        log(f"spectrum template: the mean of {len(train_imgs)} training films")
     monitor = None
     if monitor_dir:
         mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
         if lung_model:
             mon_imgs, _ = lung_crops(mon_imgs, lung_model)
-        monitor = (prepared_stack(mon_imgs, size, standardise), label_indices(mon_s, TRAINING_LABELS))
+        monitor = (prepared_stack(mon_imgs, size, standardise, template), label_indices(mon_s, TRAINING_LABELS))
         log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
     train_y = label_indices(train_s, TRAINING_LABELS)
     n = len(TRAINING_LABELS)
@@ -159,8 +177,9 @@ def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: s
         cw = balanced_class_weights(train_y, n)
         sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
     return TrainingData(splits=splits, train_images=train_imgs, train_labels=train_y, sample_weights=sample_w,
-                        val_x=prepared_stack(val_imgs, size, standardise), val_y=label_indices(val_s, TRAINING_LABELS),
-                        monitor=monitor, crop_rate=crop_rate, train_masks=train_masks if with_masks else None)
+                        val_x=prepared_stack(val_imgs, size, standardise, template),
+                        val_y=label_indices(val_s, TRAINING_LABELS), monitor=monitor, crop_rate=crop_rate,
+                        train_masks=train_masks if with_masks else None, spectrum_template=template)
 
 
 def train(
@@ -207,13 +226,16 @@ def train(
     size = train_size or input_size
     files = train_loop.RunFiles(Path(out_dir))
     files.checkpoints.mkdir(parents=True, exist_ok=True)
+    if standardise == "equalize_hist+spectrum" and size != input_size:
+        raise ValueError("the spectrum template is made at the training size: train at --input-size itself")
     if attention_penalty and not lung_model:
         raise ValueError("the attention penalty needs the lung segmenter (--lung-model): it penalises the map outside the lungs")
     data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log,
                               with_masks=bool(attention_penalty))
     n = len(TRAINING_LABELS)
     batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
-                                          seed, size, standardise, style_randomise, masks=data.train_masks)
+                                          seed, size, standardise, style_randomise, masks=data.train_masks,
+                                          spectrum_template=data.spectrum_template)
     state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
                                     init_weights, log)
     started = time.monotonic() - state["seconds"]
@@ -244,6 +266,7 @@ def train(
         "lung_model": str(lung_model) if lung_model else None,
         "lung_crop_rate": data.crop_rate,
         "standardise": standardise,
+        "spectrum_template": data.spectrum_template,
         "balance_views": balance_views,
         "style_randomise": style_randomise,
         "attention_penalty": attention_penalty,

@@ -46,11 +46,11 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def __init__(self, images: list[np.ndarray], labels: np.ndarray, weights: np.ndarray, n_classes: int,
                  batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool | str | None = False,
-                 masks: list[np.ndarray] | None = None):
+                 masks: list[np.ndarray] | None = None, spectrum_template=None):
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels, self.weights, self.n_classes = images, labels, weights, n_classes
         self.batch_size, self.seed, self.size, self.standardise = batch_size, seed, size, standardise
-        self.style_randomise, self.masks = style_randomise, masks
+        self.style_randomise, self.masks, self.spectrum_template = style_randomise, masks, spectrum_template
         self.epoch = 0
         self.order = np.arange(len(images))
 
@@ -68,7 +68,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         for j in idx:
             img, mask = augment_with_mask(self.images[j], None if self.masks is None else self.masks[j], rng,
                                           self.style_randomise)
-            views.append(prepare(img, self.size, standardise=self.standardise)[0])
+            views.append(prepare(img, self.size, standardise=self.standardise,
+                                 spectrum_template=self.spectrum_template)[0])
             if mask is not None:
                 cells.append(mask_cells(mask, self.size // 32))
         x = np.stack(views)
