@@ -116,3 +116,24 @@ def test_a_box_clipped_to_the_whole_film_still_counts_as_lungs_found(cropping_cl
     assert geometry.lungs_found is True
     pred = cropping_classifier.predict_batch([tight])[0]
     assert pred.lung_crop == "applied" and pred.input_box is not None
+
+
+@needs_models
+def test_lung_mask_comes_with_the_outline_or_the_map_only(cropping_classifier, dicom_dir):
+    """The full-size mask is made for the outline and for the map's share in the lungs; a bare answer (the study
+    browser's background column) gets the crop without it, and the same probabilities."""
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model.inputs import model_image
+    from cxviewer.model.lung_mask import to_source
+
+    img = model_image(read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm"))
+    lungs = cropping_classifier.segmenter.segment(img)
+    expected = to_source(lungs.mask_small, img.shape)
+    with_map = cropping_classifier.predict(img, gradcam=True, outline=False)
+    with_outline = cropping_classifier.predict(img, gradcam=False, outline=True)
+    bare = cropping_classifier.predict(img, gradcam=False, outline=False)
+    assert np.array_equal(with_map.lung_mask, expected) and np.array_equal(with_outline.lung_mask, expected)
+    assert with_map.attention_in_lungs is not None
+    assert bare.lung_mask is None and bare.heatmap is None
+    assert bare.input_box == with_map.input_box == lungs.box and bare.lung_crop == "applied"
+    assert bare.probabilities == with_outline.probabilities

@@ -134,6 +134,26 @@ def test_map_put_back_on_the_film_is_unchanged(classifier, films):
 
 
 @needs_models
+def test_map_cut_to_one_on_the_film_is_the_plain_clip(classifier, films):
+    """The map as the prediction carries it: normalised, put back and clipped to [0, 1] (OpenCV's cut at 1 now)."""
+    from cxviewer.model.classifier import map_on_film
+    from cxviewer.model.gradcam import normalise
+    from cxviewer.model.preprocess import InputGeometry
+
+    rng = np.random.default_rng(61)
+    for name, image in films.items():
+        h, w = image.shape
+        for box in ((0, 0, h, w), (h // 7, w // 5, h - h // 9, w - 3), (3, 1, h // 2 + 1, w // 3 + 2)):
+            g = InputGeometry((h, w), box, 128)
+            for cam in (rng.random((4, 4)).astype(np.float32), rng.random((4, 4)).astype(np.float32) ** 8,
+                        np.eye(4, dtype=np.float32), np.zeros((4, 4), np.float32), rng.random((7, 5)) * 3):
+                old = plain_map_to_source(g, normalise(cam))
+                np.clip(old, 0.0, 1.0, out=old)
+                new = map_on_film(cam, g)
+                assert new.dtype == np.float32 and np.array_equal(new, old), (name, box)
+
+
+@needs_models
 def test_lung_mask_put_back_on_the_film_is_unchanged(classifier, films):
     from cxviewer.model.lung_mask import to_source
 
