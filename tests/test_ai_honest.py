@@ -65,11 +65,13 @@ def test_probabilities_are_the_cards_temperature_applied_to_the_network_output(c
 
 
 def test_every_film_gets_a_call_by_the_cards_thresholds(clf, predictions):
+    thresholds = clf.calibration.thresholds(clf.labels)  # the card's, per class (older cards: one for all)
     calls = set()
     for pred in predictions:
-        top2 = sorted(pred.probabilities)[-2:]
-        sure = top2[1] >= clf.calibration.min_probability and top2[1] - top2[0] >= clf.calibration.min_margin
-        assert pred.call == (pred.label if sure else "uncertain")
+        # the call is the card's rule applied to the probabilities the reader sees (calibrated), not to raw ones
+        assert pred.call == clf.calibration.call(clf.labels, pred.probabilities)
+        if pred.call != "uncertain":
+            assert pred.call == pred.label and pred.confidence >= thresholds[clf.labels.index(pred.label)]
         calls.add(pred.call == "uncertain")
         att = pred.attention_in_lungs
         assert att is not None and 0 <= att["share"] <= 1 and 0 < att["expected_if_uniform"] <= 1
