@@ -204,4 +204,11 @@ def test_card_text_states_the_per_class_rule_and_its_curve():
     assert f"covid >= {t_covid:.2f}" in text
     curve_rows = [line for line in text.splitlines() if line.startswith("| 0.")]
     assert [line.split(" | ")[0] for line in curve_rows][:3] == ["| 0.34", "| 0.40", "| 0.46"]
+    # the rows every 0.06, plus each class's own threshold, its cell in bold: normal's 0.57 lies between 0.52 and 0.58
+    t_normal = entry["call"]["min_probability"]["normal"]
+    assert round((t_normal - 0.34) / 0.06, 6) % 1 != 0
+    cells = next(line for line in curve_rows if line.startswith(f"| {t_normal:.2f} |")).split(" | ")
+    assert cells[3].startswith("**") and not cells[1].startswith("**")  # normal's threshold, not covid's
+    assert curve_rows[0].split(" | ")[1].startswith("**")  # covid's threshold is the grid's first value
+
     assert "Validation coverage / accuracy as the probability threshold rises" not in text  # the old single curve

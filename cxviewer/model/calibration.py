@@ -66,12 +66,13 @@ class Calibration:
 
     def thresholds(self, labels) -> np.ndarray:
         """The probability threshold for each of ``labels`` (column order); NaN: never called."""
-        if not self.per_class:
-            return np.full(len(labels), float(self.min_probability))
-        missing = [lb for lb in labels if lb not in self.min_probability]
+        p = self.min_probability
+        if not isinstance(p, Mapping):
+            return np.full(len(labels), float(p))
+        missing = [lb for lb in labels if lb not in p]
         if missing:
             raise ValueError(f"the card's call rule names no threshold for {', '.join(missing)}")
-        return np.array([np.nan if self.min_probability[lb] is None else self.min_probability[lb] for lb in labels])
+        return np.array([np.nan if p[lb] is None else p[lb] for lb in labels], dtype=np.float64)
 
     def apply(self, probs) -> np.ndarray:
         return temper(np.asarray(probs, dtype=np.float64)[np.newaxis], self.temperature)[0]
@@ -86,7 +87,7 @@ class Calibration:
 
     def describe(self, labels, display=str) -> str:
         """The thresholds in words, for the card: per class, or an old card's one threshold as its card named it."""
-        if not self.per_class:
+        if not isinstance(self.min_probability, Mapping):
             return f"min_probability {float(self.min_probability):.2f}, min_margin {self.min_margin:.2f}"
         margin = f"; margin over the second >= {self.min_margin:.2f}" if self.min_margin else ""
         parts = [f"{display(lb)} never called" if np.isnan(t) else f"{display(lb)} >= {t:.2f}"

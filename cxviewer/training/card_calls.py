@@ -81,12 +81,16 @@ def _per_class_lines(cal: dict, labels, rule: Calibration, test_calls, cs_calls)
     if not by_t:
         return lines
     start = min(by_t)
-    steps = sorted(t for t in by_t if round((t - start) / CURVE_STEP, 6) % 1 == 0)
+    chosen = {lb: round(float(t), 2) for lb, t in zip(labels, rule.thresholds(labels)) if t == t}
+    steps = sorted({t for t in by_t if round((t - start) / CURVE_STEP, 6) % 1 == 0} | (set(chosen.values()) & set(by_t)))
     lines += ["", f"Validation, each class's calls as its threshold rises (films called as the class / share truly it; "
-              f"— below {c['min_calls_per_class']} calls):", "",
+              f"— below {c['min_calls_per_class']} calls; bold: the class's threshold):", "",
               "| threshold | " + " | ".join(labels) + " |", "|---:|" + "---:|" * len(labels)]
     for t in steps:
-        cells = [f"{by_t[t][lb][0]} / {by_t[t][lb][1]:.1%}" if lb in by_t[t] else "—" for lb in labels]
+        cells = []
+        for lb in labels:
+            cell = f"{by_t[t][lb][0]} / {by_t[t][lb][1]:.1%}" if lb in by_t[t] else "—"
+            cells.append(f"**{cell}**" if chosen.get(lb) == t else cell)
         lines.append(f"| {t:.2f} | " + " | ".join(cells) + " |")
     return lines
 
