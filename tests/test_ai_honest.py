@@ -65,15 +65,40 @@ def test_probabilities_are_the_cards_temperature_applied_to_the_network_output(c
 
 
 def test_every_film_gets_a_call_by_the_cards_thresholds(clf, predictions):
+    thresholds = clf.calibration.thresholds(clf.labels)  # the card's, per class (older cards: one for all)
     calls = set()
     for pred in predictions:
-        top2 = sorted(pred.probabilities)[-2:]
-        sure = top2[1] >= clf.calibration.min_probability and top2[1] - top2[0] >= clf.calibration.min_margin
-        assert pred.call == (pred.label if sure else "uncertain")
+        # the call is the card's rule applied to the probabilities the reader sees (calibrated), not to raw ones
+        assert pred.call == clf.calibration.call(clf.labels, pred.probabilities)
+        if pred.call != "uncertain":
+            assert pred.call == pred.label and pred.confidence >= thresholds[clf.labels.index(pred.label)]
         calls.add(pred.call == "uncertain")
         att = pred.attention_in_lungs
         assert att is not None and 0 <= att["share"] <= 1 and 0 < att["expected_if_uniform"] <= 1
     assert calls == {True, False}, "expected both called and uncertain films among twelve real films"
+
+
+def test_a_per_class_rule_calls_through_the_classifier_and_its_json(clf, films):
+    """A card with per-class thresholds: the film's top class called at a threshold it reaches, 'uncertain'
+    when that class is never called (null) even though the other classes' thresholds are low."""
+    from cxviewer.model.calibration import Calibration
+
+    img = films[0][1]
+    saved = clf.calibration
+    try:
+        top = clf.predict(img, gradcam=False).label
+        low = {label: 0.34 for label in clf.labels}
+        clf.calibration = Calibration(saved.temperature, {**low, top: None}, 0.0)
+        never = clf.predict(img, gradcam=False)
+        clf.calibration = Calibration(saved.temperature, {**low, top: 0.34}, 0.0)
+        called = clf.predict(img, gradcam=False)
+    finally:
+        clf.calibration = saved
+    assert never.in_scope and called.in_scope
+    assert never.call == "uncertain" and never.as_dict()["call"] == "uncertain"
+    out = called.as_dict()  # what `predict --json` prints
+    assert called.call == top and out["call"] == top and out["calibrated"] is True
+    assert out["confidence"] == pytest.approx(out["probabilities"][top], abs=1e-6) and out["confidence"] >= 0.34
 
 
 def test_panel_shows_no_bold_class_for_an_uncertain_film_and_figures_beside_the_bars(qtbot, predictions):

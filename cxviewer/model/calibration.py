@@ -4,12 +4,16 @@ Both are fitted on the validation patients of the training split (never on the c
 see ``calibration_fit``) and stored in the card's ``calibration`` entry, which every entry point
 applies through the classifier. Temperature scaling divides the log-probabilities by T and
 renormalises: the ranking of the classes for a film does not change, only how sure the numbers say
-the model is. A film gets a call (its top class) when the calibrated top probability and its margin
-over the second reach the thresholds chosen on validation; otherwise it is "uncertain".
+the model is. A film gets a call (its top class k) when the calibrated probability of k reaches k's own
+threshold and its margin over the second reaches the margin, all chosen on validation; otherwise it is
+"uncertain". A class may have no threshold (its calls never reached the target precision on
+validation): it is then never called. Cards fitted before per-class thresholds hold one threshold for
+every class and behave as they did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,17 +29,26 @@ def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def calls(probs: np.ndarray, min_probability: float, min_margin: float) -> np.ndarray:
-    """Index of the called class per row, -1 for uncertain."""
+def calls(probs: np.ndarray, min_probability, min_margin: float) -> np.ndarray:
+    """Index of the called class per row, -1 for uncertain: the top class k is called when its probability
+    >= min_probability[k] and its margin over the second >= min_margin. ``min_probability`` is one float
+    (every class) or one per class in column order, where NaN means the class is never called."""
+    probs = np.asarray(probs, dtype=np.float64)
+    per_class = np.broadcast_to(np.asarray(min_probability, dtype=np.float64), probs.shape[1:])
+    top = probs.argmax(axis=1)
     top2 = np.sort(probs, axis=1)[:, -2:]
-    sure = (top2[:, 1] >= min_probability) & (top2[:, 1] - top2[:, 0] >= min_margin)
-    return np.where(sure, probs.argmax(axis=1), -1)
+    need = per_class[top]
+    sure = ~np.isnan(need) & (top2[:, 1] >= np.nan_to_num(need)) & (top2[:, 1] - top2[:, 0] >= min_margin)
+    return np.where(sure, top, -1)
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """The card's temperature and call rule. ``min_probability`` is a float (cards before issue 17: the same
+    threshold for every class) or {label: float or None} (None: that class is never called)."""
+
     temperature: float
-    min_probability: float
+    min_probability: float | Mapping[str, float | None]
     min_margin: float
 
     @classmethod
@@ -43,11 +56,40 @@ class Calibration:
         if not entry:
             return None
         call = entry.get("call", {})
-        return cls(float(entry["temperature"]), float(call.get("min_probability", 0.0)), float(call.get("min_margin", 0.0)))
+        p = call.get("min_probability", 0.0)
+        p = {str(k): None if v is None else float(v) for k, v in p.items()} if isinstance(p, Mapping) else float(p)
+        return cls(float(entry["temperature"]), p, float(call.get("min_margin", 0.0)))
+
+    @property
+    def per_class(self) -> bool:
+        return isinstance(self.min_probability, Mapping)
+
+    def thresholds(self, labels) -> np.ndarray:
+        """The probability threshold for each of ``labels`` (column order); NaN: never called."""
+        p = self.min_probability
+        if not isinstance(p, Mapping):
+            return np.full(len(labels), float(p))
+        missing = [lb for lb in labels if lb not in p]
+        if missing:
+            raise ValueError(f"the card's call rule names no threshold for {', '.join(missing)}")
+        return np.array([np.nan if p[lb] is None else p[lb] for lb in labels], dtype=np.float64)
 
     def apply(self, probs) -> np.ndarray:
         return temper(np.asarray(probs, dtype=np.float64)[np.newaxis], self.temperature)[0]
 
+    def calls(self, labels, calibrated_probs) -> np.ndarray:
+        """Index of the called class per row of calibrated probabilities, -1 for uncertain."""
+        return calls(calibrated_probs, self.thresholds(labels), self.min_margin)
+
     def call(self, labels, calibrated_probs) -> str:
-        idx = int(calls(np.asarray(calibrated_probs)[np.newaxis], self.min_probability, self.min_margin)[0])
+        idx = int(self.calls(labels, np.asarray(calibrated_probs)[np.newaxis])[0])
         return labels[idx] if idx >= 0 else UNCERTAIN
+
+    def describe(self, labels, display=str) -> str:
+        """The thresholds in words, for the card: per class, or an old card's one threshold as its card named it."""
+        if not isinstance(self.min_probability, Mapping):
+            return f"min_probability {float(self.min_probability):.2f}, min_margin {self.min_margin:.2f}"
+        margin = f"; margin over the second >= {self.min_margin:.2f}" if self.min_margin else ""
+        parts = [f"{display(lb)} never called" if np.isnan(t) else f"{display(lb)} >= {t:.2f}"
+                 for lb, t in zip(labels, self.thresholds(labels))]
+        return "per class: " + ", ".join(parts) + margin

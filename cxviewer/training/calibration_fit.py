@@ -1,20 +1,24 @@
 """Fitting the calibration on validation films (training side): the temperature that minimises the
-negative log-likelihood, and the call rule's thresholds with the widest coverage at a target
-accuracy. The result is the card's ``calibration`` entry, which ``cxviewer.model.calibration``
-applies at run time.
+negative log-likelihood, and per class the lowest probability threshold at which that class's calls
+reach a target precision (the classes' calls differ in reliability: one threshold for all let the
+least reliable class's calls through). The result is the card's ``calibration`` entry, which
+``cxviewer.model.calibration`` applies at run time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cxviewer.model.calibration import calls, temper
+from cxviewer.model.calibration import Calibration, temper
 
 PROBABILITY_GRID = tuple(round(x, 2) for x in np.arange(0.34, 0.96, 0.01))
 
-MARGIN_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
-
-MIN_CALLED = 20
+# A class's threshold is chosen on its own validation calls, so it needs enough of them that a handful of
+# lucky films cannot set it: at 8 calls one wrong call still leaves 7/8 = 87.5 %, so the 85 % target is met only
+# with at most one wrong. The single rule it replaced asked 20 calls over all three classes, about 7 per class;
+# a class's calls on the bundled models' ~260 validation films run to a few dozen, so a larger minimum would cut
+# the curve off before it reaches the thresholds that matter.
+MIN_CALLS_PER_CLASS = 8
 
 
 def nll(y: np.ndarray, probs: np.ndarray) -> float:
@@ -39,60 +43,69 @@ def fit_temperature(y: np.ndarray, probs: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def call_figures(y: np.ndarray, probs: np.ndarray, min_probability: float, min_margin: float) -> dict:
-    c = calls(probs, min_probability, min_margin)
-    called = c >= 0
-    return {
-        "coverage": float(called.mean()) if len(c) else float("nan"),
-        "accuracy_when_called": float((c[called] == np.asarray(y)[called]).mean()) if called.any() else float("nan"),
+def call_figures(y: np.ndarray, called: np.ndarray, labels=None) -> dict:
+    """Share called and accuracy among called films, from the called class per film (-1: uncertain, as
+    ``Calibration.calls`` gives them); with ``labels``, each class's calls too (how many, share truly that class)."""
+    y, c = np.asarray(y), np.asarray(called)
+    sure = c >= 0
+    out = {
+        "coverage": float(sure.mean()) if len(c) else float("nan"),
+        "accuracy_when_called": float((c[sure] == y[sure]).mean()) if sure.any() else float("nan"),
         "n": int(len(c)),
-        "called": int(called.sum()),
+        "called": int(sure.sum()),
     }
+    if labels is not None:
+        out["per_class"] = {
+            lb: {"called": int((c == k).sum()), "precision": float((y[c == k] == k).mean()) if (c == k).any() else None}
+            for k, lb in enumerate(labels)
+        }
+    return out
 
 
-def choose_thresholds(y: np.ndarray, probs: np.ndarray, target_accuracy: float) -> tuple[float, float, list]:
-    """The (probability, margin) pair with the widest coverage whose accuracy among called films reaches the
-    target on these (validation) films; the coverage/accuracy curve for the card. Falls back to the pair with
-    the best accuracy when no pair reaches the target."""
-    curve = []
-    best: tuple[tuple[float, float, float], float, float] | None = None  # (coverage, -t, -m), t, m
-    fallback: tuple[float, float, float] | None = None  # accuracy, t, m
+def class_threshold(y: np.ndarray, probs: np.ndarray, k: int, target: float) -> tuple[float | None, list]:
+    """The lowest grid threshold t at which the films whose top class is k with probability >= t number at
+    least MIN_CALLS_PER_CLASS and are truly k at least ``target`` of the time (None: never on these films),
+    and the curve [t, films called k, precision] down to the last t with enough calls."""
+    top, top_p = probs.argmax(axis=1), probs.max(axis=1)
+    chosen, curve = None, []
     for t in PROBABILITY_GRID:
-        for m in MARGIN_GRID:
-            f = call_figures(y, probs, t, m)
-            if f["called"] < MIN_CALLED:
-                continue
-            if m == 0.0:
-                curve.append([t, round(f["coverage"], 4), round(f["accuracy_when_called"], 4)])
-            key = (f["coverage"], -t, -m)
-            if f["accuracy_when_called"] >= target_accuracy and (best is None or key > best[0]):
-                best = (key, t, m)
-            if fallback is None or f["accuracy_when_called"] > fallback[0]:
-                fallback = (f["accuracy_when_called"], t, m)
-    if best is not None:
-        return float(best[1]), float(best[2]), curve
-    if fallback is None:
-        raise ValueError(f"no call rule calls at least {MIN_CALLED} films: too few validation films")
-    return float(fallback[1]), float(fallback[2]), curve
+        sel = (top == k) & (top_p >= t)
+        if sel.sum() < MIN_CALLS_PER_CLASS:
+            break  # fewer films as t rises: no later threshold has enough either
+        precision = float((y[sel] == k).mean())
+        curve.append([t, int(sel.sum()), round(precision, 4)])
+        if chosen is None and precision >= target:
+            chosen = float(t)
+    return chosen, curve
 
 
-def fit_calibration(y: np.ndarray, raw_probs: np.ndarray, target_accuracy: float) -> dict:
-    """The card's ``calibration`` entry, from validation labels and the model's uncalibrated probabilities."""
+def fit_calibration(y: np.ndarray, raw_probs: np.ndarray, target_accuracy: float, labels) -> dict:
+    """The card's ``calibration`` entry, from validation labels and the model's uncalibrated probabilities:
+    T, then per class the lowest probability threshold whose calls of that class reach ``target_accuracy``
+    precision on validation (a class that never does is never called)."""
+    y = np.asarray(y)
     t = fit_temperature(y, raw_probs)
     cal = temper(raw_probs, t)
-    p_min, m_min, curve = choose_thresholds(y, cal, target_accuracy)
+    thresholds, curves = {}, {}
+    for k, label in enumerate(labels):
+        thresholds[label], curves[label] = class_threshold(y, cal, k, target_accuracy)
+    rule = Calibration(t, thresholds, 0.0)
     return {
         "method": "temperature scaling of the log-probabilities (softmax(log p / T))",
         "temperature": round(t, 4),
         "fitted_on": f"validation patients of the training split (n = {len(y)})",
         "validation_nll": {"before": round(nll(y, raw_probs), 4), "after": round(nll(y, cal), 4)},
         "call": {
-            "min_probability": p_min,
-            "min_margin": m_min,
+            "min_probability": thresholds,
+            "min_margin": 0.0,
             "target_accuracy_on_validation": target_accuracy,
-            "validation": call_figures(y, cal, p_min, m_min),
-            "rule": "a film is called its top class when the calibrated top probability >= min_probability and its "
-                    "margin over the second >= min_margin; otherwise 'uncertain'",
+            "min_calls_per_class": MIN_CALLS_PER_CLASS,
+            "validation": call_figures(y, rule.calls(labels, cal), labels),
+            "rule": "per class: a film is called its top class k when the calibrated probability of k >= "
+                    "min_probability[k] (null: k is never called) and its margin over the second >= min_margin; "
+                    "otherwise 'uncertain'. Each class's threshold is the lowest on the grid at which the validation "
+                    "films called k are truly k at least target_accuracy_on_validation of the time, over at least "
+                    "min_calls_per_class calls; fitted on the validation patients only",
         },
-        "curve_validation": {"columns": ["min_probability", "coverage", "accuracy_when_called"], "rows": curve},
+        "curve_validation": {"columns": ["min_probability", "called_as_class", "precision"], "per_class": curves},
     }

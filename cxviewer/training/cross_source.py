@@ -90,7 +90,7 @@ def evaluate_folder(clf, folder: str | Path, log=print, predictions_path: Path |
     if clf.calibration is not None:
         from cxviewer.training.calibration_fit import call_figures
 
-        report["calls"] = call_figures(y_a, probs_a, clf.calibration.min_probability, clf.calibration.min_margin)
+        report["calls"] = call_figures(y_a, clf.calibration.calls(labels, probs_a), labels)
     report["pass_rate_out_of_scope_rules"] = float(np.mean(scoped))
     report["attention"] = attention_summary(attention)
     report["folder"] = Path(folder).name

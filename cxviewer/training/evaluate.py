@@ -21,6 +21,7 @@ from cxviewer.model.attention import border_band, mass_share
 from cxviewer.model.card import save_card
 from cxviewer.model.network import ARCHITECTURE, GRADCAM_LAYER
 from cxviewer.model.preprocess import BEASF_GAMMA, CLAHE_CLIP, CLAHE_TILES
+from cxviewer.training.card_calls import calibration_section
 from cxviewer.training.dataset import TRAINING_LABELS, label_indices, read_manifest, split_by_patient
 from cxviewer.training.metrics import classification_report
 from cxviewer.training.train import WEIGHTS_FILE, load_grey
@@ -209,7 +210,7 @@ def evaluate(clf, data_dir: str | Path, seed: int, log=print, predictions_path: 
     if clf.calibration is not None:
         from cxviewer.training.calibration_fit import call_figures
 
-        report["calls"] = call_figures(y_a, probs_a, clf.calibration.min_probability, clf.calibration.min_margin)
+        report["calls"] = call_figures(y_a, clf.calibration.calls(labels, probs_a), labels)
     report["lung_crop_applied_rate"] = float(np.mean(cropped))
     report["latency_ms_median_with_gradcam"] = float(np.median(times))
     report["device"] = clf.device
@@ -270,33 +271,7 @@ def write_markdown(card: dict, path: Path) -> None:
                      f"{ua['expected_if_uniform_mean']:.2f} there.")
     if m.get("lung_crop_applied_rate") is not None:
         lines.append(f"- Lung crop applied to {m['lung_crop_applied_rate']:.1%} of the test films (the rest: whole film).")
-    cal = card.get("calibration")
-    if cal:
-        c = cal["call"]
-        lines += [
-            "",
-            "## Calibration and calls",
-            "",
-            f"- {cal['method']}, T = {cal['temperature']:.3f}, fitted on the {cal['fitted_on']}: validation NLL "
-            f"{cal['validation_nll']['before']:.3f} -> {cal['validation_nll']['after']:.3f}.",
-            f"- Call rule: {c['rule']}; min_probability {c['min_probability']:.2f}, min_margin {c['min_margin']:.2f}, "
-            f"chosen on validation for >= {c['target_accuracy_on_validation']:.0%} accuracy among called films with the widest coverage.",
-            "",
-            "| films | share called | right when called |",
-            "|---|---:|---:|",
-            f"| validation (fitted here) | {c['validation']['coverage']:.1%} | {c['validation']['accuracy_when_called']:.1%} |",
-        ]
-        if m.get("calls"):
-            lines.append(f"| held-out test patients | {m['calls']['coverage']:.1%} | {m['calls']['accuracy_when_called']:.1%} |")
-        cs_calls = card.get("metrics", {}).get("cross_source", {}).get("calls")
-        if cs_calls:
-            lines.append(f"| cross-source | {cs_calls['coverage']:.1%} | {cs_calls['accuracy_when_called']:.1%} |")
-        rows = cal.get("curve_validation", {}).get("rows", [])
-        if rows:
-            pick = rows[:: max(1, len(rows) // 8)]
-            lines += ["", "Validation coverage / accuracy as the probability threshold rises (margin 0):", "",
-                      "| min probability | share called | right when called |", "|---:|---:|---:|"]
-            lines += [f"| {t:.2f} | {cov:.1%} | {acc:.1%} |" for t, cov, acc in pick]
+    lines += calibration_section(card)
     cs = card.get("metrics", {}).get("cross_source")
     if cs:
         from cxviewer.training.cross_source import markdown_section
@@ -444,7 +419,7 @@ def update_card(data_dir, model_dir, cross_source_dir=None, calibrate: bool = Tr
     if calibrate:
         clf.calibration = None
         y_val, raw = validation_probabilities(clf, data_dir, seed)
-        data["calibration"] = fit_calibration(y_val, raw, target_accuracy)
+        data["calibration"] = fit_calibration(y_val, raw, target_accuracy, tuple(clf.labels))
         clf.calibration = Calibration.from_card(data["calibration"])
         log(f"calibration: {json.dumps(data['calibration']['call'])} T={data['calibration']['temperature']}")
     metrics = dict(data.get("metrics", {}))
