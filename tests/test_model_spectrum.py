@@ -66,6 +66,7 @@ def test_recipe_needs_its_template_and_uses_the_cards(shared_dir, template):
 
     class Card:
         input_size, standardise, spectrum_template = SIZE, "equalize_hist+spectrum", template
+        mask_outside_lungs = False
 
     recipe = InputRecipe.of_card(Card())
     np.testing.assert_array_equal(recipe.prepare(film)[0], tensor)

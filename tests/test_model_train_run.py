@@ -76,9 +76,38 @@ def test_tiny_run_with_spectrum_standardisation_records_its_template_for_the_car
         def __init__(self, data):
             self.input_size, self.standardise = data["input"]["size"], data["input"]["standardise"]
             self.spectrum_template = data["input"]["spectrum_template"]
+            self.mask_outside_lungs = bool(data["input"].get("mask_outside_lungs"))
 
     recipe = InputRecipe.of_card(Card(base_card("t", "1.0.0", 32, None, summary["standardise"], template)))
     assert recipe.standardise == "equalize_hist+spectrum" and recipe.spectrum_template == tuple(template)
     with pytest.raises(ValueError, match="training size"):
         train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, train_size=32,
               standardise="equalize_hist+spectrum")
+
+
+def test_tiny_run_that_sees_only_the_lungs_trains_on_windowed_inputs(tiny_training_folder, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import numpy as np
+
+    from cxviewer.training import train_loop
+    from cxviewer.training.train import train
+
+    lungs = Path(__file__).resolve().parents[1] / "models" / "lung-unet"
+    seen = []
+    original = train_loop.AugmentedBatches.__getitem__
+
+    def spy(self, i):
+        batch = original(self, i)
+        seen.append(batch[0])
+        return batch
+
+    monkeypatch.setattr(train_loop.AugmentedBatches, "__getitem__", spy)
+    summary = train(tiny_training_folder, tmp_path / "run", epochs=1, input_size=64, batch_size=8, seed=7,
+                    lung_model=lungs, mask_outside_lungs=True, log=lambda m: None)
+    assert summary["mask_outside_lungs"] is True and summary["attention_penalty"] == 0.0
+    x = np.concatenate([b for b in seen if isinstance(b, np.ndarray)])  # no penalty: plain image batches
+    black = (x.max(axis=-1) == 0).mean(axis=(1, 2))
+    assert np.median(black) > 0.1  # most views have much of their crop hidden
+    with pytest.raises(ValueError, match="lung segmenter"):
+        train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, mask_outside_lungs=True)

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")
+    parser.add_argument("--mask-outside-lungs", action="store_true",
+                        help="show the network only the lungs: the input outside the (dilated) lung mask is black, "
+                             "in training and in the app (needs --lung-model; recorded in the card)")
     parser.add_argument("--monitor", default=None,
                         help="labelled folder from other sources to predict and log each epoch (never trained or fitted on)")
     parser.add_argument("--dicom", default=None, help="folder of non-chest DICOMs to measure the OOD gate's refusals")
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         monitor_dir=args.monitor,
         style_randomise=args.style_randomise,
         attention_penalty=args.attention_penalty,
+        mask_outside_lungs=args.mask_outside_lungs,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:

@@ -59,6 +59,11 @@ class ModelCard:
         return self.data["input"].get("spectrum_template")
 
     @property
+    def mask_outside_lungs(self) -> bool:
+        """Does the model see only its lungs (``input.mask_outside_lungs``: the input outside them is black)?"""
+        return bool(self.data["input"].get("mask_outside_lungs", False))
+
+    @property
     def weights_path(self) -> Path:
         """The Keras weights (what TensorFlow runs; the CPU desktop bundle leaves them out)."""
         return self.directory / self.data["weights"]

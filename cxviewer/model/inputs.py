@@ -29,12 +29,14 @@ class InputRecipe:
     standardise: str | None
     segmenter_size: int | None = None  # set for a model that crops to the lungs
     spectrum_template: tuple[float, ...] | None = None  # for the 'equalize_hist+spectrum' standardisation
+    mask_outside_lungs: bool = False  # the input keeps only the lungs in view (needs the segmenter's mask)
 
     @classmethod
     def of_card(cls, card, segmenter_size: int | None = None) -> InputRecipe:
         """The recipe of a classifier's card (``segmenter_size``: its lung segmenter's input size, if it crops)."""
         template = card.spectrum_template
-        return cls(card.input_size, card.standardise, segmenter_size, None if template is None else tuple(template))
+        return cls(card.input_size, card.standardise, segmenter_size, None if template is None else tuple(template),
+                   card.mask_outside_lungs)
 
     @classmethod
     def of(cls, classifier) -> InputRecipe:
@@ -45,12 +47,14 @@ class InputRecipe:
     def crops(self) -> bool:
         return self.segmenter_size is not None
 
-    def prepare(self, image_u8: np.ndarray, crop=None):
-        """(model input, geometry) for an 8-bit display image, cut to ``crop`` (y0, x0, y1, x1) if given."""
+    def prepare(self, image_u8: np.ndarray, crop=None, lung_mask: np.ndarray | None = None):
+        """(model input, geometry) for an 8-bit display image, cut to ``crop`` (y0, x0, y1, x1) if given;
+        ``lung_mask`` (on the cut region's grid) is used when the model sees only the lungs."""
         from cxviewer.model.preprocess import prepare
 
         return prepare(image_u8, self.input_size, crop=crop, standardise=self.standardise,
-                       spectrum_template=self.spectrum_template)
+                       spectrum_template=self.spectrum_template,
+                       lung_mask=lung_mask if self.mask_outside_lungs else None)
 
     def __call__(self, rad):
         return self.from_display(model_image(rad))

@@ -83,6 +83,21 @@ def crop_box(mask_small: np.ndarray, shape: tuple[int, int], margin: float = MAR
     return box
 
 
+WINDOW_DILATION = 1 / 24  # of the model input's side: how far the lung window reaches past the mask's edge
+WINDOW_SOFTNESS = 1 / 64  # of the model input's side: the Gaussian sigma of the window's edge
+
+
+def lung_window(mask: np.ndarray, size: int) -> np.ndarray:
+    """The (size, size) float32 weight in [0, 1] a model that sees only the lungs multiplies its input by: the
+    lung mask (uint8 0/1 on the crop's pixel grid) resized to the input, dilated by ``WINDOW_DILATION`` (the
+    pleura, costophrenic angles and a rim of consolidation stay in view) and softened at its edge."""
+    small = cv2.resize(mask.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA) >= 0.5
+    radius = max(1, int(round(size * WINDOW_DILATION)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    window = cv2.dilate(small.astype(np.uint8), kernel).astype(np.float32)
+    return cv2.GaussianBlur(window, (0, 0), max(0.5, size * WINDOW_SOFTNESS))
+
+
 def outline(mask: np.ndarray) -> list[np.ndarray]:
     """The mask's outer contours as (N, 2) arrays of (x, y) pixel coordinates, closed (first point repeated)."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

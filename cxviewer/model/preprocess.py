@@ -105,6 +105,7 @@ def prepare(
     crop: tuple[int, int, int, int] | None = None,
     standardise: str | None = None,
     spectrum_template=None,
+    lung_mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, InputGeometry]:
     """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry.
 
@@ -113,7 +114,9 @@ def prepare(
     whatever its source's exposure, processing and contrast (COVID-CXNet's histogram matching to a
     template is the same idea). ``"equalize_hist+spectrum"`` then brings the film's radial amplitude spectrum to
     ``spectrum_template`` (:mod:`cxviewer.model.spectrum`: how sharp or grainy a source's films are no longer
-    reaches the network). A model trained so must be run so: the card's ``input`` says it.
+    reaches the network). ``lung_mask`` (uint8 0/1 on the cut region's pixel grid) keeps only the lungs in view:
+    the input is multiplied by :func:`lung_mask.lung_window` (a model trained so: the card's
+    ``input.mask_outside_lungs``). A model trained so must be run so: the card's ``input`` says it.
     """
     if standardise is not None and standardise not in STANDARDISERS:
         raise ValueError(f"unknown input standardisation {standardise!r}")
@@ -137,4 +140,10 @@ def prepare(
         resized = standardise_spectrum(resized, spectrum_template)
     channels = np.stack([beasf(resized), clahe(resized), resized], axis=-1)
     tensor = channels.astype(np.float32) * (1.0 / 255.0)
+    if lung_mask is not None:
+        from cxviewer.model.lung_mask import lung_window
+
+        if lung_mask.shape != region.shape:
+            raise ValueError(f"the lung mask {lung_mask.shape} does not cover the cut region {region.shape}")
+        tensor *= lung_window(lung_mask, input_size)[..., np.newaxis]
     return tensor, InputGeometry((h, w), (y0, x0, y1, x1), input_size)

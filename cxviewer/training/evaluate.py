@@ -107,7 +107,7 @@ def crop_spec(lung_model: str | Path) -> dict:
 
 
 def base_card(name: str, version: str, input_size: int, lung_model: str | Path | None = None,
-              standardise: str | None = None, spectrum_template=None) -> dict:
+              standardise: str | None = None, spectrum_template=None, mask_outside_lungs: bool = False) -> dict:
     return {
         "name": name,
         "version": version,
@@ -131,6 +131,7 @@ def base_card(name: str, version: str, input_size: int, lung_model: str | Path |
             "crop": crop_spec(lung_model) if lung_model else None,
             "standardise": standardise,
             **({"spectrum_template": list(spectrum_template)} if spectrum_template is not None else {}),
+            **({"mask_outside_lungs": True} if mask_outside_lungs else {}),
         },
         "gradcam_layer": GRADCAM_LAYER,
         "intended_use": "Research and teaching: a second look at adult frontal chest radiographs. "
@@ -324,7 +325,7 @@ def evaluate_and_write_card(data_dir, model_dir, summary: dict, name: str | None
     name = name or model_dir.name
     lung_model = summary.get("lung_model")
     card = base_card(name, version, summary["input_size"], lung_model, summary.get("standardise"),
-                     summary.get("spectrum_template"))
+                     summary.get("spectrum_template"), bool(summary.get("mask_outside_lungs")))
     samples = read_manifest(data_dir)
     stages = summary.get("stages")
     if stages:

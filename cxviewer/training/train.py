@@ -48,9 +48,13 @@ def load_readable(samples: list, log=print) -> tuple[list, list[np.ndarray]]:
 
 
 def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str | None = None,
-                   spectrum_template=None) -> np.ndarray:
-    return np.stack([prepare(img, input_size, standardise=standardise, spectrum_template=spectrum_template)[0]
-                     for img in images])
+                   spectrum_template=None, lung_masks: list[np.ndarray] | None = None) -> np.ndarray:
+    """The network inputs of these films; with ``lung_masks`` each sees only its lungs (an all-lung mask: the
+    segmenter found none, and the whole film is seen, as in the app)."""
+    masks = lung_masks if lung_masks is not None else [None] * len(images)
+    return np.stack([prepare(img, input_size, standardise=standardise, spectrum_template=spectrum_template,
+                             lung_mask=None if m is None or m.all() else m)[0]
+                     for img, m in zip(images, masks)])
 
 
 def spectrum_template_of(images: list[np.ndarray], input_size: int) -> list[float]:
@@ -145,17 +149,19 @@ class TrainingData:
 
 def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: str | Path | None,
                        standardise: str | None, balance_views: bool, monitor_dir: str | Path | None,
-                       log=print, with_masks: bool = False) -> TrainingData:
+                       log=print, with_masks: bool = False, lung_window: bool = False) -> TrainingData:
     """The patient-level split of ``data_dir``, its readable films, their loss weights and the validation inputs."""
     splits = split_by_patient(read_manifest(data_dir), seed=seed)
     train_s, val_s = splits["train"], splits["val"]
     log(f"split by patient: train {len(train_s)}, val {len(val_s)}, test {len(splits['test'])} images")
     train_s, train_imgs = load_readable(train_s, log)
     val_s, val_imgs = load_readable(val_s, log)
-    crop_rate, train_masks = None, None
+    crop_rate, train_masks, val_masks, mon_masks = None, None, None, None
+    if lung_window and not lung_model:
+        raise ValueError("seeing only the lungs needs the lung segmenter (--lung-model)")
     if lung_model:
         train_imgs, train_masks, train_rate = lung_crops_and_masks(train_imgs, lung_model)
-        val_imgs, val_rate = lung_crops(val_imgs, lung_model)
+        val_imgs, val_masks, val_rate = lung_crops_and_masks(val_imgs, lung_model)
         crop_rate = {"train": train_rate, "val": val_rate}
         log(f"lung crop found for {train_rate:.1%} of training and {val_rate:.1%} of validation films")
     template = None
@@ -166,8 +172,9 @@ def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: s
     if monitor_dir:
         mon_s, mon_imgs = load_readable(read_manifest(monitor_dir), log)
         if lung_model:
-            mon_imgs, _ = lung_crops(mon_imgs, lung_model)
-        monitor = (prepared_stack(mon_imgs, size, standardise, template), label_indices(mon_s, TRAINING_LABELS))
+            mon_imgs, mon_masks, _ = lung_crops_and_masks(mon_imgs, lung_model)
+        monitor = (prepared_stack(mon_imgs, size, standardise, template, mon_masks if lung_window else None),
+                   label_indices(mon_s, TRAINING_LABELS))
         log(f"monitoring {len(mon_s)} films of {monitor_dir} (predicted and logged only)")
     train_y = label_indices(train_s, TRAINING_LABELS)
     n = len(TRAINING_LABELS)
@@ -177,9 +184,9 @@ def load_training_data(data_dir: str | Path, seed: int, size: int, lung_model: s
         cw = balanced_class_weights(train_y, n)
         sample_w = np.array([cw[k] for k in train_y], dtype=np.float32)
     return TrainingData(splits=splits, train_images=train_imgs, train_labels=train_y, sample_weights=sample_w,
-                        val_x=prepared_stack(val_imgs, size, standardise, template),
+                        val_x=prepared_stack(val_imgs, size, standardise, template, val_masks if lung_window else None),
                         val_y=label_indices(val_s, TRAINING_LABELS), monitor=monitor, crop_rate=crop_rate,
-                        train_masks=train_masks if with_masks else None, spectrum_template=template)
+                        train_masks=train_masks if with_masks or lung_window else None, spectrum_template=template)
 
 
 def train(
@@ -202,6 +209,7 @@ def train(
     monitor_dir: str | Path | None = None,
     style_randomise: bool | str | None = False,
     attention_penalty: float = 0.0,
+    mask_outside_lungs: bool = False,
     log=print,
 ) -> dict:
     """Train (or resume) one run.
@@ -216,7 +224,9 @@ def train(
     (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
     fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
     ``attention_penalty`` (needs ``lung_model``) adds that weight times the share of the Grad-CAM map
-    outside the lungs to the loss (:mod:`cxviewer.training.lung_attention`).
+    outside the lungs to the loss (:mod:`cxviewer.training.lung_attention`). ``mask_outside_lungs`` (needs
+    ``lung_model``) shows the network only the lungs: every input multiplied by its lung window
+    (:func:`cxviewer.model.lung_mask.lung_window`), as the app then does.
     """
     from cxviewer.model.runtime import import_tensorflow
 
@@ -231,11 +241,12 @@ def train(
     if attention_penalty and not lung_model:
         raise ValueError("the attention penalty needs the lung segmenter (--lung-model): it penalises the map outside the lungs")
     data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log,
-                              with_masks=bool(attention_penalty))
+                              with_masks=bool(attention_penalty), lung_window=mask_outside_lungs)
     n = len(TRAINING_LABELS)
     batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
                                           seed, size, standardise, style_randomise, masks=data.train_masks,
-                                          spectrum_template=data.spectrum_template)
+                                          spectrum_template=data.spectrum_template, lung_window=mask_outside_lungs,
+                                          attention_cells=bool(attention_penalty))
     state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
                                     init_weights, log)
     started = time.monotonic() - state["seconds"]
@@ -267,6 +278,7 @@ def train(
         "lung_crop_rate": data.crop_rate,
         "standardise": standardise,
         "spectrum_template": data.spectrum_template,
+        "mask_outside_lungs": mask_outside_lungs,
         "balance_views": balance_views,
         "style_randomise": style_randomise,
         "attention_penalty": attention_penalty,

@@ -46,11 +46,16 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def __init__(self, images: list[np.ndarray], labels: np.ndarray, weights: np.ndarray, n_classes: int,
                  batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool | str | None = False,
-                 masks: list[np.ndarray] | None = None, spectrum_template=None):
+                 masks: list[np.ndarray] | None = None, spectrum_template=None, lung_window: bool = False,
+                 attention_cells: bool = True):
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels, self.weights, self.n_classes = images, labels, weights, n_classes
         self.batch_size, self.seed, self.size, self.standardise = batch_size, seed, size, standardise
         self.style_randomise, self.masks, self.spectrum_template = style_randomise, masks, spectrum_template
+        if lung_window and masks is None:
+            raise ValueError("a lung window needs each film's lung mask")
+        self.lung_window = lung_window  # each view sees only its lungs (the mask moved with the augmentation)
+        self.attention_cells = attention_cells and masks is not None  # batches carry the masks' cells (penalty)
         self.epoch = 0
         self.order = np.arange(len(images))
 
@@ -68,13 +73,14 @@ class AugmentedBatches(keras.utils.PyDataset):
         for j in idx:
             img, mask = augment_with_mask(self.images[j], None if self.masks is None else self.masks[j], rng,
                                           self.style_randomise)
+            window = mask if self.lung_window and not mask.all() else None  # an all-lung mask: no lungs found
             views.append(prepare(img, self.size, standardise=self.standardise,
-                                 spectrum_template=self.spectrum_template)[0])
-            if mask is not None:
+                                 spectrum_template=self.spectrum_template, lung_mask=window)[0])
+            if self.attention_cells:
                 cells.append(mask_cells(mask, self.size // 32))
         x = np.stack(views)
         y, w = one_hot(self.labels[idx], self.n_classes), self.weights[idx]
-        return ((x, np.stack(cells)), y, w) if self.masks is not None else (x, y, w)
+        return ((x, np.stack(cells)), y, w) if self.attention_cells else (x, y, w)
 
 
 def fresh_state() -> dict:
