@@ -14,3 +14,9 @@ GENERIC_NO_CALL = "no class is likely enough for the model to make a call"
 def no_call_text(note: str | None) -> str:
     """The reason to print after "Uncertain: ": the film's own note, or the generic sentence without one."""
     return note or GENERIC_NO_CALL
+
+
+def no_call_sentence(note: str | None) -> str:
+    """The same reason as a sentence of its own (capital, full stop), for a line under a headline."""
+    text = no_call_text(note)
+    return text[:1].upper() + text[1:] + "."
