@@ -167,6 +167,9 @@ def test_predict_json_has_call_confidence_and_attention(dicom_dir):
     assert out["calibrated"] is True
     assert out["call"] in (*out["probabilities"], "uncertain")
     assert out["confidence"] == pytest.approx(max(out["probabilities"].values()), abs=1e-6)
+    # why no call, for an uncertain film (None when the film is called): an added key, the others stand
+    assert "call_note" in out and (out["call_note"] is None) == (out["call"] != "uncertain")
+    assert out["call_note"] is None or isinstance(out["call_note"], str) and out["call_note"]
     assert 0 <= out["attention_in_lungs"]["share"] <= 1 and 0 < out["attention_in_lungs"]["expected_if_uniform"] <= 1
 
 
@@ -245,3 +248,102 @@ def test_pdf_agrees_with_the_report_pane_on_an_uncertain_film(qapp, predictions,
     called, text = texts["called"]
     assert squash(f"{display_name(called.label)} (leading)") in squash(text)
     assert squash(f"Call: {display_name(called.call)}") in squash(text)
+
+
+@pytest.fixture(scope="module")
+def ruled(clf, films, predictions):
+    """One real film (top class below 95 %) through the real classifier under per-class rules built from the
+    card's temperature: its top class never called, and its top class's threshold just above the film."""
+    from cxviewer.model.calibration import Calibration
+
+    (_, img), pred = next((f, p) for f, p in zip(films, predictions) if p.confidence < 0.95)
+    saved = clf.calibration
+    top, p = pred.label, pred.confidence
+    low = {label: 0.34 for label in clf.labels}
+    out = {}
+    try:
+        for case, threshold in (("never", None), ("below", round(min(p + 0.05, 0.99), 2)), ("called", 0.34)):
+            clf.calibration = Calibration(saved.temperature, {**low, top: threshold}, 0.0, 0.85)
+            out[case] = clf.predict(img, gradcam=False, outline=False)
+    finally:
+        clf.calibration = saved
+    return out
+
+
+def test_call_note_on_real_films_says_why_the_film_got_no_call(clf, predictions, ruled):
+    from cxviewer.no_call import GENERIC_NO_CALL
+
+    for pred in predictions:  # the bundled card's rule: its own reason for each uncertain film, none for a called one
+        if pred.call == "uncertain":
+            assert pred.call_note == clf.calibration.why_no_call(pred.labels, pred.probabilities, display=pred.name)
+            assert pred.as_dict()["call_note"] == pred.call_note
+            if not clf.calibration.per_class and pred.confidence < clf.calibration.thresholds(pred.labels)[0]:
+                assert pred.call_note == GENERIC_NO_CALL  # an old card's one threshold: the sentence it always had
+        else:
+            assert pred.call_note is None and pred.as_dict()["call_note"] is None
+    never, below, called = ruled["never"], ruled["below"], ruled["called"]
+    name, p = never.name(never.label), never.confidence
+    assert never.call == below.call == "uncertain" and called.call == called.label
+    assert never.call_note == (f"the model never calls {name} (the top class here, at {p * 100:.0f} %); on the "
+                               f"validation patients its {name} calls were right less than 85 % of the time")
+    t = min(p + 0.05, 0.99)
+    assert below.call_note.startswith(f"{name} is at ") and f"the model calls {name} only from " in below.call_note
+    assert f"{t * 100:.0f} %" in below.call_note and "at least 85 % of the time on validation" in below.call_note
+    assert called.call_note is None and called.as_dict()["call_note"] is None
+    assert never.as_dict()["call_note"] == never.call_note
+
+
+def test_panel_and_report_pane_show_why_an_uncertain_film_got_no_call(qtbot, ruled, predictions, dicom_dir):
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.no_call import no_call_sentence
+    from cxviewer.report.drafts import DraftStore
+    from cxviewer.ui.ai.panel import AIPanel
+    from cxviewer.ui.ai.study_column import verdict
+    from cxviewer.ui.report.dock import ReportDock
+
+    never = ruled["never"]
+    panel = AIPanel()
+    qtbot.addWidget(panel)
+    panel.show_prediction(never)
+    assert panel.leading.text().startswith("Uncertain: ")  # the headline stands; the reason is the line under it
+    assert panel.call_note.text() == no_call_sentence(never.call_note) == panel.leading.toolTip()
+    assert panel.call_note.text().startswith("The model never calls ") and not panel.call_note.isHidden()
+    panel.show_prediction(ruled["called"])
+    assert panel.call_note.isHidden() and panel.call_note.text() == "" and panel.leading.toolTip() == ""
+    assert verdict(never)[0] == "Uncertain" and never.call_note in verdict(never)[2]
+
+    dock = ReportDock(store=DraftStore(), autosave_ms=50)
+    qtbot.addWidget(dock)
+    dock.set_radiograph(read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm"))
+    dock.set_prediction(never)
+    assert "no class is likely enough" not in dock.ai_label.text()
+    assert f"Uncertain: {never.call_note}" in dock.ai_label.text().replace("&#x27;", "'")
+
+
+def test_pdf_and_saved_report_carry_the_reason_and_an_older_report_without_it_loads(qapp, ruled, dicom_dir, tmp_path):
+    from pdf_readback import read_text, squash
+
+    from cxviewer.imaging import read_radiograph, render_display
+    from cxviewer.no_call import GENERIC_NO_CALL
+    from cxviewer.report import Report
+    from cxviewer.report.pdf import render_report_pdf
+
+    never = ruled["never"]
+    rad = read_radiograph(dicom_dir / "CR-MONO1-10-chest.dcm")
+    report = Report.for_radiograph(rad)
+    report.set_prediction(never)
+    assert f"The model makes no call (uncertain): {never.call_note}." in report.ai.summary()
+    saved = json.loads(json.dumps(report.to_dict()))
+    assert saved["ai"]["call_note"] == never.call_note
+    assert Report.from_dict(saved).ai.call_note == never.call_note
+    path = tmp_path / "never.pdf"
+    render_report_pdf(path, report, render_display(rad), None)
+    text = read_text(path)
+    assert squash(f"Uncertain: {never.call_note}") in squash(text) and "no class is likely enough" not in text
+
+    del saved["ai"]["call_note"]  # a report saved before the note existed
+    older = Report.from_dict(saved)
+    assert older.ai.call == "uncertain" and older.ai.call_note == ""
+    assert older.ai.no_call_reason == GENERIC_NO_CALL and GENERIC_NO_CALL in older.ai.summary()
+    render_report_pdf(tmp_path / "older.pdf", older, render_display(rad), None)
+    assert squash(f"Uncertain: {GENERIC_NO_CALL}") in squash(read_text(tmp_path / "older.pdf"))

@@ -212,3 +212,42 @@ def test_card_text_states_the_per_class_rule_and_its_curve():
     assert curve_rows[0].split(" | ")[1].startswith("**")  # covid's threshold is the grid's first value
 
     assert "Validation coverage / accuracy as the probability threshold rises" not in text  # the old single curve
+
+
+NAMES = {"covid": "COVID-19", "pneumonia": "Other pneumonia", "normal": "Normal"}
+
+
+def test_why_no_call_names_the_reason_each_uncertain_film_got_and_nothing_for_a_called_one():
+    """The reason matches the rule that failed: the top class is never called, it is below its own threshold,
+    or its lead is too narrow; a card's target precision is quoted; a called film gets no reason."""
+    cal = Calibration(1.0, {"covid": 0.62, "pneumonia": 0.40, "normal": None}, 0.10, 0.85)
+    why = lambda p: cal.why_no_call(LABELS, p, display=NAMES.get)  # noqa: E731
+    assert cal.call(LABELS, [0.005, 0.005, 0.99]) == UNCERTAIN
+    assert why([0.005, 0.005, 0.99]) == ("the model never calls Normal (the top class here, at 99 %); on the validation "
+                                         "patients its Normal calls were right less than 85 % of the time")
+    assert why([0.48, 0.30, 0.22]) == ("COVID-19 is at 48 % here; the model calls COVID-19 only from 62 % (where its "
+                                       "COVID-19 calls were right at least 85 % of the time on validation)")
+    assert why([0.615, 0.2, 0.185]).startswith("COVID-19 is at 61.5 % here; the model calls COVID-19 only from 62.0 %")
+    assert cal.call(LABELS, [0.40, 0.45, 0.15]) == UNCERTAIN  # reaches 0.40 but leads by 5 points only
+    assert why([0.40, 0.45, 0.15]) == ("Other pneumonia (45 %) leads COVID-19 (40 %) by 5 points; the model calls "
+                                       "only with a lead of at least 10 points")
+    assert cal.call(LABELS, [0.70, 0.25, 0.05]) == "covid" and why([0.70, 0.25, 0.05]) == ""
+
+
+def test_why_no_call_on_an_old_card_keeps_the_generic_sentence_and_a_card_without_target_quotes_none():
+    from cxviewer.no_call import GENERIC_NO_CALL
+
+    old = Calibration.from_card({"temperature": 1.0, "call": {"min_probability": 0.75, "min_margin": 0.1,
+                                                              "target_accuracy_on_validation": 0.85}})
+    assert old.target_precision == 0.85 and not old.per_class
+    assert old.why_no_call(LABELS, [0.5, 0.3, 0.2]) == GENERIC_NO_CALL == "no class is likely enough for the model to make a call"
+    narrow = Calibration(1.0, 0.40, 0.10)  # an old card whose margin, not its threshold, keeps the call
+    assert narrow.call(LABELS, [0.45, 0.40, 0.15]) == UNCERTAIN
+    assert narrow.why_no_call(LABELS, [0.45, 0.40, 0.15]) == ("covid (45 %) leads pneumonia (40 %) by 5 points; the model "
+                                                              "calls only with a lead of at least 10 points")
+    assert old.why_no_call(LABELS, [0.80, 0.15, 0.05]) == ""
+    bare = Calibration.from_card({"temperature": 1.0, "call": {"min_probability": {"covid": 0.5, "pneumonia": None,
+                                                                                   "normal": 0.5}}})
+    assert bare.target_precision is None
+    assert bare.why_no_call(LABELS, [0.1, 0.8, 0.1]).endswith("its pneumonia calls were not right often enough")
+    assert bare.why_no_call(LABELS, [0.45, 0.3, 0.25]) == "covid is at 45 % here; the model calls covid only from 50 %"

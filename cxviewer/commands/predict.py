@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from cxviewer.commands.runtime_option import add_runtime_argument
+from cxviewer.no_call import no_call_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         probs = "  ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
         if pred.call == "uncertain":
-            print(f"{args.file}: uncertain (no class is likely enough to call)  ({probs})")
+            print(f"{args.file}: uncertain ({no_call_text(pred.call_note)})  ({probs})")
         else:
             print(f"{args.file}: {pred.call or pred.label}  ({probs})")
         if att is not None:

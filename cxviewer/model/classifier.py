@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cxviewer.class_names import display_name
+from cxviewer.model.calibration import UNCERTAIN
 from cxviewer.model.card import ModelCard, ModelCardError, load_card
 from cxviewer.model.gradcam import normalise
 from cxviewer.model.inputs import InputRecipe
@@ -68,6 +70,9 @@ class Classifier:
     def labels(self) -> tuple[str, ...]:
         return self.card.labels
 
+    def _display(self, label: str) -> str:
+        return display_name(label, self.card.display_names)
+
     @property
     def segmenter(self):
         """The lung segmenter: a cropping model's own; for any other model the bundled one, loaded the first
@@ -123,7 +128,10 @@ class Classifier:
                 extra["scope_reason"] = FILM_CHECK_REASON
         if self.calibration is not None:
             probs = self.calibration.apply(probs)
-            extra.update(calibrated=True, call=self.calibration.call(self.labels, probs))
+            call = self.calibration.call(self.labels, probs)
+            extra.update(calibrated=True, call=call)
+            if call == UNCERTAIN:
+                extra["call_note"] = self.calibration.why_no_call(self.labels, probs, display=self._display) or None
         return Prediction(
             labels=self.labels,
             probabilities=tuple(float(p) for p in probs),

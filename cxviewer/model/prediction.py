@@ -24,6 +24,7 @@ class Prediction:
     lung_crop: str | None = None  # "applied" / "lungs not found" for a model that crops; None otherwise
     scope_reason: str | None = None  # set when the header or pixels say this is no chest radiograph (no model run)
     call: str | None = None  # the called class or "uncertain" (calibration.py); None: the card has no call rule
+    call_note: str | None = None  # why an uncertain film got no call, for the reader (Calibration.why_no_call)
     calibrated: bool = False  # probabilities went through the card's temperature scaling
     runtime: str = ""  # "litert" or "tensorflow": what ran the network (device says where)
     display_names: dict[str, str] | None = None  # the card's reader-facing names of its labels (None: as written)
@@ -83,6 +84,7 @@ class Prediction:
             "label": self.label if scoped else None,
             "probabilities": dict(zip(self.labels, (round(float(p), 6) for p in self.probabilities))) if scoped else None,
             "call": self.call if scoped else None,
+            "call_note": self.call_note if scoped else None,
             "confidence": round(self.confidence, 6) if scoped else None,
             "calibrated": self.calibrated,
             "model": self.model_name,

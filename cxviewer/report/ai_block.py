@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cxviewer.class_names import display_name
+from cxviewer.no_call import no_call_text
 from cxviewer.report.card_summary import card_summary
 from cxviewer.report.timestamps import now_iso
 
@@ -31,6 +32,7 @@ class AIBlock:
     card_summary: list[tuple[str, str]] = field(default_factory=list)  # held-out figures
     out_of_scope: str = ""  # why the model gave no opinion (a CT slice, unlike its training films...); "" = it did
     call: str = ""  # the model's call: a class or "uncertain" ("" for a model without a call rule)
+    call_note: str = ""  # why an uncertain film got no call ("": called, or a report saved before the note)
     attention_in_lungs: dict | None = None  # {"share": ..., "expected_if_uniform": ...} of its Grad-CAM map
     display_names: dict[str, str] = field(default_factory=dict)  # the card's names of its labels ({}: an old draft)
 
@@ -68,6 +70,7 @@ class AIBlock:
         call, attention = "", None
         if isinstance(prediction, dict):
             call = str(prediction.get("call") or "")
+            note = str(prediction.get("call_note") or "")
             attention = prediction.get("attention_in_lungs")
             probs = prediction.get("probabilities", {})
             if isinstance(probs, dict):
@@ -86,6 +89,7 @@ class AIBlock:
             name, version = prediction.model_name, prediction.model_version
             elapsed, device = float(prediction.elapsed_ms), prediction.device
             call = str(getattr(prediction, "call", "") or "")
+            note = str(getattr(prediction, "call_note", "") or "")
             attention = getattr(prediction, "attention_in_lungs", None)
             runtime = getattr(prediction, "runtime", "")
         if len(labels) != len(values) or not labels:
@@ -94,7 +98,7 @@ class AIBlock:
         return cls(display_names=names, labels=labels, probabilities=values, model_name=str(name), model_version=str(version),
                    elapsed_ms=elapsed, device=str(device or ""), analysed_at=when or now_iso(),
                    runtime=str(runtime or ""), card_summary=card_summary(card) if card is not None else [], call=call,
-                   attention_in_lungs=attention)
+                   call_note=note if call == "uncertain" else "", attention_in_lungs=attention)
 
     def to_dict(self) -> dict:
         return {
@@ -110,6 +114,7 @@ class AIBlock:
             "status": "out_of_scope" if self.out_of_scope else "ok",
             "scope_reason": self.out_of_scope or None,
             "call": self.call or None,
+            "call_note": self.call_note or None,
             "attention_in_lungs": self.attention_in_lungs,
             "display_names": dict(self.display_names),
             "model_scope": MODEL_SCOPE,
@@ -133,10 +138,16 @@ class AIBlock:
         text = (f"AI second opinion ({model}): leading class {ranked[0][0]} ({ranked[0][1]:.0%})"
                 + (f"; {others}" if others else "") + ".")
         if self.call == "uncertain":
-            text += " The model makes no call: no class is likely enough (uncertain)."
+            text += f" The model makes no call (uncertain): {self.no_call_reason}."
         elif self.call:
             text += f" Call: {self.name(self.call)}."
         return text + " Research use only, not a diagnosis."
+
+    @property
+    def no_call_reason(self) -> str:
+        """Why the model made no call, for the reader: the film's own note, or (reports saved before the note,
+        cards with one threshold) the generic sentence."""
+        return no_call_text(self.call_note)
 
     @property
     def attention_text(self) -> str:

@@ -185,7 +185,7 @@ def _ai_html(ai: AIBlock | None) -> str:
             f"<td width='{bar}%' bgcolor='#457b9d' height='7'></td>{rest}</tr></table></td></tr>")
     out.append("</table>")
     if ai.call == "uncertain":
-        out.append("<p><b>Uncertain:</b> no class is likely enough for the model to make a call.</p>")
+        out.append(f"<p><b>Uncertain:</b> {html.escape(ai.no_call_reason)}.</p>")
     elif ai.call:
         out.append(f"<p><b>Call:</b> {html.escape(ai.name(ai.call))}</p>")
     if ai.attention_text:

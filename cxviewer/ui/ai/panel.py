@@ -1,4 +1,4 @@
-"""The AI panel: the call (or "uncertain"), probabilities as bars with their figures beside them, where the
+"""The AI panel: the call (or "uncertain" and why), probabilities as bars with their figures beside them, where the
 model looked, what it cannot see, model and timing, a colour legend for the overlay, and the research-use note."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from cxviewer.class_names import display_name
+from cxviewer.no_call import no_call_sentence
 from cxviewer.report.ai_block import MODEL_SCOPE, attention_text
 from cxviewer.ui.ai.inference import where_it_runs
 
@@ -51,6 +52,11 @@ class AIPanel(QWidget):
         font.setBold(True)
         self.leading.setFont(font)
         layout.addWidget(self.leading)
+        self.call_note = QLabel("")  # under "Uncertain: ...": why the model made no call on this film
+        self.call_note.setObjectName("aiCallNote")
+        self.call_note.setWordWrap(True)
+        self.call_note.hide()
+        layout.addWidget(self.call_note)
 
         self._grid = QGridLayout()
         self.bars: dict[str, QProgressBar] = {}
@@ -177,29 +183,33 @@ class AIPanel(QWidget):
             figure.setText("—")
         self.attention.setText("")
 
-    def _set_leading(self, text: str, bold: bool) -> None:
+    def _set_leading(self, text: str, bold: bool, note: str = "") -> None:
+        """The headline, and under it (and as its tooltip) ``note``: why an uncertain film got no call."""
         font = self.leading.font()
         font.setBold(bold)
         self.leading.setFont(font)
         self.leading.setText(text)
+        self.leading.setToolTip(note)
+        self.call_note.setText(note)
+        self.call_note.setVisible(bool(note))
 
     def show_idle(self, text: str = "Open a radiograph to get the model's second look.") -> None:
         self.anyway.hide()
         self.status.setText(text)
-        self.leading.setText("")
+        self._set_leading("", bold=False)
         self.details.setText("")
         self._reset_bars()
 
     def show_busy(self, loading_model: bool = False) -> None:
         self.anyway.hide()
         self.status.setText("Loading the model and analysing…" if loading_model else "Analysing…")
-        self.leading.setText("")
+        self._set_leading("", bold=False)
         self._reset_bars()
 
     def show_error(self, message: str) -> None:
         self.anyway.hide()
         self.status.setText(f"The model could not give an opinion: {message}")
-        self.leading.setText("")
+        self._set_leading("", bold=False)
         self.details.setText("")
         self._reset_bars()
 
@@ -236,7 +246,7 @@ class AIPanel(QWidget):
             ranked = sorted(zip(prediction.labels, prediction.probabilities), key=lambda lp: -lp[1])
             parts = [f"{self._name(k) if i == 0 else self._name(k).lower()} {p * 100:.0f} %"
                      for i, (k, p) in enumerate(ranked)]
-            self._set_leading("Uncertain: " + ", ".join(parts), bold=False)
+            self._set_leading("Uncertain: " + ", ".join(parts), bold=False, note=no_call_sentence(prediction.call_note))
         else:
             called = prediction.call or prediction.label
             self._set_leading(f"{self._name(called)}  {prediction.confidence * 100:.0f} %", bold=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
+from cxviewer.no_call import no_call_text
 from cxviewer.ui.studies.model import StudyModel
 
 MAX_QUEUED_RADIOGRAPHS = 8  # films queued with their decoded pixels; beyond, by path (read again when their turn comes)
@@ -27,7 +28,7 @@ def verdict(prediction) -> tuple[str, int, str]:
     ranked = sorted(zip(prediction.labels, prediction.probabilities), key=lambda lp: -lp[1])
     figures = ", ".join(f"{prediction.name(label)} {p * 100:.0f} %" for label, p in ranked)
     if prediction.call == "uncertain":
-        return "Uncertain", n, f"No call: {figures}"
+        return "Uncertain", n, f"No call: {no_call_text(prediction.call_note)}. {figures}"
     called = prediction.call or prediction.label
     return prediction.name(called), prediction.labels.index(called), figures
 

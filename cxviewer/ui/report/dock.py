@@ -378,7 +378,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         when = ai.analysed_at[:16].replace("T", " ")
         self.ai_label.setText(
             f"<table>{rows}</table>"
-            + ("Uncertain: no class is likely enough for the model to make a call<br>" if uncertain
+            + (f"Uncertain: {escape(ai.no_call_reason)}<br>" if uncertain
                else f"{'Call' if ai.call else 'Leading class'}: <b>{escape(ai.name(lead))}</b><br>")
             + f"{ai.model_name} {ai.model_version} · {ai.elapsed_ms:.0f} ms"
             + (f" on {ai.device}" if ai.device else "")
