@@ -20,6 +20,8 @@ from cxviewer.training.cross_source import expected_calibration_error
 
 BUNDLED_CARDS = [p for p in sorted((Path(__file__).resolve().parent.parent / "models").glob("*/card.json"))
                  if "calibration" in json.loads(p.read_text())]
+OLD_RULE_CARDS = [p for p in BUNDLED_CARDS  # fitted before per-class thresholds: one float for every class
+                  if not isinstance(json.loads(p.read_text())["calibration"]["call"]["min_probability"], dict)]
 
 
 def overconfident(n=600, seed=0):
@@ -104,11 +106,12 @@ def test_a_per_class_card_entry_loads_with_null_as_never_called():
 
 def test_an_old_card_with_one_threshold_calls_exactly_as_before():
     """Cards fitted before per-class thresholds (a float min_probability): the one threshold for every class
-    and the margin, as the single rule did; the bundled cards are such cards."""
+    and the margin, as the single rule did; the bundled v2 card is such a card (v3 has per-class thresholds)."""
+    assert [p.parent.name for p in OLD_RULE_CARDS] == ["cxnet-densenet121-lungcrop"]
     rng = np.random.default_rng(3)
     p = rng.dirichlet((1.0, 1.0, 1.0), 2000)
     for entry in ({"temperature": 1.2, "call": {"min_probability": 0.6, "min_margin": 0.1}},
-                  *(json.loads(path.read_text())["calibration"] for path in BUNDLED_CARDS)):
+                  *(json.loads(path.read_text())["calibration"] for path in OLD_RULE_CARDS)):
         cal = Calibration.from_card(entry)
         t, m = entry["call"]["min_probability"], entry["call"]["min_margin"]
         assert not cal.per_class and isinstance(t, float)
