@@ -206,10 +206,11 @@ def test_card_text_states_the_per_class_rule_and_its_curve():
     t_covid = entry["call"]["min_probability"]["covid"]
     assert f"covid >= {t_covid:.2f}" in text
     curve_rows = [line for line in text.splitlines() if line.startswith("| 0.")]
-    assert [line.split(" | ")[0] for line in curve_rows][:3] == ["| 0.34", "| 0.40", "| 0.46"]
-    # the rows every 0.06, plus each class's own threshold, its cell in bold: normal's 0.57 lies between 0.52 and 0.58
+    firsts = [line.split(" | ")[0] for line in curve_rows]
+    assert firsts[:2] == ["| 0.50", "| 0.56"] and "| 0.62" in firsts  # from even odds: no call below 0.50
+    # the rows every 0.06, plus each class's own threshold, its cell in bold: normal's 0.57 lies between 0.56 and 0.62
     t_normal = entry["call"]["min_probability"]["normal"]
-    assert round((t_normal - 0.34) / 0.06, 6) % 1 != 0
+    assert round((t_normal - 0.50) / 0.06, 6) % 1 != 0
     cells = next(line for line in curve_rows if line.startswith(f"| {t_normal:.2f} |")).split(" | ")
     assert cells[3].startswith("**") and not cells[1].startswith("**")  # normal's threshold, not covid's
     assert curve_rows[0].split(" | ")[1].startswith("**")  # covid's threshold is the grid's first value
@@ -254,3 +255,13 @@ def test_why_no_call_on_an_old_card_keeps_the_generic_sentence_and_a_card_withou
     assert bare.target_precision is None
     assert bare.why_no_call(LABELS, [0.1, 0.8, 0.1]).endswith("its pneumonia calls were not right often enough")
     assert bare.why_no_call(LABELS, [0.45, 0.3, 0.25]) == "covid is at 45 % here; the model calls covid only from 50 %"
+
+
+def test_no_call_below_even_odds_even_for_a_class_always_right_on_validation():
+    """On validation a class can be right at any probability (each class from its own source there); its
+    threshold still starts at 0.50, so a film led by that class at 40 % is uncertain, not a call."""
+    y, p = one_reliable_class_one_not()
+    entry = fit_calibration(y, p, 0.85, LABELS)
+    cal = Calibration.from_card(entry)
+    assert entry["call"]["min_probability"]["covid"] == pytest.approx(0.50)
+    assert cal.call(LABELS, [0.40, 0.37, 0.23]) == UNCERTAIN and cal.call(LABELS, [0.55, 0.30, 0.15]) == "covid"
