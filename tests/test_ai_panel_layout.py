@@ -52,3 +52,10 @@ def test_panel_in_a_short_dock_scrolls_and_nothing_overlaps(qtbot, probabilities
     QApplication.processEvents()
     assert scroll.viewport().height() < panel.minimumSizeHint().height()
     assert scroll.verticalScrollBar().maximum() > 0 and _overlaps(panel) == []
+
+
+def test_class_names_inside_the_uncertain_headline_keep_acronyms():
+    from cxviewer.ui.ai.panel import in_sentence
+
+    assert in_sentence("Other pneumonia") == "other pneumonia" and in_sentence("Normal") == "normal"
+    assert in_sentence("COVID-19") == "COVID-19"

@@ -27,6 +27,11 @@ NOTICE = "Research software, not a medical device. A second look, not a diagnosi
 COLORMAPS = ("inferno", "viridis", "plasma", "magma", "CET-R4")
 
 
+def in_sentence(name: str) -> str:
+    """A class name inside a sentence: 'Other pneumonia' -> 'other pneumonia'; an acronym ('COVID-19') stays."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
 class AIPanel(QWidget):
     overlayToggled = Signal(bool)
     outlineToggled = Signal(bool)
@@ -244,7 +249,7 @@ class AIPanel(QWidget):
         self.status.setText("Model opinion" + (" (calibrated probabilities)" if prediction.calibrated else ""))
         if prediction.call == "uncertain":
             ranked = sorted(zip(prediction.labels, prediction.probabilities), key=lambda lp: -lp[1])
-            parts = [f"{self._name(k) if i == 0 else self._name(k).lower()} {p * 100:.0f} %"
+            parts = [f"{self._name(k) if i == 0 else in_sentence(self._name(k))} {p * 100:.0f} %"
                      for i, (k, p) in enumerate(ranked)]
             self._set_leading("Uncertain: " + ", ".join(parts), bold=False, note=no_call_sentence(prediction.call_note))
         else:
