@@ -29,6 +29,10 @@ def other_card(tmp_path):
     folder = tmp_path / "other-model"
     folder.mkdir()
     data = dict(source.data, name="other-model", labels=list(OTHER_LABELS), display_names={"effusion": "Pleural effusion"})
+    call = dict(data["calibration"]["call"])
+    if isinstance(call["min_probability"], dict):  # a per-class rule: the same thresholds under the new names
+        call["min_probability"] = dict(zip(OTHER_LABELS, call["min_probability"].values()))
+    data["calibration"] = dict(data["calibration"], call=call)
     (folder / "card.json").write_text(json.dumps(data), encoding="utf-8")
     for item in source.directory.iterdir():  # the weights and the card's other files (its OOD gate...)
         if item.name != "card.json":
@@ -141,3 +145,20 @@ def test_an_old_drafts_ai_block_without_names_shows_the_known_names():
                                "model": "cxnet-densenet121", "model_version": "1.0.0"})
     assert block.display_names == {}
     assert block.summary().startswith("AI second opinion (cxnet-densenet121 1.0.0): leading class COVID-19 (70%)")
+
+
+@needs_model
+def test_a_card_whose_call_rule_misses_one_of_its_labels_is_refused_when_loaded(tmp_path):
+    from cxviewer.model import ModelCardError, load_classifier
+
+    source = next(c for c in available_models() if c.data.get("default"))
+    assert isinstance(source.data["calibration"]["call"]["min_probability"], dict)
+    folder = tmp_path / "renamed"
+    folder.mkdir()
+    data = dict(source.data, name="renamed", labels=list(OTHER_LABELS))  # the rule still names covid, pneumonia...
+    (folder / "card.json").write_text(json.dumps(data), encoding="utf-8")
+    for item in source.directory.iterdir():
+        if item.name != "card.json":
+            (folder / item.name).symlink_to(item)
+    with pytest.raises(ModelCardError, match="names no threshold for no_finding"):
+        load_classifier(folder)

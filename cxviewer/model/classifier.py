@@ -62,6 +62,11 @@ class Classifier:
         from cxviewer.model.calibration import Calibration
 
         self.calibration = Calibration.from_card(card.data.get("calibration"))
+        if self.calibration is not None:
+            try:  # a per-class rule must name every label: said when the model is loaded, not on each film
+                self.calibration.thresholds(card.labels)
+            except ValueError as exc:
+                raise ModelCardError(f"{card.title}: {exc}") from exc
         self._runtime_asked = runtime
         self.crops, self._segmenter = _lung_segmenter(card, runtime)
         self._outline_tried = self.crops  # a cropping model's segmenter is loaded (and required) up front
