@@ -142,6 +142,9 @@ def test_scan_refuses_a_model_whose_labels_it_cannot_write(tmp_path, capsys):
         (model / item.name).symlink_to(item)
     card = json.loads((source / "card.json").read_text())
     card["labels"] = ["covid", "tuberculosis", "normal"]
+    rule = card["calibration"]["call"]
+    if isinstance(rule["min_probability"], dict):  # a per-class rule follows the card's labels
+        rule["min_probability"] = dict(zip(card["labels"], rule["min_probability"].values()))
     (model / "card.json").unlink()
     (model / "card.json").write_text(json.dumps(card))
     films = tmp_path / "films"
