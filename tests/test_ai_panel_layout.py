@@ -29,29 +29,33 @@ import pytest
 @pytest.mark.parametrize(("probabilities", "call"), [((0.008, 0.951, 0.041), "pneumonia"),
                                                      ((0.398, 0.371, 0.231), "uncertain")], ids=["called", "uncertain"])
 def test_panel_in_a_short_dock_scrolls_and_nothing_overlaps(qtbot, probabilities, call):
-    window, _inference = build_main_window(Settings.load())
-    qtbot.addWidget(window)
-    window.resize(1300, 620)  # a short screen: the report pane below takes half of the right column
-    window.show()
-    qtbot.waitExposed(window)
-    dock = window.findChild(QDockWidget, "aiDock")
-    scroll = dock.widget()
-    assert isinstance(scroll, QScrollArea)
-    panel = scroll.widget()
-    panel.show_prediction(Prediction(labels=("covid", "pneumonia", "normal"), probabilities=probabilities,
-                                     model_name="cxnet-densenet121-v3", model_version="3.1.0", elapsed_ms=48.0,
-                                     device="CPU", call=call))  # panel input, not a model result
-    QApplication.processEvents()
-    assert _overlaps(panel) == []
-    right = scroll.viewport().width()
-    cut = [f"{type(w).__name__} {w.geometry().getRect()}" for w in panel.findChildren(QWidget)
-           if w.isVisible() and w.parentWidget() is panel and w.geometry().right() > right]
-    assert cut == []  # nothing reaches past the visible width (the percentages sit at the right edge)
-    assert panel.height() >= panel.minimumSizeHint().height()
-    window.resizeDocks([dock], [180], Qt.Orientation.Vertical)  # shorter than the panel: it must scroll
-    QApplication.processEvents()
-    assert scroll.viewport().height() < panel.minimumSizeHint().height()
-    assert scroll.verticalScrollBar().maximum() > 0 and _overlaps(panel) == []
+    window, inference = build_main_window(Settings.load())
+    try:
+        qtbot.addWidget(window)
+        window.resize(1300, 620)  # a short screen: the report pane below takes half of the right column
+        window.show()
+        qtbot.waitExposed(window)
+        dock = window.findChild(QDockWidget, "aiDock")
+        scroll = dock.widget()
+        assert isinstance(scroll, QScrollArea)
+        panel = scroll.widget()
+        panel.show_prediction(Prediction(labels=("covid", "pneumonia", "normal"), probabilities=probabilities,
+                                         model_name="cxnet-densenet121-v3", model_version="3.1.0", elapsed_ms=48.0,
+                                         device="CPU", call=call))  # panel input, not a model result
+        QApplication.processEvents()
+        assert _overlaps(panel) == []
+        right = scroll.viewport().width()
+        cut = [f"{type(w).__name__} {w.geometry().getRect()}" for w in panel.findChildren(QWidget)
+               if w.isVisible() and w.parentWidget() is panel and w.geometry().right() > right]
+        assert cut == []  # nothing reaches past the visible width (the percentages sit at the right edge)
+        assert panel.height() >= panel.minimumSizeHint().height()
+        window.resizeDocks([dock], [180], Qt.Orientation.Vertical)  # shorter than the panel: it must scroll
+        QApplication.processEvents()
+        assert scroll.viewport().height() < panel.minimumSizeHint().height()
+        assert scroll.verticalScrollBar().maximum() > 0 and _overlaps(panel) == []
+    finally:  # the worker may be loading the model (the start-up preload): stop it, or it outlives the run
+        inference.shutdown()
+        window.loader.shutdown()
 
 
 def test_class_names_inside_the_uncertain_headline_keep_acronyms():
