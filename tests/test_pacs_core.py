@@ -172,3 +172,18 @@ def test_unreachable_within_the_timeout():
         with pytest.raises(Unreachable, match="no DICOM answer"):
             DimseClient(node, timeout=2).echo()
         assert 1.5 < time.monotonic() - t0 < 2 + 3  # the timeout, plus a loaded machine's slack
+
+
+def test_sr_of_an_uncertain_film_says_why_the_model_made_no_call(dicom_dir: Path):
+    """The sample RG1 through the bundled classifier: uncertain, and the SR carries the reason the panel shows."""
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model import load_classifier
+    from cxviewer.pacs.sr import result_from_prediction
+
+    path = dicom_dir / "RG1_J2KR.dcm"
+    pred = load_classifier(None, "litert").predict_radiograph(read_radiograph(path), gradcam=False, outline=False)
+    assert pred.call == "uncertain" and pred.call_note
+    _ds, back = _sr_readback(result_from_prediction(pred), read_header(path))
+    assert back.call == "uncertain" and back.call_note == pred.call_note
+    called = AIResult("m", "1", True, {"covid": 0.8, "pneumonia": 0.15, "normal": 0.05}, "covid", call_note="ignored")
+    assert _sr_readback(called, read_header(path))[1].call_note == ""  # a called film has no reason to give

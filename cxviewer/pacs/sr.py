@@ -11,7 +11,8 @@ Content (README, "PACS", lists it for readers):
   class as the concept name and the model's probability (0..1, UCUM "1") as the value:
   SNOMED CT 840539006 COVID-19, 233604007 Pneumonia (the model's "other pneumonia"),
   17621005 Normal;
-- qualitative evaluations: "AI call" (99CXV) = one of those three codes, or 99CXV "Uncertain";
+- qualitative evaluations: "AI call" (99CXV) = one of those three codes, or 99CXV "Uncertain" (then a TEXT
+  item 99CXV "Why no call" carries the reason the reader is shown);
   "Within the model's scope" (99CXV) = SNOMED CT 373066001 Yes / 373067005 No;
 - for an out-of-scope image no probabilities, and the reason as a text item.
 The SR goes into the source image's study (same patient and study) as a new series.
@@ -40,6 +41,7 @@ UNCERTAIN = CodedConcept("UNCERTAIN", PRIVATE_SCHEME, "Uncertain")
 CALL = CodedConcept("AICALL", PRIVATE_SCHEME, "AI call")
 IN_SCOPE = CodedConcept("INSCOPE", PRIVATE_SCHEME, "Within the model's scope")
 SCOPE_REASON = CodedConcept("SCOPEWHY", PRIVATE_SCHEME, "Why outside the model's scope")
+CALL_NOTE = CodedConcept("NOCALLWHY", PRIVATE_SCHEME, "Why no call")
 YES = CodedConcept("373066001", "SCT", "Yes")
 NO = CodedConcept("373067005", "SCT", "No")
 TITLE = CodedConcept("AIRESULT", PRIVATE_SCHEME, "AI second opinion (research use, not a diagnosis)")
@@ -65,6 +67,7 @@ class AIResult:
     probabilities: dict[str, float] | None  # label -> probability; None when out of scope
     call: str | None  # a label or "uncertain"; None when out of scope
     scope_reason: str = ""
+    call_note: str = ""  # why an uncertain film got no call (the rule that held it back), as the panel says it
 
 
 def result_from_prediction(pred) -> AIResult:
@@ -73,7 +76,8 @@ def result_from_prediction(pred) -> AIResult:
     call = getattr(pred, "call", None) or d["label"]
     return AIResult(model_name=pred.model_name, model_version=str(pred.model_version), in_scope=bool(d["in_scope"]),
                     probabilities=d["probabilities"], call=call if d["in_scope"] else None,
-                    scope_reason=d["scope_reason"] or "")
+                    scope_reason=d["scope_reason"] or "",
+                    call_note=(getattr(pred, "call_note", None) or "") if d["in_scope"] and call == "uncertain" else "")
 
 
 # Patient and study attributes the SR copies from its film: type 2 (present, may be empty) in the SR,
@@ -113,6 +117,10 @@ def build_sr(result: AIResult, source: Dataset) -> hd.sr.ComprehensiveSR:
     if not result.in_scope and result.scope_reason:
         group[0].ContentSequence.append(hd.sr.TextContentItem(
             name=SCOPE_REASON, value=result.scope_reason[:1024],
+            relationship_type=hd.sr.RelationshipTypeValues.CONTAINS))
+    if result.in_scope and result.call == "uncertain" and result.call_note:
+        group[0].ContentSequence.append(hd.sr.TextContentItem(
+            name=CALL_NOTE, value=result.call_note[:1024],
             relationship_type=hd.sr.RelationshipTypeValues.CONTAINS))
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
@@ -163,6 +171,7 @@ class ReadBack:
     source_sop_uids: list[str]
     notice: str
     scope_reason: str = ""
+    call_note: str = ""
 
 
 def read_sr(ds: Dataset) -> ReadBack:
@@ -193,4 +202,5 @@ def read_sr(ds: Dataset) -> ReadBack:
     return ReadBack(title=content.name.meaning if hasattr(content, "name") else str(ds.ConceptNameCodeSequence[0].CodeMeaning),
                     probabilities=probabilities, call=call, in_scope=in_scope,
                     algorithm=(text(codes.DCM.AlgorithmName), text(codes.DCM.AlgorithmVersion)),
-                    source_sop_uids=refs, notice=group.tracking_identifier or "", scope_reason=reason)
+                    source_sop_uids=refs, notice=group.tracking_identifier or "", scope_reason=reason,
+                    call_note=text(CALL_NOTE))
