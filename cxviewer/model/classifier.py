@@ -108,11 +108,12 @@ class Classifier:
         """(model input, geometry) for an image whose lungs were already found (``lungs`` may be None:
         a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only."""
         box = lungs.box if (self.crops and lungs is not None) else None
+        recipe = self.recipe  # made from the card on each access: once per film
         window = None
-        if box is not None and self.recipe.mask_outside_lungs:
+        if box is not None and recipe.mask_outside_lungs:
             y0, x0, y1, x1 = box
             window = lungs.mask[y0:y1, x0:x1]
-        tensor, geometry = self.recipe.prepare(image_u8, crop=box, lung_mask=window)
+        tensor, geometry = recipe.prepare(image_u8, crop=box, lung_mask=window)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
             geometry = dataclasses.replace(geometry, lungs_found=box is not None)
         return tensor, geometry

@@ -77,7 +77,7 @@ def result_from_prediction(pred) -> AIResult:
     return AIResult(model_name=pred.model_name, model_version=str(pred.model_version), in_scope=bool(d["in_scope"]),
                     probabilities=d["probabilities"], call=call if d["in_scope"] else None,
                     scope_reason=d["scope_reason"] or "",
-                    call_note=(getattr(pred, "call_note", None) or "") if d["in_scope"] and call == "uncertain" else "")
+                    call_note=d["call_note"] or "")  # set only for an uncertain film in scope
 
 
 # Patient and study attributes the SR copies from its film: type 2 (present, may be empty) in the SR,

@@ -53,8 +53,14 @@ def prepared_stack(images: list[np.ndarray], input_size: int, standardise: str |
     segmenter found none, and the whole film is seen, as in the app)."""
     masks = lung_masks if lung_masks is not None else [None] * len(images)
     return np.stack([prepare(img, input_size, standardise=standardise, spectrum_template=spectrum_template,
-                             lung_mask=None if m is None or m.all() else m)[0]
+                             lung_mask=window_mask(m))[0]
                      for img, m in zip(images, masks)])
+
+
+def window_mask(mask: np.ndarray | None) -> np.ndarray | None:
+    """The lung mask a view is windowed by, or None for the whole film: where the segmenter found no lungs
+    :func:`lung_crops_and_masks` gives an all-lung mask, and the app then shows the model the whole film."""
+    return None if mask is None or mask.all() else mask
 
 
 def spectrum_template_of(images: list[np.ndarray], input_size: int) -> list[float]:

@@ -21,7 +21,7 @@ from cxviewer.training.augment import augment_with_mask
 from cxviewer.training.dataset import TRAINING_LABELS
 from cxviewer.training.lung_attention import mask_cells
 from cxviewer.training.metrics import classification_report
-from cxviewer.training.train import WEIGHTS_FILE
+from cxviewer.training.train import WEIGHTS_FILE, window_mask
 
 LABEL_SMOOTHING = 0.1
 BN_MOMENTUM = 0.9
@@ -73,7 +73,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         for j in idx:
             img, mask = augment_with_mask(self.images[j], None if self.masks is None else self.masks[j], rng,
                                           self.style_randomise)
-            window = mask if self.lung_window and not mask.all() else None  # an all-lung mask: no lungs found
+            window = window_mask(mask) if self.lung_window else None
             views.append(prepare(img, self.size, standardise=self.standardise,
                                  spectrum_template=self.spectrum_template, lung_mask=window)[0])
             if self.attention_cells:
