@@ -6,6 +6,14 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cxviewer.model.preprocess import LOWPASS, STANDARDISERS, check_standardise
+
+    def standardisation(value: str) -> str:
+        try:
+            return check_standardise(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
     parser.add_argument("--data", required=True, help="folder with manifest.csv and images/<label>/ (e.g. ../shared/data/cxr)")
     parser.add_argument("--out", required=True, help="model folder to write (e.g. models/cxnet-densenet121)")
     parser.add_argument("--input-size", type=int, default=224, choices=(128, 224, 320))
@@ -25,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="1.0.0", help="model version in the card")
     parser.add_argument("--lung-model", default=None,
                         help="lung segmenter folder (e.g. models/lung-unet): train and run on the lung crop")
-    parser.add_argument("--standardise", choices=("equalize_hist", "equalize_hist+spectrum"), default=None,
-                        help="standardise every input's grey levels (recorded in the card; the app does the same)")
+    parser.add_argument("--standardise", type=standardisation, default=None, metavar="|".join(STANDARDISERS),
+                        help="standardise every input (recorded in the card; the app does the same): equalise its "
+                             f"histogram, then match its spectrum, or blur it ('{LOWPASS}:SIGMA', SIGMA in pixels "
+                             "of a 128 px input, default 1.5)")
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
     parser.add_argument("--style-randomise", nargs="?", const="all", default=None, choices=("all", "sharpness"),

@@ -112,6 +112,13 @@ def load_card(directory: str | Path) -> ModelCard:
     if missing:
         raise ModelCardError(f"model card {path} lacks {', '.join(missing)}")
     card = ModelCard(directory, data)
+    if isinstance(data.get("input"), dict) and data["input"].get("standardise") is not None:
+        from cxviewer.model.preprocess import check_standardise
+
+        try:  # a model whose input recipe this version cannot make is refused now, not at its first film
+            check_standardise(data["input"]["standardise"])
+        except ValueError as exc:
+            raise ModelCardError(f"model card {path}: {exc}") from None
     # runnable on one runtime at least: Keras weights (TensorFlow) or a converted model (LiteRT)
     if not card.has_keras_weights and card.litert_path is None:
         raise ModelCardError(f"model card {path} names weights {card.weights_path.name}, which are missing")

@@ -96,7 +96,37 @@ def to_uint8_grey(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-STANDARDISERS = ("equalize_hist", "equalize_hist+spectrum")
+STANDARDISERS = ("equalize_hist", "equalize_hist+spectrum", "equalize_hist+lowpass")
+LOWPASS = "equalize_hist+lowpass"
+# The low-pass blur's default Gaussian sigma, in pixels of a 128 px input (scaled with the input size): detail
+# finer than about 4 px at 128 px (a few millimetres of lung on a lung crop) is taken away before the network sees
+# the film. "equalize_hist+lowpass:2.5" names another sigma; the card records the whole name.
+DEFAULT_LOWPASS_SIGMA = 1.5
+
+
+def lowpass_sigma(standardise: str | None) -> float | None:
+    """The blur sigma (pixels of a 128 px input) of an ``"equalize_hist+lowpass[:SIGMA]"`` standardisation, else None."""
+    if standardise is None or not standardise.startswith(LOWPASS):
+        return None
+    rest = standardise[len(LOWPASS):]
+    if not rest:
+        return DEFAULT_LOWPASS_SIGMA
+    try:
+        sigma = float(rest[1:]) if rest.startswith(":") else float("nan")
+    except ValueError:
+        sigma = float("nan")
+    if not (0.0 < sigma <= 16.0):
+        raise ValueError(f"unknown input standardisation {standardise!r} (the low-pass sigma must be 0-16 px: "
+                         f"'{LOWPASS}:1.5')")
+    return sigma
+
+
+def check_standardise(standardise: str | None) -> str | None:
+    """``standardise`` itself when it names a known standardisation (``STANDARDISERS``, a low-pass with its
+    sigma), else ValueError: the one check, for the card, ``prepare`` and ``cxviewer train``."""
+    if standardise is not None and standardise not in STANDARDISERS and lowpass_sigma(standardise) is None:
+        raise ValueError(f"unknown input standardisation {standardise!r}")
+    return standardise
 
 
 def prepare(
@@ -114,12 +144,13 @@ def prepare(
     whatever its source's exposure, processing and contrast (COVID-CXNet's histogram matching to a
     template is the same idea). ``"equalize_hist+spectrum"`` then brings the film's radial amplitude spectrum to
     ``spectrum_template`` (:mod:`cxviewer.model.spectrum`: how sharp or grainy a source's films are no longer
-    reaches the network). ``lung_mask`` (uint8 0/1 on the cut region's pixel grid) keeps only the lungs in view:
+    reaches the network). ``"equalize_hist+lowpass[:SIGMA]"`` blurs the equalised film (Gaussian, SIGMA pixels of a
+    128 px input, default :data:`DEFAULT_LOWPASS_SIGMA`): the fine detail whose amount differs between sources'
+    films, not between diseases, never reaches the network. ``lung_mask`` (uint8 0/1 on the cut region's pixel grid) keeps only the lungs in view:
     the input is multiplied by :func:`lung_mask.lung_window` (a model trained so: the card's
     ``input.mask_outside_lungs``). A model trained so must be run so: the card's ``input`` says it.
     """
-    if standardise is not None and standardise not in STANDARDISERS:
-        raise ValueError(f"unknown input standardisation {standardise!r}")
+    sigma = lowpass_sigma(check_standardise(standardise))
     if standardise == "equalize_hist+spectrum" and spectrum_template is None:
         raise ValueError("'equalize_hist+spectrum' needs the model's spectrum template (the card's input.spectrum_template)")
     image = to_uint8_grey(image)
@@ -132,8 +163,10 @@ def prepare(
     resized = cv2.resize(
         region, (input_size, input_size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     )
-    if standardise in ("equalize_hist", "equalize_hist+spectrum"):
+    if standardise is not None:  # every standardisation starts with the equalisation
         resized = cv2.equalizeHist(resized)
+    if sigma is not None:
+        resized = cv2.GaussianBlur(resized, (0, 0), sigma * input_size / 128.0)
     if standardise == "equalize_hist+spectrum":
         from cxviewer.model.spectrum import standardise_spectrum
 
