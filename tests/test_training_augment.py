@@ -1,5 +1,6 @@
 """Training augmentation on a real training film: shapes, determinism, and the style randomisation of
-``--style-randomise`` (blur or unsharp masking, CLAHE, noise) really changing the film's look."""
+``--style-randomise`` (blur or unsharp masking, CLAHE, noise; or wide-mask local contrast) really changing
+the film's look."""
 
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def _sharpness(img):
 
 
 def test_views_are_grey_uint8_and_reproducible_from_their_seed(film):
-    for style_randomise in (False, True, "all", "sharpness"):
+    for style_randomise in (False, True, "all", "sharpness", "local-contrast"):
         a = augment(film, np.random.default_rng(7), style_randomise)
         b = augment(film, np.random.default_rng(7), style_randomise)
         assert a.dtype == np.uint8 and a.ndim == 2 and np.array_equal(a, b)
@@ -45,3 +46,21 @@ def test_sharpness_only_sharpens(film):
     base = _sharpness(film)
     looks = [_sharpness(sharpness(film, np.random.default_rng(seed))) for seed in range(20)]
     assert min(looks) > base and max(looks) > 2 * base
+
+
+def _local_contrast(img):
+    """Spread of the film's large-scale detail: the film minus its wide blur (5 % of its size)."""
+    wide = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.05 * max(img.shape))
+    return float((img.astype(np.float32) - wide).std())
+
+
+def test_local_contrast_gives_views_with_more_and_with_less_of_it(film):
+    from cxviewer.training.augment import local_contrast
+
+    base = _local_contrast(film)
+    looks = [_local_contrast(local_contrast(film, np.random.default_rng(seed))) for seed in range(40)]
+    assert min(looks) < 0.75 * base and max(looks) > 1.4 * base
+    out = local_contrast(film, np.random.default_rng(5))
+    assert out.shape == film.shape and out.dtype == np.uint8
+    # the anatomy stays where it was: the view still correlates strongly with the film
+    assert np.corrcoef(out.ravel().astype(float), film.ravel().astype(float))[0, 1] > 0.8

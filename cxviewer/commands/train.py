@@ -39,9 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "of a 128 px input, default 1.5)")
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
-    parser.add_argument("--style-randomise", nargs="?", const="all", default=None, choices=("all", "sharpness"),
+    parser.add_argument("--style-randomise", nargs="?", const="all", default=None, choices=("all", "sharpness", "local-contrast"),
                         help="randomise each training view's look in every class: 'all' (the default when given "
-                             "without a value: blur or unsharp masking, CLAHE, noise) or 'sharpness' (unsharp masking only)")
+                             "without a value: blur or unsharp masking, CLAHE, noise) or 'sharpness' (unsharp masking only) or 'local-contrast' (wide unsharp masks, "
+                             "more or less local contrast)")
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")

@@ -226,7 +226,8 @@ def train(
     each film is cut to its dilated lung box once, before augmentation.
     ``standardise`` equalises each input's histogram (see :func:`preprocess.prepare`); ``balance_views``
     weights AP and PA films equally within each class (:func:`view_balanced_weights`); ``style_randomise``
-    adds :func:`augment.style` (blur or unsharp masking, CLAHE, noise) to every class. ``monitor_dir``
+    adds :func:`augment.style` (blur or unsharp masking, CLAHE, noise) to every class, or one part of a look
+    (``"sharpness"``, ``"local-contrast"``: :data:`augment.STYLES`). ``monitor_dir``
     (a labelled folder from other sources) is only predicted and logged each epoch, never trained or
     fitted on, and every epoch's weights are kept under ``checkpoints/`` so a checkpoint can be chosen.
     ``attention_penalty`` (needs ``lung_model``) adds that weight times the share of the Grad-CAM map
