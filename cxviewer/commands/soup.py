@@ -11,13 +11,27 @@ from __future__ import annotations
 import argparse
 
 
+def _standardisation(value: str) -> str:
+    from cxviewer.model.preprocess import check_standardise
+
+    try:
+        check_standardise(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if "spectrum" in value:
+        raise argparse.ArgumentTypeError("a spectrum-matched run's soup needs its template: not supported here")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soup", action="append", required=True, help="comma-separated checkpoint weight files")
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--data", required=True, help="the training folder (manifest.csv)")
     parser.add_argument("--input-size", type=int, default=128)
     parser.add_argument("--lung-model", default=None, help="segmenter folder when the network runs on lung crops")
-    parser.add_argument("--standardise", choices=("equalize_hist",), default=None)
+    parser.add_argument("--standardise", type=_standardisation, default=None,
+                        help="the members' input standardisation (equalize_hist, equalize_hist+lowpass[:SIGMA]; "
+                             "a spectrum-matched run needs its template and is not supported here)")
     parser.add_argument("--seed", type=int, default=20201, help="seed of the patient split")
     parser.add_argument("--bn-films", type=int, default=960, help="training films used to measure BatchNorm statistics")
     parser.add_argument("--monitor", default=None, help="labelled folder of other sources: predicted and logged only")
