@@ -99,7 +99,7 @@ def to_uint8_grey(image: np.ndarray) -> np.ndarray:
 STANDARDISERS = ("equalize_hist", "equalize_hist+spectrum", "equalize_hist+lowpass")
 LOWPASS = "equalize_hist+lowpass"
 # The low-pass blur's default Gaussian sigma, in pixels of a 128 px input (scaled with the input size): detail
-# finer than about 4 px at 128 px (a few millimetres of lung on a lung crop) is taken away before the network sees
+# finer than about 4 px at 128 px (about a centimetre of an adult lung crop) is taken away before the network sees
 # the film. "equalize_hist+lowpass:2.5" names another sigma; the card records the whole name.
 DEFAULT_LOWPASS_SIGMA = 1.5
 
