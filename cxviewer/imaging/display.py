@@ -76,7 +76,7 @@ def _linear_fast(pixels: np.ndarray, center: float, width: float, exact: bool, i
     beta = -alpha * lower  # output 0 at the lower edge, 255 at the upper edge
     # convertScaleAbs takes |alpha*x + beta|: clamp x first so that the value is never negative.
     if pixels.dtype.kind == "f":
-        out = cv2.convertScaleAbs(cv2.max(pixels, float(lower)), alpha=alpha, beta=beta)  # type: ignore[call-overload]  # cv2 takes a scalar; its stubs omit it
+        out = cv2.convertScaleAbs(cv2.max(pixels, float(lower)), alpha=alpha, beta=beta)  # type: ignore[call-overload, unused-ignore]  # cv2 takes a scalar; its stubs omit it
     else:
         info = np.iinfo(pixels.dtype)
         first_above = math.floor(lower) + 1  # smallest integer value above the lower edge
@@ -85,9 +85,9 @@ def _linear_fast(pixels: np.ndarray, center: float, width: float, exact: bool, i
         elif first_above <= info.min:
             out = cv2.convertScaleAbs(pixels, alpha=alpha, beta=beta)
         else:
-            out = cv2.convertScaleAbs(cv2.max(pixels, float(first_above)), alpha=alpha, beta=beta)  # type: ignore[call-overload]
+            out = cv2.convertScaleAbs(cv2.max(pixels, float(first_above)), alpha=alpha, beta=beta)  # type: ignore[call-overload, unused-ignore]
             if alpha * (first_above - lower) >= 0.5:  # values below first_above must be 0, not f(first_above)
-                cv2.bitwise_and(out, cv2.compare(pixels, float(first_above), cv2.CMP_GE), dst=out)  # type: ignore[call-overload]
+                cv2.bitwise_and(out, cv2.compare(pixels, float(first_above), cv2.CMP_GE), dst=out)  # type: ignore[call-overload, unused-ignore]
     if invert:
         cv2.bitwise_not(out, dst=out)
     return out
