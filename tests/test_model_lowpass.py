@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from cxviewer.model.inputs import InputRecipe
-from cxviewer.model.preprocess import DEFAULT_LOWPASS_SIGMA, check_standardise, lowpass_sigma, prepare
+from cxviewer.model.preprocess import prepare
+from cxviewer.model.standardise import DEFAULT_LOWPASS_SIGMA, check_standardise, lowpass_sigma
 
 SIZE = 128
 
@@ -80,7 +81,7 @@ def test_a_card_with_an_unknown_standardisation_is_refused_at_load(tmp_path):
     source = Path(__file__).resolve().parent.parent / "models" / "cxnet-densenet121-v3"
     shutil.copy(source / "card.json", tmp_path / "card.json")
     shutil.copy(source / "model.tflite", tmp_path / "model.tflite")
-    assert load_card(tmp_path).standardise == "equalize_hist"
+    assert load_card(tmp_path).standardise == "equalize_hist+lowpass"
     data = json.loads((tmp_path / "card.json").read_text())
     data["input"]["standardise"] = "equalize_hist+lowpass:nine"
     (tmp_path / "card.json").write_text(json.dumps(data))

@@ -175,12 +175,13 @@ def test_unreachable_within_the_timeout():
 
 
 def test_sr_of_an_uncertain_film_says_why_the_model_made_no_call(dicom_dir: Path):
-    """The sample RG1 through the bundled classifier: uncertain, and the SR carries the reason the panel shows."""
+    """A chest CR (MONOCHROME1) through the bundled classifier: uncertain, and the SR carries the reason the panel
+    shows."""
     from cxviewer.imaging import read_radiograph
     from cxviewer.model import load_classifier
     from cxviewer.pacs.sr import result_from_prediction
 
-    path = dicom_dir / "RG1_J2KR.dcm"
+    path = dicom_dir / "CR-MONO1-10-chest.dcm"
     pred = load_classifier(None, "litert").predict_radiograph(read_radiograph(path), gradcam=False, outline=False)
     assert pred.call == "uncertain" and pred.call_note
     _ds, back = _sr_readback(result_from_prediction(pred), read_header(path))

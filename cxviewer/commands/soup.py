@@ -12,7 +12,7 @@ import argparse
 
 
 def _standardisation(value: str) -> str:
-    from cxviewer.model.preprocess import check_standardise
+    from cxviewer.model.standardise import check_standardise
 
     try:
         check_standardise(value)

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from cxviewer.model.preprocess import LOWPASS, STANDARDISERS, check_standardise
+    from cxviewer.model.standardise import LOWPASS, STANDARDISERS, check_standardise
 
     def standardisation(value: str) -> str:
         try:

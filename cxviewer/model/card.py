@@ -113,7 +113,7 @@ def load_card(directory: str | Path) -> ModelCard:
         raise ModelCardError(f"model card {path} lacks {', '.join(missing)}")
     card = ModelCard(directory, data)
     if isinstance(data.get("input"), dict) and data["input"].get("standardise") is not None:
-        from cxviewer.model.preprocess import check_standardise
+        from cxviewer.model.standardise import check_standardise
 
         try:  # a model whose input recipe this version cannot make is refused now, not at its first film
             check_standardise(data["input"]["standardise"])

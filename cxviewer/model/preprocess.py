@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from cxviewer.model.standardise import check_standardise, lowpass_sigma
+
 BEASF_GAMMA = 1.5
 CLAHE_CLIP = 2.0
 CLAHE_TILES = (8, 8)
@@ -94,39 +96,6 @@ def to_uint8_grey(image: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8:
         raise ValueError(f"expected an 8-bit display image, got {image.dtype}")
     return np.ascontiguousarray(image)
-
-
-STANDARDISERS = ("equalize_hist", "equalize_hist+spectrum", "equalize_hist+lowpass")
-LOWPASS = "equalize_hist+lowpass"
-# The low-pass blur's default Gaussian sigma, in pixels of a 128 px input (scaled with the input size): detail
-# finer than about 4 px at 128 px (about a centimetre of an adult lung crop) is taken away before the network sees
-# the film. "equalize_hist+lowpass:2.5" names another sigma; the card records the whole name.
-DEFAULT_LOWPASS_SIGMA = 1.5
-
-
-def lowpass_sigma(standardise: str | None) -> float | None:
-    """The blur sigma (pixels of a 128 px input) of an ``"equalize_hist+lowpass[:SIGMA]"`` standardisation, else None."""
-    if standardise is None or not standardise.startswith(LOWPASS):
-        return None
-    rest = standardise[len(LOWPASS):]
-    if not rest:
-        return DEFAULT_LOWPASS_SIGMA
-    try:
-        sigma = float(rest[1:]) if rest.startswith(":") else float("nan")
-    except ValueError:
-        sigma = float("nan")
-    if not (0.0 < sigma <= 16.0):
-        raise ValueError(f"unknown input standardisation {standardise!r} (the low-pass sigma must be 0-16 px: "
-                         f"'{LOWPASS}:1.5')")
-    return sigma
-
-
-def check_standardise(standardise: str | None) -> str | None:
-    """``standardise`` itself when it names a known standardisation (``STANDARDISERS``, a low-pass with its
-    sigma), else ValueError: the one check, for the card, ``prepare`` and ``cxviewer train``."""
-    if standardise is not None and standardise not in STANDARDISERS and lowpass_sigma(standardise) is None:
-        raise ValueError(f"unknown input standardisation {standardise!r}")
-    return standardise
 
 
 def prepare(
