@@ -12,12 +12,9 @@ import argparse
 
 
 def _standardisation(value: str) -> str:
-    from cxviewer.model.standardise import check_standardise
+    from cxviewer.commands.train import standardisation
 
-    try:
-        check_standardise(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    standardisation(value)
     if "spectrum" in value:
         raise argparse.ArgumentTypeError("a spectrum-matched run's soup needs its template: not supported here")
     return value

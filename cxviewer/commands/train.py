@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from cxviewer.model.standardise import LOWPASS, STANDARDISERS, check_standardise
+def standardisation(value: str) -> str:
+    """argparse type of ``--standardise``: a name :func:`check_standardise` knows, else a usage error."""
+    from cxviewer.model.standardise import check_standardise
 
-    def standardisation(value: str) -> str:
-        try:
-            return check_standardise(value)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+    try:
+        return check_standardise(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cxviewer.model.standardise import LOWPASS, STANDARDISERS
 
     parser.add_argument("--data", required=True, help="folder with manifest.csv and images/<label>/ (e.g. ../shared/data/cxr)")
     parser.add_argument("--out", required=True, help="model folder to write (e.g. models/cxnet-densenet121)")
@@ -41,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
     parser.add_argument("--style-randomise", nargs="?", const="all", default=None, choices=("all", "sharpness", "local-contrast"),
                         help="randomise each training view's look in every class: 'all' (the default when given "
-                             "without a value: blur or unsharp masking, CLAHE, noise) or 'sharpness' (unsharp masking only) or 'local-contrast' (wide unsharp masks, "
-                             "more or less local contrast)")
+                             "without a value: blur or unsharp masking, CLAHE, noise), 'sharpness' (unsharp masking "
+                             "only) or 'local-contrast' (wide unsharp masks: more or less local contrast)")
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cxviewer.class_names import display_name
 from cxviewer.files.atomic import atomic_write_text
+from cxviewer.model.standardise import check_standardise
 
 CARD_FILE = "card.json"
 REQUIRED = ("name", "version", "architecture", "weights", "labels", "input")
@@ -113,8 +114,6 @@ def load_card(directory: str | Path) -> ModelCard:
         raise ModelCardError(f"model card {path} lacks {', '.join(missing)}")
     card = ModelCard(directory, data)
     if isinstance(data.get("input"), dict) and data["input"].get("standardise") is not None:
-        from cxviewer.model.standardise import check_standardise
-
         try:  # a model whose input recipe this version cannot make is refused now, not at its first film
             check_standardise(data["input"]["standardise"])
         except ValueError as exc:

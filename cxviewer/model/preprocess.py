@@ -114,9 +114,9 @@ def prepare(
     template is the same idea). ``"equalize_hist+spectrum"`` then brings the film's radial amplitude spectrum to
     ``spectrum_template`` (:mod:`cxviewer.model.spectrum`: how sharp or grainy a source's films are no longer
     reaches the network). ``"equalize_hist+lowpass[:SIGMA]"`` blurs the equalised film (Gaussian, SIGMA pixels of a
-    128 px input, default :data:`DEFAULT_LOWPASS_SIGMA`): the fine detail whose amount differs between sources'
-    films, not between diseases, never reaches the network. ``lung_mask`` (uint8 0/1 on the cut region's pixel grid) keeps only the lungs in view:
-    the input is multiplied by :func:`lung_mask.lung_window` (a model trained so: the card's
+    128 px input, default :data:`standardise.DEFAULT_LOWPASS_SIGMA`): the fine detail whose amount differs between
+    sources' films, not between diseases, never reaches the network. ``lung_mask`` (uint8 0/1 on the cut region's
+    pixel grid) keeps only the lungs in view: the input is multiplied by :func:`lung_mask.lung_window` (a model trained so: the card's
     ``input.mask_outside_lungs``). A model trained so must be run so: the card's ``input`` says it.
     """
     sigma = lowpass_sigma(check_standardise(standardise))

@@ -90,6 +90,12 @@ def _paint_marks(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img
 
 
+def _unsharp(img: np.ndarray, sigma: float, amount: float) -> np.ndarray:
+    """Unsharp masking: ``amount`` times the film minus its Gaussian blur (``sigma`` px) added to it (negative:
+    taken away)."""
+    return cv2.addWeighted(img, 1 + amount, cv2.GaussianBlur(img, (0, 0), sigma), -amount, 0)
+
+
 def style(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random acquisition "look" (``--style-randomise``): sharpness, local contrast and noise vary between
     hospitals' detectors and processing, and here the classes come from different sources, so every class
@@ -100,9 +106,7 @@ def style(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if kind == 0:
         img = cv2.GaussianBlur(img, (0, 0), sigma)
     elif kind == 1:  # unsharp masking, as detector processing does
-        amount = rng.uniform(0.5, 2.0)
-        soft = cv2.GaussianBlur(img, (0, 0), sigma * 2)
-        img = cv2.addWeighted(img, 1 + amount, soft, -amount, 0)
+        img = _unsharp(img, sigma * 2, rng.uniform(0.5, 2.0))
     if rng.random() < 0.5:
         clahe = cv2.createCLAHE(clipLimit=float(rng.uniform(1.0, 4.0)), tileGridSize=(8, 8))
         img = clahe.apply(img)
@@ -118,9 +122,7 @@ def sharpness(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     vessel markings sharpened so read as disease to a model that never saw a sharp normal film; every class
     gets sharpened views at random, so sharpness cannot predict the label."""
     sigma = rng.uniform(1.0, 4.0) * max(img.shape) / 512
-    amount = rng.uniform(0.3, 2.0)
-    soft = cv2.GaussianBlur(img, (0, 0), sigma)
-    return cv2.addWeighted(img, 1 + amount, soft, -amount, 0)
+    return _unsharp(img, sigma, rng.uniform(0.3, 2.0))
 
 
 def local_contrast(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -131,9 +133,7 @@ def local_contrast(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     -0.5), and the training films' normal and pneumonia films with it: the amount of processing was read as
     disease. Every class gets views with more and with less of it, so it cannot predict the label."""
     sigma = rng.uniform(0.02, 0.10) * max(img.shape)
-    amount = rng.uniform(-0.6, 1.2)
-    soft = cv2.GaussianBlur(img, (0, 0), sigma)
-    return cv2.addWeighted(img, 1 + amount, soft, -amount, 0)
+    return _unsharp(img, sigma, rng.uniform(-0.6, 1.2))
 
 
 STYLES = {"all": (style, 0.8), "sharpness": (sharpness, 0.6), "local-contrast": (local_contrast, 0.8)}

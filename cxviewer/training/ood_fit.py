@@ -94,12 +94,19 @@ def altered_films(rng: np.random.Generator, films: list[np.ndarray]) -> list[np.
     return out
 
 
+def _verdicts(gate, check, features: np.ndarray) -> dict[str, np.ndarray]:
+    """Which films each rule refuses, and either of them."""
+    by_gate = gate.score(features) > gate.threshold
+    by_check = check.refuses(gate.project(features))
+    return {"gate": by_gate, "film_check": by_check, "either": by_gate | by_check}
+
+
 def _refused(gate, check, features: np.ndarray) -> float:
-    return float(np.mean((gate.score(features) > gate.threshold) | check.refuses(gate.project(features))))
+    return float(_verdicts(gate, check, features)["either"].mean())
 
 
 def _threshold_pair(fitted, film_check, val: np.ndarray, test: np.ndarray, altered: np.ndarray):
-    """((gate quantile, film-check quantile), held-out pass rate) chosen as ``QUANTILES`` says."""
+    """(gate, film check, (gate quantile, film-check quantile), held-out pass rate), chosen as ``QUANTILES`` says."""
     from cxviewer.model.film_check import calibrate_film_check
 
     held_out = np.concatenate([val, test])
@@ -111,17 +118,17 @@ def _threshold_pair(fitted, film_check, val: np.ndarray, test: np.ndarray, alter
             passing = [1.0 - _refused(gate, check, f) for f in (val, test)]
             if min(passing) < HELD_OUT_PASS:
                 continue
-            overall = 1.0 - _refused(gate, check, held_out)
+            overall = (passing[0] * len(val) + passing[1] * len(test)) / len(held_out)
             key = (_refused(gate, check, altered), overall)
             if best is None or key > best[0]:
-                best = (key, (gate_q, check_q), overall)
+                best = (key, (gate, check, (gate_q, check_q), overall))
     if best is None:  # cannot happen: at the 100th percentile both rules pass every held-out film
         raise RuntimeError("no pair of thresholds passes the held-out films")
-    return best[1], best[2]
+    return best[1]
 
 
 def fit_and_measure(clf, data_dir: str | Path, seed: int, dicom_dir: str | Path | None = None, log=print) -> dict:
-    from cxviewer.model.film_check import calibrate_film_check, fit_film_check
+    from cxviewer.model.film_check import fit_film_check
 
     splits = split_by_patient(read_manifest(data_dir, tuple(clf.labels)), seed=seed)
     feats = {}
@@ -130,7 +137,6 @@ def fit_and_measure(clf, data_dir: str | Path, seed: int, dicom_dir: str | Path 
         log(f"features for {name}: {feats[name].shape}")
     labels = label_indices(splits["train"], tuple(clf.labels))
     fitted = fit_gate(feats["train"], labels)
-    held_out = np.concatenate([feats["val"], feats["test"]])
     # Calibrated on one held-out split alone, the other split's pass rate shows how far the quantile
     # carries (v1: 99.5th percentile of validation passed 97 % of test). The shipped threshold uses
     # every held-out film (validation and test patients).
@@ -144,23 +150,17 @@ def fit_and_measure(clf, data_dir: str | Path, seed: int, dicom_dir: str | Path 
     altered = _features(clf, altered_films(rng, train_films))
     log(f"features for altered training films: {altered.shape}")
     film_check = fit_film_check(fitted, feats["train"], altered)  # uses the gate's projection, not its threshold
-    (gate_q, check_q), held_out_pass = _threshold_pair(fitted, film_check, feats["val"], feats["test"], altered)
-    gate = calibrate(fitted, held_out, pass_rate=gate_q)
-    check = calibrate_film_check(film_check, gate.project(held_out), pass_rate=check_q)
+    gate, check, (gate_q, check_q), held_out_pass = _threshold_pair(fitted, film_check, feats["val"], feats["test"],
+                                                                    altered)
     log(f"out-of-scope rules: gate at the {gate_q * 100:g}th, film check at the {check_q * 100:g}th percentile; "
         f"{held_out_pass:.1%} of held-out films pass both")
     gate.save(clf.card.directory / GATE_FILE)
     check.save(clf.card.directory / FILM_CHECK_FILE)
 
-    def verdicts(f: np.ndarray) -> dict[str, np.ndarray]:
-        by_gate = gate.score(f) > gate.threshold
-        by_check = check.refuses(gate.project(f))
-        return {"gate": by_gate, "film_check": by_check, "either": by_gate | by_check}
-
     rejected: dict[str, dict[str, float]] = {}
     chest = [load_grey(s.path) for s in splits["test"][:120]]
     for kind, images in synthetic_out_of_scope(rng, chest).items():
-        rejected[kind] = {k: float(v.mean()) for k, v in verdicts(_features(clf, images)).items()}
+        rejected[kind] = {k: float(v.mean()) for k, v in _verdicts(gate, check, _features(clf, images)).items()}
     if dicom_dir is not None and Path(dicom_dir).is_dir():
         from cxviewer.imaging import read_radiograph
         from cxviewer.model.inputs import model_image
@@ -168,8 +168,8 @@ def fit_and_measure(clf, data_dir: str | Path, seed: int, dicom_dir: str | Path 
         files = [Path(dicom_dir) / f for f in NON_CHEST_DICOM if (Path(dicom_dir) / f).exists()]
         if files:
             f = _features(clf, [model_image(read_radiograph(p)) for p in files])
-            rejected["non_chest_cr_dicom"] = {k: float(v.mean()) for k, v in verdicts(f).items()}
-    passing = {name: float(1.0 - verdicts(feats[name])["either"].mean()) for name in ("val", "test")}
+            rejected["non_chest_cr_dicom"] = {k: float(v.mean()) for k, v in _verdicts(gate, check, f).items()}
+    passing = {name: 1.0 - _refused(gate, check, feats[name]) for name in ("val", "test")}
     return {
         "file": GATE_FILE,
         "film_check_file": FILM_CHECK_FILE,
