@@ -16,7 +16,7 @@ def standardisation(value: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from cxviewer.model.standardise import LOWPASS, STANDARDISERS
+    from cxviewer.model.standardise import LOCALNORM, LOWPASS, STANDARDISERS
 
     parser.add_argument("--data", required=True, help="folder with manifest.csv and images/<label>/ (e.g. ../shared/data/cxr)")
     parser.add_argument("--out", required=True, help="model folder to write (e.g. models/cxnet-densenet121)")
@@ -40,13 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--standardise", type=standardisation, default=None, metavar="|".join(STANDARDISERS),
                         help="standardise every input (recorded in the card; the app does the same): equalise its "
                              f"histogram, then match its spectrum, or blur it ('{LOWPASS}:SIGMA', SIGMA in pixels "
-                             "of a 128 px input, default 1.5)")
+                             f"of a 128 px input, default 1.5; '{LOWPASS}{LOCALNORM}' also brings its large-scale "
+                             "local contrast to one amount)")
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
-    parser.add_argument("--style-randomise", nargs="?", const="all", default=None, choices=("all", "sharpness", "local-contrast"),
+    parser.add_argument("--style-randomise", nargs="?", const="all", default=None,
+                        choices=("all", "sharpness", "local-contrast", "amplitude-mix"),
                         help="randomise each training view's look in every class: 'all' (the default when given "
                              "without a value: blur or unsharp masking, CLAHE, noise), 'sharpness' (unsharp masking "
-                             "only) or 'local-contrast' (wide unsharp masks: more or less local contrast)")
+                             "only), 'local-contrast' (wide unsharp masks: more or less local contrast) or "
+                             "'amplitude-mix' (its Fourier amplitude mixed with a film of another class's)")
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")

@@ -12,13 +12,28 @@ LOWPASS = "equalize_hist+lowpass"
 # finer than about 4 px at 128 px (about a centimetre of an adult lung crop) is taken away before the network sees
 # the film. "equalize_hist+lowpass:2.5" names another sigma; the card records the whole name.
 DEFAULT_LOWPASS_SIGMA = 1.5
+# "+localnorm" after a low-pass name also brings the film's large-scale local contrast (the detail left when a
+# Gaussian of LOCALNORM_SCALE px of a 128 px input is taken away: the wide unsharp masking hospitals apply in
+# different amounts) to one fixed amount, LOCALNORM_TARGET grey levels (standard deviation over the crop; about the
+# median of the training films): how much a source sharpens at that scale no longer reaches the network, only where.
+LOCALNORM = "+localnorm"
+LOCALNORM_SCALE = 6.0
+LOCALNORM_TARGET = 17.0
+
+
+def local_contrast_normalised(standardise: str | None) -> bool:
+    """True for a ``"equalize_hist+lowpass[:SIGMA]+localnorm"`` standardisation."""
+    return standardise is not None and standardise.startswith(LOWPASS) and standardise.endswith(LOCALNORM)
 
 
 def lowpass_sigma(standardise: str | None) -> float | None:
-    """The blur sigma (pixels of a 128 px input) of an ``"equalize_hist+lowpass[:SIGMA]"`` standardisation, else None."""
+    """The blur sigma (pixels of a 128 px input) of an ``"equalize_hist+lowpass[:SIGMA][+localnorm]"``
+    standardisation, else None."""
     if standardise is None or not standardise.startswith(LOWPASS):
         return None
     rest = standardise[len(LOWPASS):]
+    if rest.endswith(LOCALNORM):
+        rest = rest[: -len(LOCALNORM)]
     if not rest:
         return DEFAULT_LOWPASS_SIGMA
     try:
@@ -27,7 +42,7 @@ def lowpass_sigma(standardise: str | None) -> float | None:
         sigma = float("nan")
     if not (0.0 < sigma <= 16.0):
         raise ValueError(f"unknown input standardisation {standardise!r} (the low-pass sigma must be 0-16 px: "
-                         f"'{LOWPASS}:1.5')")
+                         f"'{LOWPASS}:1.5', optionally followed by '{LOCALNORM}')")
     return sigma
 
 

@@ -136,7 +136,26 @@ def local_contrast(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _unsharp(img, sigma, rng.uniform(-0.6, 1.2))
 
 
+def amplitude_mix(img: np.ndarray, partner: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The film's Fourier amplitude moved toward a ``partner`` film's by a random share, its phase kept
+    (``--style-randomise amplitude-mix``; amplitude mixing as in FACT, Xu et al., CVPR 2021). The amplitude
+    spectrum carries a film's "look" (contrast, processing, sharpness, grain), the phase where its edges and
+    shadows are. The partner is a training film of another class, so every class gets the others' looks and the
+    look cannot predict the label; probes of the low-pass model (3.2.0's run) moved other hospitals' normal films
+    between normal and disease by gamma, blur and wide unsharp masks alone."""
+    h, w = img.shape
+    other = cv2.resize(partner, (w, h), interpolation=cv2.INTER_AREA if partner.shape[0] > h else cv2.INTER_LINEAR)
+    own = np.fft.rfft2(img.astype(np.float32))
+    share = rng.uniform(0.0, 1.0)
+    amplitude = (1.0 - share) * np.abs(own) + share * np.abs(np.fft.rfft2(other.astype(np.float32)))
+    mixed = np.fft.irfft2(amplitude * np.exp(1j * np.angle(own)), s=(h, w))
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
 STYLES = {"all": (style, 0.8), "sharpness": (sharpness, 0.6), "local-contrast": (local_contrast, 0.8)}
+# styles that take a second film (chosen by the batch loader: a training film of another class)
+PARTNER_STYLES = {"amplitude-mix": (amplitude_mix, 0.8)}
+STYLE_NAMES = (*STYLES, *PARTNER_STYLES)
 
 
 def augment(img: np.ndarray, rng: np.random.Generator, style_randomise: bool | str = False) -> np.ndarray:
@@ -145,11 +164,12 @@ def augment(img: np.ndarray, rng: np.random.Generator, style_randomise: bool | s
 
 
 def augment_with_mask(img: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator,
-                      style_randomise: bool | str = False) -> tuple[np.ndarray, np.ndarray | None]:
+                      style_randomise: bool | str = False, partner: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`augment`, with a uint8 lung mask on the same pixel grid moved by the same crop, border and
     warp (the same random draws: the image is the view :func:`augment` gives for this ``rng``).
     ``style_randomise``: False, True or "all" (:func:`style`), "sharpness" (:func:`sharpness` only) or
-    "local-contrast" (:func:`local_contrast` only)."""
+    "local-contrast" (:func:`local_contrast` only), or "amplitude-mix" (:func:`amplitude_mix` with ``partner``)."""
     if rng.random() < 0.5:
         img, mask = _crop(img, rng, mask)
     if rng.random() < 0.3:
@@ -158,7 +178,13 @@ def augment_with_mask(img: np.ndarray, mask: np.ndarray | None, rng: np.random.G
     if rng.random() < 0.5:
         img = _paint_marks(img, rng)
     img = photometric(img, rng)
-    if style_randomise:
+    if style_randomise in PARTNER_STYLES:
+        if partner is None:
+            raise ValueError(f"the style {style_randomise!r} needs a partner film")
+        mix, chance = PARTNER_STYLES[style_randomise]
+        if rng.random() < chance:
+            img = mix(img, partner, rng)
+    elif style_randomise:
         restyle, chance = STYLES["all" if style_randomise is True else style_randomise]
         if rng.random() < chance:
             img = restyle(img, rng)

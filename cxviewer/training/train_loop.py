@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from cxviewer.model.preprocess import prepare
-from cxviewer.training.augment import augment_with_mask
+from cxviewer.training.augment import PARTNER_STYLES, augment_with_mask
 from cxviewer.training.dataset import TRAINING_LABELS
 from cxviewer.training.lung_attention import mask_cells
 from cxviewer.training.metrics import classification_report
@@ -62,6 +62,14 @@ class AugmentedBatches(keras.utils.PyDataset):
     def __len__(self):
         return int(np.ceil(len(self.images) / self.batch_size))
 
+    def _partner(self, j: int, rng: np.random.Generator) -> np.ndarray | None:
+        """For a style that mixes two films: a random training film of another class than film ``j`` (None
+        for the other styles, which draw nothing here, so their views stay as they were)."""
+        if self.style_randomise not in PARTNER_STYLES:
+            return None
+        others = np.flatnonzero(self.labels != self.labels[j])
+        return self.images[int(others[rng.integers(len(others))])] if len(others) else self.images[j]
+
     def on_epoch_begin(self, epoch=None):
         self.epoch = self.epoch + 1 if epoch is None else epoch
         self.order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.images))
@@ -72,7 +80,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         views, cells = [], []
         for j in idx:
             img, mask = augment_with_mask(self.images[j], None if self.masks is None else self.masks[j], rng,
-                                          self.style_randomise)
+                                          self.style_randomise, self._partner(j, rng))
             window = window_mask(mask) if self.lung_window else None
             views.append(prepare(img, self.size, standardise=self.standardise,
                                  spectrum_template=self.spectrum_template, lung_mask=window)[0])
