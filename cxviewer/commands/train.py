@@ -45,11 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--balance-views", action="store_true",
                         help="weight AP and PA films equally within each class (removes the projection as a cue)")
     parser.add_argument("--style-randomise", nargs="?", const="all", default=None,
-                        choices=("all", "sharpness", "local-contrast", "amplitude-mix"),
+                        choices=("all", "sharpness", "local-contrast", "amplitude-mix", "contrast-match"),
                         help="randomise each training view's look in every class: 'all' (the default when given "
                              "without a value: blur or unsharp masking, CLAHE, noise), 'sharpness' (unsharp masking "
                              "only), 'local-contrast' (wide unsharp masks: more or less local contrast) or "
-                             "'amplitude-mix' (its Fourier amplitude mixed with a film of another class's)")
+                             "'amplitude-mix' (its Fourier amplitude mixed with a film of another class's) or "
+                             "'contrast-match' (its large-scale local contrast brought to a film of another class's)")
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")

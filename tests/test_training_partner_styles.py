@@ -1,6 +1,8 @@
-"""Amplitude mixing (``--style-randomise amplitude-mix``) on real training films: the view keeps its own film's
-structure (Fourier phase) and takes on a share of a film of another class's look (Fourier amplitude); the batch
-loader pairs every film with a film of another class; the style refuses to run without a partner."""
+"""The styles that take a partner film, on real training films. Amplitude mixing (``--style-randomise
+amplitude-mix``): the view keeps its own film's structure (Fourier phase) and takes on a share of a film of
+another class's look (Fourier amplitude). Contrast matching (``contrast-match``): the view's large-scale local
+contrast becomes the partner's amount, its anatomy unchanged. The batch loader pairs every film with a film of
+another class; a partner style refuses to run without a partner."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cxviewer.training.augment import STYLE_NAMES, amplitude_mix, augment_with_mask
+from cxviewer.training.augment import STYLE_NAMES, _large_scale_detail, amplitude_mix, augment_with_mask, contrast_match
 
 
 class _Share:
@@ -82,3 +84,20 @@ def test_the_loader_pairs_each_film_with_a_film_of_another_class(films):
     # a style without a partner draws none, so its views are what they were
     assert AugmentedBatches(images, labels, np.ones(4, np.float32), 3, batch_size=4, seed=1, size=64,
                             standardise="equalize_hist", style_randomise="sharpness")._partner(0, rng) is None
+
+
+def test_contrast_matching_gives_the_view_the_partners_amount_of_large_scale_contrast(films):
+    normal, covid = films
+    own, theirs = _large_scale_detail(normal)[2], _large_scale_detail(covid)[2]
+    assert abs(own - theirs) > 0.1 * theirs  # the two films differ to begin with
+    for film, partner in ((normal, covid), (covid, normal)):
+        matched = contrast_match(film, partner, np.random.default_rng(0))
+        assert matched.shape == film.shape and matched.dtype == np.uint8
+        got, want = _large_scale_detail(matched)[2], _large_scale_detail(partner)[2]
+        before = _large_scale_detail(film)[2]
+        assert abs(got - want) < 0.5 * abs(before - want)  # over half the way (the grey range clips)
+        # the anatomy stays: the coarse film is the same
+        coarse = [cv2.GaussianBlur(x.astype(np.float32), (0, 0), 0.05 * max(film.shape)) for x in (film, matched)]
+        assert np.abs(coarse[0] - coarse[1]).mean() < 6.0  # (a few grey levels where the range clips)
+    with pytest.raises(ValueError, match="needs a partner film"):
+        augment_with_mask(normal, None, np.random.default_rng(4), "contrast-match")
