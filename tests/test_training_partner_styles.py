@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cxviewer.training.augment import STYLE_NAMES, _large_scale_detail, amplitude_mix, augment_with_mask, contrast_match
+from cxviewer.training.augment import STYLE_NAMES, large_scale_detail, amplitude_mix, augment_with_mask, contrast_match
 
 
 class _Share:
@@ -88,13 +88,13 @@ def test_the_loader_pairs_each_film_with_a_film_of_another_class(films):
 
 def test_contrast_matching_gives_the_view_the_partners_amount_of_large_scale_contrast(films):
     normal, covid = films
-    own, theirs = _large_scale_detail(normal)[2], _large_scale_detail(covid)[2]
+    own, theirs = large_scale_detail(normal)[2], large_scale_detail(covid)[2]
     assert abs(own - theirs) > 0.1 * theirs  # the two films differ to begin with
     for film, partner in ((normal, covid), (covid, normal)):
         matched = contrast_match(film, partner, np.random.default_rng(0))
         assert matched.shape == film.shape and matched.dtype == np.uint8
-        got, want = _large_scale_detail(matched)[2], _large_scale_detail(partner)[2]
-        before = _large_scale_detail(film)[2]
+        got, want = large_scale_detail(matched)[2], large_scale_detail(partner)[2]
+        before = large_scale_detail(film)[2]
         assert abs(got - want) < 0.5 * abs(before - want)  # over half the way (the grey range clips)
         # the anatomy stays: the coarse film is the same
         coarse = [cv2.GaussianBlur(x.astype(np.float32), (0, 0), 0.05 * max(film.shape)) for x in (film, matched)]

@@ -152,7 +152,7 @@ def amplitude_mix(img: np.ndarray, partner: np.ndarray, rng: np.random.Generator
     return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
-def _large_scale_detail(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def large_scale_detail(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(blurred film, detail, detail's standard deviation) at a Gaussian of 5 % of the film's longer side."""
     x = img.astype(np.float32)
     low = cv2.GaussianBlur(x, (0, 0), 0.05 * max(img.shape))
@@ -168,8 +168,8 @@ def contrast_match(img: np.ndarray, partner: np.ndarray, rng: np.random.Generato
     diseased ones (20.6), and the network read the amount as disease. Matching real amounts of the other classes
     makes it the same in every class, where randomising it on every class (``local-contrast``) leaves the classes'
     own difference in place."""
-    low, detail, spread = _large_scale_detail(img)
-    target = _large_scale_detail(partner)[2]
+    low, detail, spread = large_scale_detail(img)
+    target = large_scale_detail(partner)[2]
     if spread < 1e-3 or target < 1e-3:
         return img
     gain = float(np.clip(target / spread, 0.5, 2.5))
