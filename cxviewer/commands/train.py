@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=("all", "sharpness", "local-contrast", "amplitude-mix", "contrast-match"),
                         help="randomise each training view's look in every class: 'all' (the default when given "
                              "without a value: blur or unsharp masking, CLAHE, noise), 'sharpness' (unsharp masking "
-                             "only), 'local-contrast' (wide unsharp masks: more or less local contrast) or "
+                             "only), 'local-contrast' (wide unsharp masks: more or less local contrast), "
                              "'amplitude-mix' (its Fourier amplitude mixed with a film of another class's) or "
                              "'contrast-match' (its large-scale local contrast brought to a film of another class's)")
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",

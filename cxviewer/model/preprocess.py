@@ -95,6 +95,14 @@ class InputGeometry:
         return out
 
 
+def detail_at(x: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(the float32 film ``x`` blurred by a Gaussian of sigma ``scale`` px, the detail left (``x`` minus that blur),
+    the detail's standard deviation): the one measure of a film's local contrast at a scale."""
+    low = cv2.GaussianBlur(x, (0, 0), scale)
+    detail = x - low
+    return low, detail, float(detail.std())
+
+
 def normalise_local_contrast(grey: np.ndarray, scale: float, target: float, passes: int = 3) -> np.ndarray:
     """``grey`` (uint8) with its detail at ``scale`` (the film minus a Gaussian blur of sigma ``scale`` px) scaled to a
     standard deviation of ``target`` grey levels: the amount of wide unsharp masking a source applies is taken away,
@@ -103,9 +111,7 @@ def normalise_local_contrast(grey: np.ndarray, scale: float, target: float, pass
     flat film (no detail) is returned as it is."""
     x = grey.astype(np.float32)
     for _ in range(passes):
-        low = cv2.GaussianBlur(x, (0, 0), scale)
-        detail = x - low
-        spread = float(detail.std())
+        low, detail, spread = detail_at(x, scale)
         if spread < 1e-3:
             return grey
         x = np.clip(low + detail * (target / spread), 0.0, 255.0)

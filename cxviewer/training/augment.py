@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from cxviewer.model.preprocess import detail_at
+
 _TEXTS = ("L", "R", "PA", "AP", "A", "B", "C", "a", "b", "1", "2", "SUPINE", "PORTABLE", "ERECT", "Fig. 1")
 
 
@@ -154,10 +156,7 @@ def amplitude_mix(img: np.ndarray, partner: np.ndarray, rng: np.random.Generator
 
 def large_scale_detail(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(blurred film, detail, detail's standard deviation) at a Gaussian of 5 % of the film's longer side."""
-    x = img.astype(np.float32)
-    low = cv2.GaussianBlur(x, (0, 0), 0.05 * max(img.shape))
-    detail = x - low
-    return low, detail, float(detail.std())
+    return detail_at(img.astype(np.float32), 0.05 * max(img.shape))
 
 
 def contrast_match(img: np.ndarray, partner: np.ndarray, rng: np.random.Generator) -> np.ndarray:
