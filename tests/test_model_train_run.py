@@ -111,3 +111,19 @@ def test_tiny_run_that_sees_only_the_lungs_trains_on_windowed_inputs(tiny_traini
     assert np.median(black) > 0.1  # most views have much of their crop hidden
     with pytest.raises(ValueError, match="lung segmenter"):
         train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, mask_outside_lungs=True)
+
+
+def test_tiny_run_with_the_consistency_loss_trains_on_pairs_and_logs_their_disagreement(tiny_training_folder, tmp_path):
+    from pathlib import Path
+
+    from cxviewer.training.train import train
+
+    lungs = Path(__file__).resolve().parents[1] / "models" / "lung-unet"
+    out = tmp_path / "run"
+    summary = train(tiny_training_folder, out, epochs=1, input_size=64, batch_size=4, seed=7, patience=10,
+                    lung_model=lungs, consistency=4.0, style_randomise="local-contrast", log=lambda _: None)
+    assert summary["consistency"] == 4.0 and summary["attention_penalty"] == 0.0
+    line = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])
+    assert 0.0 <= line["disagreement"] <= 0.7 and line["loss"] == line["loss"]
+    with pytest.raises(ValueError, match="lung segmenter"):
+        train(tiny_training_folder, tmp_path / "other", epochs=1, input_size=64, consistency=1.0)

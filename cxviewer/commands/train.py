@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attention-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT x the share of the Grad-CAM map outside the lungs to the loss "
                              "(needs --lung-model; 0: off)")
+    parser.add_argument("--consistency", type=float, default=0.0, metavar="WEIGHT",
+                        help="give each film two views with one framing and two looks, and add WEIGHT x the "
+                             "Jensen-Shannon divergence of their predictions to the loss (needs --lung-model; 0: off)")
     parser.add_argument("--mask-outside-lungs", action="store_true",
                         help="show the network only the lungs: the input outside the (dilated) lung mask is black, "
                              "in training and in the app (needs --lung-model; recorded in the card)")
@@ -86,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         style_randomise=args.style_randomise,
         attention_penalty=args.attention_penalty,
         mask_outside_lungs=args.mask_outside_lungs,
+        consistency=args.consistency,
         log=lambda msg: print(msg, flush=True),
     )
     if not args.no_evaluate:

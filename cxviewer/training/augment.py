@@ -194,6 +194,12 @@ def augment_with_mask(img: np.ndarray, mask: np.ndarray | None, rng: np.random.G
     ``style_randomise``: False, True or "all" (:func:`style`), "sharpness" (:func:`sharpness` only) or
     "local-contrast" (:func:`local_contrast` only), or a style with a ``partner`` film: "amplitude-mix"
     (:func:`amplitude_mix`), "contrast-match" (:func:`contrast_match`)."""
+    img, mask = framing(img, mask, rng)
+    return look(img, rng, style_randomise, partner), None if mask is None else np.ascontiguousarray(mask)
+
+
+def framing(img: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator):
+    """The first half of a view: what is in it and where (crop, border, warp, painted marks); the mask moves along."""
     if rng.random() < 0.5:
         img, mask = _crop(img, rng, mask)
     if rng.random() < 0.3:
@@ -201,6 +207,13 @@ def augment_with_mask(img: np.ndarray, mask: np.ndarray | None, rng: np.random.G
     img, mask = _geometric(img, rng, mask)
     if rng.random() < 0.5:
         img = _paint_marks(img, rng)
+    return img, mask
+
+
+def look(img: np.ndarray, rng: np.random.Generator, style_randomise: bool | str = False,
+         partner: np.ndarray | None = None) -> np.ndarray:
+    """The second half of a view: how it looks (gamma, contrast, brightness, the style, down- and up-scaling,
+    JPEG). Two looks of one framing are the pair the consistency loss compares (``--consistency``)."""
     img = photometric(img, rng)
     if style_randomise in PARTNER_STYLES:
         if partner is None:
@@ -216,4 +229,4 @@ def augment_with_mask(img: np.ndarray, mask: np.ndarray | None, rng: np.random.G
         img = _rescale(img, rng)
     if rng.random() < 0.5:
         img = _jpeg(img, rng)
-    return np.ascontiguousarray(img), None if mask is None else np.ascontiguousarray(mask)
+    return np.ascontiguousarray(img)

@@ -48,15 +48,28 @@ def outside_share(feature_map, dense_kernel, dense_bias, out_kernel, out_bias, l
     return tf.where(total > 0, 1.0 - inside / tf.maximum(total, 1e-12), tf.zeros_like(total))
 
 
+def jensen_shannon(p, q):
+    """(B,) Jensen-Shannon divergence (natural log) between rows of two (B, K) probability tensors."""
+    m = tf.clip_by_value(0.5 * (p + q), 1e-7, 1.0)
+    p, q = tf.clip_by_value(p, 1e-7, 1.0), tf.clip_by_value(q, 1e-7, 1.0)
+    return 0.5 * tf.reduce_sum(p * tf.math.log(p / m), axis=1) + 0.5 * tf.reduce_sum(q * tf.math.log(q / m), axis=1)
+
+
 class LungAttentionTrainer(keras.Model):
     """Trains ``network`` on the weighted cross-entropy plus ``penalty`` x the weighted mean share of the
     Grad-CAM map outside the lungs. Batches are ``((images, lung_cells), one_hot, sample_weight)``.
+    With ``consistency`` the batch is two views of each film (the first half, then the second half in the same
+    order: one framing, two looks) and the loss adds ``consistency`` x the weighted mean Jensen-Shannon
+    divergence between each film's two predictions (AugMix's consistency, Hendrycks et al., ICLR 2020): a change
+    of look alone must not change the answer.
     The network's own weights are what is saved and shipped; this wrapper only adds the loss."""
 
-    def __init__(self, network, penalty: float, label_smoothing: float, **kwargs):
+    def __init__(self, network, penalty: float, label_smoothing: float, consistency: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.penalty = float(penalty)
+        self.consistency = float(consistency)
+        self.disagreement_mean = keras.metrics.Mean(name="disagreement")
         self.taps = keras.Model(network.inputs, [network.get_layer(GRADCAM_LAYER).output, network.output])
         self.dense = network.get_layer("head_dense")
         self.out = network.get_layer("probabilities")
@@ -71,7 +84,8 @@ class LungAttentionTrainer(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_mean, self.outside_mean, self.accuracy]
+        extra = [self.disagreement_mean] if self.consistency else []
+        return [self.loss_mean, self.outside_mean, *extra, self.accuracy]
 
     def train_step(self, data):
         (x, cells), y, w = data
@@ -82,9 +96,15 @@ class LungAttentionTrainer(keras.Model):
             norm = tf.maximum(tf.reduce_sum(w), 1e-6)
             ce = tf.reduce_sum(self.ce(y, probs) * w) / norm
             loss = ce + self.penalty * tf.reduce_sum(outside * w) / norm
+            if self.consistency:
+                half = tf.shape(probs)[0] // 2
+                jsd = jensen_shannon(probs[:half], probs[half:])
+                loss += self.consistency * tf.reduce_sum(jsd * w[:half]) / tf.maximum(tf.reduce_sum(w[:half]), 1e-6)
         variables = self.network.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self.loss_mean.update_state(loss)
         self.outside_mean.update_state(outside)
+        if self.consistency:
+            self.disagreement_mean.update_state(jsd)
         self.accuracy.update_state(y, probs)
         return {m.name: m.result() for m in self.metrics}

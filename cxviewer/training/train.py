@@ -216,6 +216,7 @@ def train(
     style_randomise: bool | str | None = False,
     attention_penalty: float = 0.0,
     mask_outside_lungs: bool = False,
+    consistency: float = 0.0,
     log=print,
 ) -> dict:
     """Train (or resume) one run.
@@ -233,7 +234,10 @@ def train(
     ``attention_penalty`` (needs ``lung_model``) adds that weight times the share of the Grad-CAM map
     outside the lungs to the loss (:mod:`cxviewer.training.lung_attention`). ``mask_outside_lungs`` (needs
     ``lung_model``) shows the network only the lungs: every input multiplied by its lung window
-    (:func:`cxviewer.model.lung_mask.lung_window`), as the app then does.
+    (:func:`cxviewer.model.lung_mask.lung_window`), as the app then does. ``consistency`` (needs ``lung_model``:
+    it trains through the same loss as the penalty) gives each film two views, one framing with two looks, and adds
+    that weight times the Jensen-Shannon divergence of their predictions to the loss
+    (:class:`cxviewer.training.lung_attention.LungAttentionTrainer`).
     """
     from cxviewer.model.runtime import import_tensorflow
 
@@ -247,13 +251,16 @@ def train(
         raise ValueError("the spectrum template is made at the training size: train at --input-size itself")
     if attention_penalty and not lung_model:
         raise ValueError("the attention penalty needs the lung segmenter (--lung-model): it penalises the map outside the lungs")
+    if consistency and not lung_model:
+        raise ValueError("the consistency loss needs the lung segmenter (--lung-model): it trains with the attention loss")
+    own_loss = bool(attention_penalty or consistency)
     data = load_training_data(data_dir, seed, size, lung_model, standardise, balance_views, monitor_dir, log,
-                              with_masks=bool(attention_penalty), lung_window=mask_outside_lungs)
+                              with_masks=own_loss, lung_window=mask_outside_lungs)
     n = len(TRAINING_LABELS)
     batches = train_loop.AugmentedBatches(data.train_images, data.train_labels, data.sample_weights, n, batch_size,
                                           seed, size, standardise, style_randomise, masks=data.train_masks,
                                           spectrum_template=data.spectrum_template, lung_window=mask_outside_lungs,
-                                          attention_cells=bool(attention_penalty))
+                                          attention_cells=own_loss, pairs=bool(consistency))
     state, model = _resume_or_build(files, resume, size, n, seed, len(batches), epochs, learning_rate, warmup_epochs,
                                     init_weights, log)
     started = time.monotonic() - state["seconds"]
@@ -262,9 +269,10 @@ def train(
         epoch_end = train_loop.EpochEnd(model, forward, batches, files, state, started, (data.val_x, data.val_y),
                                         data.monitor, patience, max_minutes, log)
         fitted = model
-        if attention_penalty:
+        if own_loss:
             fitted = train_loop.attention_trainer(model, attention_penalty, len(batches), epochs, learning_rate,
-                                                  warmup_epochs, steps_done=len(batches) * (state["epoch"] + 1))
+                                                  warmup_epochs, steps_done=len(batches) * (state["epoch"] + 1),
+                                                  consistency=consistency)
         fitted.fit(batches, epochs=epochs, initial_epoch=state["epoch"] + 1, callbacks=[epoch_end], verbose=2)
     from cxviewer.model.network import ARCHITECTURE
 
@@ -289,6 +297,7 @@ def train(
         "balance_views": balance_views,
         "style_randomise": style_randomise,
         "attention_penalty": attention_penalty,
+        "consistency": consistency,
     }
     (files.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary

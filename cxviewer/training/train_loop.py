@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from cxviewer.model.preprocess import prepare
-from cxviewer.training.augment import PARTNER_STYLES, augment_with_mask
+from cxviewer.training.augment import PARTNER_STYLES, augment_with_mask, framing, look
 from cxviewer.training.dataset import TRAINING_LABELS
 from cxviewer.training.lung_attention import mask_cells
 from cxviewer.training.metrics import classification_report
@@ -42,12 +42,15 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     With ``masks`` (each film's lung mask on its pixel grid) a batch is ``((images, lung_cells), labels,
     weights)``: the masks follow the films through the augmentation and are averaged over the feature
-    map's cells (:func:`lung_attention.mask_cells`) for the attention penalty."""
+    map's cells (:func:`lung_attention.mask_cells`) for the attention penalty. With ``pairs`` each film
+    gives two views with one framing and two looks (:func:`augment.framing`, :func:`augment.look`): the
+    batch holds every film's first view, then every film's second in the same order (labels, weights and
+    cells repeated), for the consistency loss."""
 
     def __init__(self, images: list[np.ndarray], labels: np.ndarray, weights: np.ndarray, n_classes: int,
                  batch_size: int, seed: int, size: int, standardise: str | None, style_randomise: bool | str | None = False,
                  masks: list[np.ndarray] | None = None, spectrum_template=None, lung_window: bool = False,
-                 attention_cells: bool = True):
+                 attention_cells: bool = True, pairs: bool = False):
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels, self.weights, self.n_classes = images, labels, weights, n_classes
         self.batch_size, self.seed, self.size, self.standardise = batch_size, seed, size, standardise
@@ -56,6 +59,7 @@ class AugmentedBatches(keras.utils.PyDataset):
             raise ValueError("a lung window needs each film's lung mask")
         self.lung_window = lung_window  # each view sees only its lungs (the mask moved with the augmentation)
         self.attention_cells = attention_cells and masks is not None  # batches carry the masks' cells (penalty)
+        self.pairs = pairs
         self.epoch = 0
         self.order = np.arange(len(images))
 
@@ -79,16 +83,27 @@ class AugmentedBatches(keras.utils.PyDataset):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         views, cells = [], []
         for j in idx:
-            img, mask = augment_with_mask(self.images[j], None if self.masks is None else self.masks[j], rng,
-                                          self.style_randomise, self._partner(j, rng))
-            window = window_mask(mask) if self.lung_window else None
-            views.append(prepare(img, self.size, standardise=self.standardise,
-                                 spectrum_template=self.spectrum_template, lung_mask=window)[0])
-            if self.attention_cells:
-                cells.append(mask_cells(mask, self.size // 32))
+            for img, mask in self._views(j, rng):
+                window = window_mask(mask) if self.lung_window else None
+                views.append(prepare(img, self.size, standardise=self.standardise,
+                                     spectrum_template=self.spectrum_template, lung_mask=window)[0])
+                if self.attention_cells:
+                    cells.append(mask_cells(mask, self.size // 32))
+        if self.pairs:  # (film 1 a, film 1 b, film 2 a, ...) -> (all a, then all b)
+            views, cells = views[0::2] + views[1::2], cells[0::2] + cells[1::2]
+            idx = np.concatenate([idx, idx])
         x = np.stack(views)
         y, w = one_hot(self.labels[idx], self.n_classes), self.weights[idx]
         return ((x, np.stack(cells)), y, w) if self.attention_cells else (x, y, w)
+
+    def _views(self, j: int, rng: np.random.Generator):
+        """Film ``j``'s view (or, with ``pairs``, its two views) with the lung mask moved along."""
+        mask = None if self.masks is None else self.masks[j]
+        if not self.pairs:
+            return [augment_with_mask(self.images[j], mask, rng, self.style_randomise, self._partner(j, rng))]
+        img, mask = framing(self.images[j], mask, rng)
+        mask = None if mask is None else np.ascontiguousarray(mask)
+        return [(look(img, rng, self.style_randomise, self._partner(j, rng)), mask) for _ in range(2)]
 
 
 def fresh_state() -> dict:
@@ -133,12 +148,12 @@ def build_model(size: int, n_classes: int, seed: int, steps: int, epochs: int, l
 
 
 def attention_trainer(network, penalty: float, steps: int, epochs: int, learning_rate: float,
-                      warmup_epochs: float, steps_done: int = 0):
+                      warmup_epochs: float, steps_done: int = 0, consistency: float = 0.0):
     """``network`` wrapped to train with the lung-attention penalty, compiled with the run's schedule,
     which resumes at ``steps_done`` (the optimiser's moments start afresh after an interruption)."""
     from cxviewer.training.lung_attention import LungAttentionTrainer
 
-    trainer = LungAttentionTrainer(network, penalty, LABEL_SMOOTHING)
+    trainer = LungAttentionTrainer(network, penalty, LABEL_SMOOTHING, consistency=consistency)
     optimizer = make_optimizer(steps, epochs, learning_rate, warmup_epochs)
     trainer.compile(optimizer=optimizer)
     optimizer.build(network.trainable_variables)
@@ -220,6 +235,7 @@ class EpochEnd(keras.callbacks.Callback):
             "loss": round(float(logs.get("loss", float("nan"))), 4),
             "accuracy": round(float(logs.get("accuracy", float("nan"))), 4),
             **({"outside_lungs": round(float(logs["outside_lungs"]), 4)} if "outside_lungs" in logs else {}),
+            **({"disagreement": round(float(logs["disagreement"]), 4)} if "disagreement" in logs else {}),
             "val_loss": round(val_loss, 4),
             "val_accuracy": round(report["accuracy"], 4),
             "val_balanced_accuracy": round(report["balanced_accuracy"], 4),
