@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from cxviewer.class_names import display_name
 from cxviewer.model.calibration import UNCERTAIN
 from cxviewer.model.card import ModelCard, ModelCardError, load_card
 from cxviewer.model.gradcam import normalise
+from cxviewer.model.helper_thread import beside
 from cxviewer.model.inputs import InputRecipe
 from cxviewer.model.prediction import Prediction
 from cxviewer.model.runtime import ClassifierNetwork
@@ -104,16 +103,17 @@ class Classifier:
         tensor, geometry = self.prepare_segmented(image_u8, lungs)
         return tensor, geometry, lungs
 
-    def prepare_segmented(self, image_u8: np.ndarray, lungs):
+    def prepare_segmented(self, image_u8: np.ndarray, lungs, beside=None):
         """(model input, geometry) for an image whose lungs were already found (``lungs`` may be None:
-        a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only."""
+        a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only.
+        ``beside`` (:func:`helper_thread.beside`) shrinks half of the film on the helper thread."""
         box = lungs.box if (self.crops and lungs is not None) else None
         recipe = self.recipe  # made from the card on each access: once per film
         window = None
         if box is not None and recipe.mask_outside_lungs:
             y0, x0, y1, x1 = box
             window = lungs.mask[y0:y1, x0:x1]
-        tensor, geometry = recipe.prepare(image_u8, crop=box, lung_mask=window)
+        tensor, geometry = recipe.prepare(image_u8, crop=box, lung_mask=window, beside=beside)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
             geometry = dataclasses.replace(geometry, lungs_found=box is not None)
         return tensor, geometry
@@ -160,19 +160,20 @@ class Classifier:
         it); without either, nobody draws or measures it, and it is not made."""
         start = time.perf_counter()
         seg = self.segmenter if (outline or self.crops) else None
-        lungs = seg.segment(image_u8) if seg is not None else None
-        # the full-size mask is made on another thread while this one cuts and resizes the film: both are
-        # single-threaded OpenCV work (which lets the interpreter lock go), so a second core does one of them
-        mask = _beside(lambda: lungs.mask) if lungs is not None and (outline or gradcam) else None
-        tensor, geometry = self.prepare_segmented(image_u8, lungs)
-        lung_mask = mask.result() if mask is not None else None
+        # each area shrink runs half on the helper thread (the second core), and after the network the full-size
+        # mask is made there while this thread draws the map: single-threaded OpenCV work, which lets the
+        # interpreter lock go (the network itself keeps both cores busy)
+        lungs = seg.segment(image_u8, beside=beside) if seg is not None else None
+        tensor, geometry = self.prepare_segmented(image_u8, lungs, beside=beside)
         batch = tensor[np.newaxis]
         if gradcam:
             probs, cam, feats = (None if t is None else t[0] for t in self._net.explain(batch))
         else:
             probs, feats = (t[0] for t in self._net.forward(batch))
             cam = None
+        mask = beside(lambda: lungs.mask) if lungs is not None and (outline or gradcam) else None
         heatmap = map_on_film(cam, geometry) if cam is not None else None
+        lung_mask = mask.result() if mask is not None else None
         box, crop = self._crop_state(geometry)
         return self._prediction(
             probs, (time.perf_counter() - start) * 1000.0, heatmap, feats,
@@ -226,19 +227,6 @@ class Classifier:
         lungs = self._segmenter.segment_many(images) if self.crops else [None] * len(images)
         prepared = [self.prepare_segmented(img, seg) for img, seg in zip(images, lungs)]
         return self.predict_prepared(np.stack([t for t, _ in prepared]), [g for _, g in prepared])
-
-
-_helper: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its pool): a forked child has no thread
-_helper_lock = threading.Lock()
-
-
-def _beside(work) -> Future:
-    """Run ``work`` on this process's one helper thread (started the first time); its Future."""
-    global _helper
-    with _helper_lock:
-        if _helper is None or _helper[0] != os.getpid():
-            _helper = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxviewer-lung-mask"))
-        return _helper[1].submit(work)
 
 
 def map_on_film(cam: np.ndarray, geometry) -> np.ndarray:

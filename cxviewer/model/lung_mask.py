@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from cxviewer.model.area_shrink import shrink
+
 DILATE_KERNEL = 5
 DILATE_ITERATIONS = 3
 MARGIN = 0.05  # of the box's height/width, on every side
@@ -18,10 +20,14 @@ MIN_AREA, MAX_AREA = 0.08, 0.80  # plausible share of the film covered by lungs
 MIN_SPAN = 0.30  # the box must cover at least this share of the film's height and width
 
 
-def segmenter_input(image_u8: np.ndarray, size: int) -> np.ndarray:
-    """Histogram-equalised (as the paper does before its U-Net), resized, (size, size, 1) float32 in [0, 1]."""
+def segmenter_input(image_u8: np.ndarray, size: int, beside=None) -> np.ndarray:
+    """Histogram-equalised (as the paper does before its U-Net), resized, (size, size, 1) float32 in [0, 1].
+    ``beside`` (:func:`helper_thread.beside`) does half of the shrink on another thread, to the same pixels."""
     eq = cv2.equalizeHist(np.ascontiguousarray(image_u8))
-    small = cv2.resize(eq, (size, size), interpolation=cv2.INTER_AREA if max(eq.shape) > size else cv2.INTER_LINEAR)
+    if max(eq.shape) > size:
+        small = shrink(eq, size, size, beside)
+    else:
+        small = cv2.resize(eq, (size, size), interpolation=cv2.INTER_LINEAR)
     return (small.astype(np.float32) * (1.0 / 255.0))[..., np.newaxis]
 
 

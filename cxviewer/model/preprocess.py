@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from cxviewer.model.area_shrink import shrink
 from cxviewer.model.standardise import (
     LOCALNORM_SCALE,
     LOCALNORM_TARGET,
@@ -134,6 +135,7 @@ def prepare(
     standardise: str | None = None,
     spectrum_template=None,
     lung_mask: np.ndarray | None = None,
+    beside=None,
 ) -> tuple[np.ndarray, InputGeometry]:
     """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry.
 
@@ -148,6 +150,7 @@ def prepare(
     local contrast to one amount (:func:`normalise_local_contrast`). ``lung_mask`` (uint8 0/1 on the cut region's
     pixel grid) keeps only the lungs in view: the input is multiplied by :func:`lung_mask.lung_window` (a model trained so: the card's
     ``input.mask_outside_lungs``). A model trained so must be run so: the card's ``input`` says it.
+    ``beside`` (:func:`helper_thread.beside`) does half of the shrink on another thread, to the same pixels.
     """
     sigma = lowpass_sigma(check_standardise(standardise))
     if standardise == "equalize_hist+spectrum" and spectrum_template is None:
@@ -159,9 +162,10 @@ def prepare(
     y0, x0, y1, x1 = crop
     region = image[y0:y1, x0:x1]
     shrinking = region.shape[0] > input_size or region.shape[1] > input_size
-    resized = cv2.resize(
-        region, (input_size, input_size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    )
+    if shrinking:
+        resized = shrink(region, input_size, input_size, beside)
+    else:
+        resized = cv2.resize(region, (input_size, input_size), interpolation=cv2.INTER_LINEAR)
     if standardise is not None:  # every standardisation starts with the equalisation
         resized = cv2.equalizeHist(resized)
     if sigma is not None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DICOM_DIR, REPO, emit, interleaved, median, model_dir, result, skipped
+from common import DICOM_DIR, REPO, emit, interleaved, interleaved_all, median, model_dir, result, skipped
 from bench_model import SCAN_BATCH, scan_folder
 
 FILM = DICOM_DIR / "RG1_UNCR.dcm"
@@ -118,8 +118,7 @@ def inference_litert(repeats: int, model: str | None = None, **_) -> None:
             seg_bare(seg_in)
         return time.perf_counter() - t0
 
-    ours, floor = interleaved(full, forward, repeats, warmup=2)
-    pair = [both() for _ in range(repeats)]
+    ours, floor, pair = interleaved_all((full, forward, both), repeats, warmup=2)
     emit(result("inference_litert", median(ours) * 1000, "ms", median(floor) * 1000, target, case="RG1_UNCR",
                 model=clf.card.title, device=clf.device, lung_crop=bool(clf.crops),
                 both_networks_bare_ms=median(pair) * 1000, ratio_vs_both_networks=median(ours) / median(pair),
@@ -164,8 +163,7 @@ def scan_litert(repeats: int, model: str | None = None, **_) -> None:
                 bare(tensors[i:i + SCAN_BATCH])
             return len(tensors) / (time.perf_counter() - t0)
 
-        ours, floor = interleaved(scan, lambda: batched(False), repeats)
-        pair = [batched(True) for _ in range(max(1, repeats // 2))]
+        ours, floor, pair = interleaved_all((scan, lambda: batched(False), lambda: batched(True)), repeats)
         emit(result("scan_litert", median(ours), "images/s", median(floor), target, images=len(files),
                     batch_size=SCAN_BATCH, workers=options.workers, model=clf.card.title, device=clf.device,
                     both_networks_bare_images_per_s=median(pair), ratio_vs_both_networks=median(ours) / median(pair),

@@ -44,13 +44,20 @@ def interleaved(a: Callable[[], float], b: Callable[[], float], repeats: int, wa
 
     Returns the two lists of figures, warm-up rounds dropped.
     """
+    return interleaved_all((a, b), repeats, warmup)
+
+
+def interleaved_all(measures, repeats: int, warmup: int = 1) -> list[list[float]]:
+    """:func:`interleaved` for any number of measurements: one of each per round, in order, so all see the
+    same load (on a shared machine the load drifts between minutes). One list of figures per measurement."""
     for _ in range(warmup):
-        a(), b()
-    xs, ys = [], []
+        for m in measures:
+            m()
+    out: list[list[float]] = [[] for _ in measures]
     for _ in range(repeats):
-        xs.append(a())
-        ys.append(b())
-    return xs, ys
+        for figures, m in zip(out, measures):
+            figures.append(m())
+    return out
 
 
 def check_target(target: str | None, value: float | None, ratio: float | None) -> bool | None:
