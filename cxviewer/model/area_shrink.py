@@ -28,10 +28,18 @@ CHUNK_ROWS = 64
 Beside = Callable[[Callable[[], np.ndarray]], Future]
 
 
+def to_square(image: np.ndarray, size: int, beside: Beside | None = None) -> np.ndarray:
+    """A film resized to ``size`` x ``size`` as the models' inputs are made: the area shrink when either side
+    shrinks (:func:`shrink`), else a linear resize."""
+    if max(image.shape[:2]) > size:
+        return shrink(image, size, size, beside)
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
 def shrink(image: np.ndarray, width: int, height: int, beside: Beside | None = None) -> np.ndarray:
     """``cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)`` for a 2-D uint8 ``image``; with
     ``beside`` (runs a callable on another thread, returns its Future) half of it there, when that is exact."""
-    h, w = image.shape[:2]
+    h = image.shape[0]
     if beside is None or not _split_is_exact(image, width, height):
         return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     cut = h // 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cxviewer.model.area_shrink import shrink
+from cxviewer.model.area_shrink import to_square
 
 DILATE_KERNEL = 5
 DILATE_ITERATIONS = 3
@@ -24,10 +24,7 @@ def segmenter_input(image_u8: np.ndarray, size: int, beside=None) -> np.ndarray:
     """Histogram-equalised (as the paper does before its U-Net), resized, (size, size, 1) float32 in [0, 1].
     ``beside`` (:func:`helper_thread.beside`) does half of the shrink on another thread, to the same pixels."""
     eq = cv2.equalizeHist(np.ascontiguousarray(image_u8))
-    if max(eq.shape) > size:
-        small = shrink(eq, size, size, beside)
-    else:
-        small = cv2.resize(eq, (size, size), interpolation=cv2.INTER_LINEAR)
+    small = to_square(eq, size, beside)
     return (small.astype(np.float32) * (1.0 / 255.0))[..., np.newaxis]
 
 

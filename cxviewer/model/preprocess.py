@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cxviewer.model.area_shrink import shrink
+from cxviewer.model.area_shrink import to_square
 from cxviewer.model.standardise import (
     LOCALNORM_SCALE,
     LOCALNORM_TARGET,
@@ -161,11 +161,7 @@ def prepare(
         crop = (0, 0, h, w)
     y0, x0, y1, x1 = crop
     region = image[y0:y1, x0:x1]
-    shrinking = region.shape[0] > input_size or region.shape[1] > input_size
-    if shrinking:
-        resized = shrink(region, input_size, input_size, beside)
-    else:
-        resized = cv2.resize(region, (input_size, input_size), interpolation=cv2.INTER_LINEAR)
+    resized = to_square(region, input_size, beside)
     if standardise is not None:  # every standardisation starts with the equalisation
         resized = cv2.equalizeHist(resized)
     if sigma is not None:
