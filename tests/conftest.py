@@ -41,6 +41,19 @@ def dicom_dir(shared_dir: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def training_film(shared_dir: Path):
+    """``training_film(label, index)``: the ``index``-th JPEG (sorted by name) of ``label`` in ../shared/data/cxr,
+    as 8-bit grey."""
+    import cv2
+
+    def read(label: str, index: int):
+        return cv2.imread(str(sorted((shared_dir / "data" / "cxr" / "images" / label).glob("*.jpg"))[index]),
+                          cv2.IMREAD_GRAYSCALE)
+
+    return read
+
+
 @pytest.fixture(autouse=True)
 def cxviewer_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets an empty CXViewer home (user data and settings) of its own."""

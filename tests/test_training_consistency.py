@@ -14,11 +14,8 @@ from cxviewer.training.augment import augment_with_mask, framing, look
 
 
 @pytest.fixture(scope="module")
-def films(shared_dir):
-    root = shared_dir / "data" / "cxr" / "images"
-    normal = cv2.imread(str(sorted((root / "normal").glob("*.jpg"))[3]), cv2.IMREAD_GRAYSCALE)
-    covid = cv2.imread(str(sorted((root / "covid").glob("*.jpg"))[7]), cv2.IMREAD_GRAYSCALE)
-    return normal, covid
+def films(training_film):
+    return training_film("normal", 3), training_film("covid", 7)
 
 
 def test_a_view_is_its_framing_then_its_look_drawn_in_that_order(films):

@@ -24,11 +24,8 @@ class _Share:
 
 
 @pytest.fixture(scope="module")
-def films(shared_dir):
-    root = shared_dir / "data" / "cxr" / "images"
-    normal = cv2.imread(str(sorted((root / "normal").glob("*.jpg"))[2]), cv2.IMREAD_GRAYSCALE)
-    covid = cv2.imread(str(sorted((root / "covid").glob("*.jpg"))[5]), cv2.IMREAD_GRAYSCALE)
-    return normal, covid
+def films(training_film):
+    return training_film("normal", 2), training_film("covid", 5)
 
 
 def _amplitude(img):
