@@ -281,3 +281,24 @@ def test_send_report_from_the_report_pane(orthanc, qtbot, dicom_dir, cxviewer_ho
     assert sender.message.text().startswith("Report not sent: cannot connect to 127.0.0.1:"), sender.message.text()
     assert set(outbox.iterdir()) == kept
     w.loader.shutdown()
+
+
+def test_a_task_stops_counting_as_running_when_its_outcome_shows(qtbot):
+    """The outcome reaches the GUI while the worker thread may still be ending; a button clicked as the outcome shows
+    ("Test" again, Retrieve after a query) must be taken, not ignored because that thread has not exited yet."""
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    release = threading.Event()
+    task = PacsTask(lambda cancel, progress: 42)
+    seen = []
+    task.succeeded.connect(lambda result: seen.append((result, task.running)))
+    task.finished.connect(lambda: release.wait(10), Qt.ConnectionType.DirectConnection)  # the thread lingers
+    task.start()
+    try:
+        qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+        assert task._thread.is_alive() and seen == [(42, False)]
+    finally:
+        release.set()
+    assert task.wait(10) and not task.running

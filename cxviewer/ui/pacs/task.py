@@ -24,14 +24,24 @@ class PacsTask(QObject):
         self._work = work
         self.cancel_event = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outcome_pending = False
+        # connected before anyone else's slots, so it runs first for each emission: by the time a slot shows the outcome,
+        # the task no longer counts as running (its thread may still be ending), and the next click is taken, not ignored
+        self.succeeded.connect(self._outcome_delivered)
+        self.failed.connect(self._outcome_delivered)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """From ``start()`` until the outcome has been delivered to this object's thread (or the thread has ended)."""
+        return self._outcome_pending and self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
+        self._outcome_pending = True
         self._thread = threading.Thread(target=self._run, name="pacs-task", daemon=True)
         self._thread.start()
+
+    def _outcome_delivered(self, *_args: object) -> None:
+        self._outcome_pending = False
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -39,7 +49,7 @@ class PacsTask(QObject):
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
             self._thread.join(timeout)
-        return not self.running
+        return self._thread is None or not self._thread.is_alive()
 
     def _run(self) -> None:
         try:
