@@ -190,6 +190,11 @@ class QueryRetrieveDialog(QDialog):
         self.retrieve_button.setEnabled(not busy and bool(self.nodes))
         self.cancel_button.setEnabled(busy and cancellable)
 
+    def _done_with(self, task: PacsTask):
+        """What frees the buttons when ``task`` has ended, unless a newer task has started since (one can start as soon
+        as ``task``'s outcome has shown, before its ``finished`` arrives)."""
+        return lambda: task is self._task and self._busy(False)
+
     def search(self) -> None:
         if self._task is not None and self._task.running or not self.nodes:
             return
@@ -204,7 +209,7 @@ class QueryRetrieveDialog(QDialog):
         self._task = PacsTask(lambda cancel, progress: client.find(query), self)
         self._task.succeeded.connect(self.show_results)
         self._task.failed.connect(self._failed)
-        self._task.finished.connect(lambda: self._busy(False))
+        self._task.finished.connect(self._done_with(self._task))
         self._task.start()
 
     def show_results(self, results: list[StudyResult]) -> None:
@@ -268,7 +273,7 @@ class QueryRetrieveDialog(QDialog):
         self._task.progressed.connect(self._progress)
         self._task.succeeded.connect(self._retrieved)
         self._task.failed.connect(self._failed)
-        self._task.finished.connect(lambda: self._busy(False))
+        self._task.finished.connect(self._done_with(self._task))
         self._task.start()
 
     def _progress(self, done: int, total: int) -> None:

@@ -115,7 +115,9 @@ class AIResultSender(QObject):
     def _busy(self) -> bool:
         return self._task is not None and self._task.running
 
-    def _finished(self) -> None:
+    def _finished(self, task: PacsTask) -> None:
+        if task is not self._task:  # a newer send started once this one's outcome had shown
+            return
         self._task = None  # its thread may live a moment longer, but its work is done
         self.send_button.setEnabled(bool(self.nodes))
         self.update_report_state()
@@ -168,7 +170,7 @@ class AIResultSender(QObject):
         self._task.succeeded.connect(lambda path: self.message.setText(
             f"AI result stored on {node.name} as a Structured Report ({Path(path).name})."))
         self._task.failed.connect(lambda text, _code: self.message.setText(f"Not sent: {text}"))
-        self._task.finished.connect(self._finished)
+        self._task.finished.connect(lambda task=self._task: self._finished(task))
         self._task.start()
         self.update_report_state()
 
@@ -233,7 +235,7 @@ class AIResultSender(QObject):
         self._task = PacsTask(work, self)
         self._task.succeeded.connect(done)
         self._task.failed.connect(lambda text, _code: self._say(f"Report not sent: {text}"))
-        self._task.finished.connect(self._finished)
+        self._task.finished.connect(lambda task=self._task: self._finished(task))
         self._task.start()
         self.send_button.setEnabled(False)
         self.update_report_state()
