@@ -200,11 +200,65 @@ def test_pixels_dropped_from_the_cache_are_read_again(qtbot, window, tmp_path):
     _wait_loaded(qtbot, window)
     assert len(window.cache) == 1
     assert (a in window.cache) != (b in window.cache)
-    gone = a if a not in window.cache else b
+    gone, kept = (a, b) if a not in window.cache else (b, a)
+    window.show_image(kept)
+    assert window.current_path == kept
     window.show_image(gone)  # not in memory: read in the background, then shown
+    assert window.current_path == kept  # until it has been read
     qtbot.waitUntil(lambda: window.current_path == gone, timeout=30_000)
     assert np.array_equal(window.image_view.rad.pixels,
                           quadrant_image() if gone == a else quadrant_image()[::-1])
+
+
+def test_a_late_re_read_does_not_replace_the_film_shown_since(qtbot, window, tmp_path):
+    """The reader asks for a film dropped from memory, then moves on to one still in memory before the first has
+    been read again: the film on screen stays when that read lands."""
+    a = chest_cr(tmp_path / "a.dcm", quadrant_image())
+    b = chest_cr(tmp_path / "b.dcm", quadrant_image()[::-1].copy())
+    window.cache.max_bytes = 1
+    window.open_paths([a, b])
+    _wait_loaded(qtbot, window)
+    gone, kept = (a, b) if a not in window.cache else (b, a)
+    with qtbot.waitSignal(window.loader.signals.reread, timeout=30_000):
+        window.show_image(gone)  # read again in the background
+        window.show_image(kept)  # from memory, at once
+    QApplication.processEvents()
+    assert window.current_path == kept
+    assert np.array_equal(window.image_view.rad.pixels, quadrant_image() if kept == a else quadrant_image()[::-1])
+
+
+def test_close_all_during_a_load_keeps_nothing_of_it(qtbot, tmp_path):
+    """"Close all" while a folder is loading: the film being read when it was closed, and anything the load
+    had sent already, neither reappear in the browser nor stay in memory."""
+    import threading
+
+    from cxviewer.imaging import read_radiograph
+
+    for i in range(4):
+        chest_cr(tmp_path / f"f{i}.dcm", quadrant_image())
+    calls, reading, release = [], threading.Event(), threading.Event()
+
+    def read(path):
+        calls.append(path)
+        if len(calls) > 1:  # the second film is being read when the user closes everything
+            reading.set()
+            release.wait(30)
+        return read_radiograph(path)
+
+    w = MainWindow(Settings.load(), read=read)
+    qtbot.addWidget(w)
+    w.open_paths([tmp_path])
+    try:
+        qtbot.waitUntil(lambda: w.current_path is not None and reading.is_set(), timeout=30_000)
+        w.close_all()
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not w.loader.busy(), timeout=30_000)
+    QApplication.processEvents()
+    assert w.current_path is None and w.image_view.rad is None
+    assert len(w.cache) == 0 and not w.study_browser.model.entries and w.study_browser.model.rowCount() == 0
+    assert len(calls) == 2  # the rest of the folder was not read
+    w.loader.shutdown()
 
 
 def test_recent_files_and_folders_are_remembered(qtbot, window, tmp_path):

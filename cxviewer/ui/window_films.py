@@ -54,6 +54,10 @@ class WindowFilms:
 
     def close_all(self) -> None:
         self.loader.cancel_all()
+        # what the cancelled loads still send (the film decoding now, signals already queued) and a re-read in flight
+        # belong to nothing on screen any more: dropped when they arrive
+        self._batches.clear()
+        self._pending_path = None
         self.study_browser.clear()
         self.cache.clear()
         self.current_path = None
@@ -67,31 +71,36 @@ class WindowFilms:
         self.status.start_progress(total)
 
     def _on_loaded(self, batch: int, entry: ImageEntry, rad: Any) -> None:
+        info = self._batches.get(batch)
+        if info is None:  # a load closed with "Close all"
+            return
         self.study_browser.add_entry(entry)
         self.cache.put(entry.path, rad)
-        info = self._batches.get(batch)
-        if info is not None:
-            info["ok"] += 1
-            if not info["shown"]:  # the first decoded image appears at once
-                info["shown"] = True
-                self.show_image(entry.path)
+        info["ok"] += 1
+        if not info["shown"]:  # the first decoded image appears at once
+            info["shown"] = True
+            self.show_image(entry.path)
 
     def _on_failed(self, batch: int, entry: ImageEntry) -> None:
+        if batch not in self._batches:  # a load closed with "Close all"
+            return
         self.study_browser.add_entry(entry)
         log.warning("cannot read %s: %s", entry.path, entry.error)
-        if batch in self._batches:
-            self._batches[batch]["failed"] += 1
+        self._batches[batch]["failed"] += 1
 
     def _on_non_image(self, batch: int, entry: ImageEntry) -> None:
         """A report, presentation state or PDF among the films: counted in one quiet browser row."""
+        if batch not in self._batches:  # a load closed with "Close all"
+            return
         self.study_browser.add_entry(entry)
-        if batch in self._batches:
-            self._batches[batch]["non_image"].append(entry.non_image)
+        self._batches[batch]["non_image"].append(entry.non_image)
 
     def _on_batch_finished(self, batch: int, cancelled: bool) -> None:
-        info = self._batches.pop(batch, {"ok": 0, "failed": 0, "non_image": []})
+        info = self._batches.pop(batch, None)
         if not self._batches:
             self.status.finish_progress()
+        if info is None:  # closed with "Close all": nothing of it is on screen, nothing to say
+            return
         if self.current_path is not None:  # shown as the first of its series arrived: "Im 1/3" now
             self.image_view.set_position_text(self.series_position(self.current_path))
         msg = f"Opened {info['ok']} image{'s' if info['ok'] != 1 else ''}"
@@ -129,6 +138,7 @@ class WindowFilms:
             self.status.showMessage(f"Reading {path.name}\N{HORIZONTAL ELLIPSIS}")
             self.loader.reread(path)
             return
+        self._pending_path = None  # a re-read still in flight for another film must not replace this one
         self.current_path = path
         self.status.clear_image_fields()  # the last film's x/y and value do not belong to this one
         self.image_view.hide_message()
@@ -152,6 +162,7 @@ class WindowFilms:
 
     def _show_failure(self, path: Path, title: str, error: str) -> None:
         """A film that cannot be shown: nothing of the previous film stays (image, corners, tags, readouts)."""
+        self._pending_path = None
         self.current_path = None
         self.image_view.set_radiograph(None)
         self.image_view.set_position_text("")

@@ -78,6 +78,8 @@ class _BatchTask(QRunnable):
                 if self.cancel.is_set():
                     break
                 rad, entry = read_entry(path, self.read)
+                if self.cancel.is_set():  # closed while this film was being read: nobody shows it
+                    break
                 if rad is None and entry.non_image:
                     s.nonImage.emit(b, entry)
                 elif rad is None:
