@@ -156,3 +156,49 @@ def test_a_model_that_cannot_load_is_reported_at_the_first_request_not_at_start_
         assert failed.args[0] == "film" and "no-such-model" in failed.args[1]
     finally:
         svc.shutdown()
+
+
+def test_what_the_old_worker_sent_is_dropped_after_a_model_switch(qtbot, shared_dir):
+    """A film is being analysed when the reader switches models: the old model's answer (and its "loaded" notice),
+    already on its way to the GUI thread when the switch happens, is neither shown nor cached after ``reset``."""
+    import threading
+
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model import default_model_dir
+    from cxviewer.ui.ai.inference import InferenceService
+
+    others = [c.directory for c in available_models() if c.directory.resolve() != default_model_dir().resolve()]
+    if not others:
+        pytest.skip("only one bundled model")
+    rad = read_radiograph(shared_dir / "data/dicom/CR-MONO1-10-chest.dcm")
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowFilm:  # the worker waits on its pixels until the test lets it go
+        @property
+        def pixels(self):
+            entered.set()
+            release.wait(60)
+            return rad.pixels
+
+        def __getattr__(self, name):
+            return getattr(rad, name)
+
+    svc = InferenceService(preload=False)
+    seen = []
+    svc.result.connect(lambda key, p: seen.append(("result", key)))
+    svc.modelLoaded.connect(lambda title, device: seen.append(("loaded", title)))
+    svc.reset.connect(lambda: seen.append(("reset", None)))
+    try:
+        svc.submit("film", SlowFilm())
+        assert entered.wait(60)
+        release.set()
+        svc.set_model(others[0])  # waits for the old worker, whose answer is then queued for this thread
+        qtbot.wait(300)
+        assert seen == [("reset", None)]
+        assert svc.cached("film") is None and svc.model_title is None
+        with qtbot.waitSignal(svc.result, timeout=600_000) as answer:  # the new model answers when asked
+            svc.submit("film", rad)
+        assert answer.args[1].model_name == svc._worker._classifier.card.name
+    finally:
+        release.set()
+        svc.shutdown()

@@ -234,13 +234,15 @@ class InferenceService(QObject):
 
     def _start(self, model_dir) -> _Worker:
         worker = _Worker(model_dir, self.runtime, self.preload)
-        worker.started_job.connect(self.busy)
+        # every slot first checks that the worker is still this service's: after a switch of model or runtime, what
+        # the old worker had sent already (queued for this thread) still arrives, and is dropped
+        worker.started_job.connect(self._on_started)
         worker.finished_job.connect(self._on_result)
-        worker.failed_job.connect(self.failed)
+        worker.failed_job.connect(self._on_failed)
         worker.model_loaded.connect(self._on_loaded)
         worker.preloaded.connect(self._on_preloaded)
-        worker.background_done.connect(self.backgroundResult)
-        worker.background_failed.connect(self.backgroundFailed)
+        worker.background_done.connect(self._on_background_result)
+        worker.background_failed.connect(self._on_background_failed)
         if self.preload and self.preload_delay_ms > 0:  # once the window has painted: its first paint does not share
             # the CPU with the preload
             QTimer.singleShot(self.preload_delay_ms, self,
@@ -249,15 +251,40 @@ class InferenceService(QObject):
             worker.start(QThread.Priority.LowPriority)
         return worker
 
+    def _from_current_worker(self) -> bool:
+        return self.sender() is self._worker
+
+    def _on_started(self, key: str) -> None:
+        if self._from_current_worker():
+            self.busy.emit(key)
+
+    def _on_failed(self, key: str, message: str) -> None:
+        if self._from_current_worker():
+            self.failed.emit(key, message)
+
+    def _on_background_result(self, key: str, prediction) -> None:
+        if self._from_current_worker():
+            self.backgroundResult.emit(key, prediction)
+
+    def _on_background_failed(self, key: str, message: str) -> None:
+        if self._from_current_worker():
+            self.backgroundFailed.emit(key, message)
+
     def _on_preloaded(self, ok: bool) -> None:
+        if not self._from_current_worker():
+            return
         self.preloaded = ok
         self.ready.emit(ok)
 
     def _on_loaded(self, title: str, device: str) -> None:
+        if not self._from_current_worker():
+            return
         self.model_title, self.device = title, device
         self.modelLoaded.emit(title, device)
 
     def _on_result(self, key: str, prediction) -> None:
+        if not self._from_current_worker():  # the model it came from has been switched away from
+            return
         self._cache[key] = prediction
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_SIZE:
