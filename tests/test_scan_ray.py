@@ -22,7 +22,7 @@ pytest.importorskip("ray.data")
 from cxviewer.cli import main
 from cxviewer.model import available_models, load_classifier
 from cxviewer.scan import COLUMNS, ScanOptions, run_scan
-from cxviewer.scan.ray_scan import RayOptions, run_ray_scan, worker_env
+from cxviewer.scan.ray_scan import RayOptions, connect, remove_temp_dir, run_ray_scan
 from cxviewer.scan.resume import open_results
 
 pytestmark = [
@@ -35,14 +35,32 @@ FILMS_PER_CLASS = 12
 DICOM_FILES = ("RG1_UNCR.dcm", "CR-MONO1-10-chest.dcm", "RG2_RLE.dcm", "RG2_JPLY.dcm")
 
 
+SESSION: dict = {}  # the private temp folder of the module's cluster
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """One local Ray instance with 2 CPUs for the whole module (starting Ray costs seconds)."""
+    """One local Ray instance for the whole module (starting Ray costs seconds), started as ``scan --ray local``
+    starts one: its session in a private temp folder, removed after the shutdown."""
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env=worker_env(), log_to_driver=False)
+    _ray, started_here, temp_dir = connect("local")
+    assert started_here and temp_dir
+    SESSION["temp_dir"] = temp_dir
     yield ray
     ray.shutdown()
+    remove_temp_dir(temp_dir)
+    assert not os.path.exists(temp_dir)
+
+
+def test_a_cluster_started_here_keeps_its_session_where_only_the_user_can_read(cluster):
+    """Spilled objects are decoded films, and the logs name files: Ray's session folder (which Ray makes 0777) lies in
+    a folder of the user's own (0700), not in the shared /tmp/ray."""
+    import stat
+
+    temp_dir = SESSION["temp_dir"]
+    assert stat.S_IMODE(os.stat(temp_dir).st_mode) == 0o700 and os.stat(temp_dir).st_uid == os.getuid()
+    assert any(name.startswith("session_") for name in os.listdir(os.path.join(temp_dir, "r")))
 
 
 @pytest.fixture(scope="module")

@@ -76,21 +76,37 @@ def worker_env() -> dict:
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys([root, *extra]))}}
 
 
-def connect(address: str) -> tuple[object, bool]:
-    """(ray, started_here): joins the cluster at ``address``, or starts one on this machine for "local"."""
+def connect(address: str) -> tuple[object, bool, str | None]:
+    """(ray, started_here, private temp folder or None): joins the cluster at ``address``, or starts one on this
+    machine for "local". A cluster started here keeps its session (spilled objects are decoded films; logs name
+    files) inside a new owner-only folder (``mkdtemp``: 0700; Ray makes its own temp folder, in it, 0777, which the
+    parent makes moot), short, for Ray's socket paths; the caller removes it after ``ray.shutdown()``."""
     ray = _import_ray()
     if ray.is_initialized():
-        return ray, False
+        return ray, False, None
+    temp_dir = None
     try:
         if address == "local":
+            import tempfile
+
+            temp_dir = tempfile.mkdtemp(prefix="cxv-ray-")  # 0700; Ray makes its own folder in it 0777
             ray.init(include_dashboard=False, runtime_env=worker_env(), log_to_driver=False,
-                     logging_level="WARNING", configure_logging=True)
+                     logging_level="WARNING", configure_logging=True, _temp_dir=os.path.join(temp_dir, "r"))
         else:
             ray.init(address=address, log_to_driver=False, logging_level="WARNING")
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds for an unreachable cluster
+        remove_temp_dir(temp_dir)
         raise ScanSetupError(f"cannot {'start Ray here' if address == 'local' else 'reach the Ray cluster at ' + address}: "
                              f"{type(exc).__name__}: {exc}") from None
-    return ray, True
+    return ray, True, temp_dir
+
+
+def remove_temp_dir(temp_dir: str | None) -> None:
+    """The session folder of a cluster started here, once it has shut down."""
+    if temp_dir:
+        import shutil
+
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 # Steps run on the workers ----------------------------------------------------------------------------------
@@ -339,7 +355,7 @@ def run_ray_scan(
         paths = [os.fsencode(p) for p in new_paths(discovery, skip, options.max_files, progress)]
     rows.report()
     with clock.timing("cluster start"):
-        ray, started_here = connect(cluster.address)
+        ray, started_here, temp_dir = connect(cluster.address)
     driver = _Driver(rows, clock, cancel)
     cancelled = False
     try:
@@ -384,6 +400,7 @@ def run_ray_scan(
             inference.close()
         if started_here:
             ray.shutdown()
+            remove_temp_dir(temp_dir)
     rows.report()
     return ScanSummary.of_run(progress, discovery, inference, clock, cancelled or cancel.is_set(),
                               engine=f"ray, {cluster.address}")
