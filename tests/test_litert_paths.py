@@ -167,3 +167,18 @@ def test_scan_segments_whole_batches_and_matches_single_images(tmp_path):
     for r in rows:
         single = clf.predict(model_image(read_radiograph(r.path)), gradcam=False, outline=False)
         np.testing.assert_allclose((r.p_covid, r.p_pneumonia, r.p_normal), single.probabilities, atol=1e-5)
+
+
+def test_a_damaged_litert_model_is_a_model_error_that_names_the_fix(tmp_path):
+    """A model folder whose model.tflite is damaged (a copy cut short, a foreign file): the loader says which file
+    and how to write it again, as a ModelCardError every command and the viewer report, never a traceback."""
+    from cxviewer.model import ModelCardError, load_classifier
+    from cxviewer.model.litert_network import tflite_path
+
+    _litert_ready()
+    card = load_card(default_model_dir())
+    folder = tmp_path / card.name
+    shutil.copytree(card.directory, folder)
+    tflite_path(load_card(folder)).write_bytes(b"not a flatbuffer" * 64)
+    with pytest.raises(ModelCardError, match=r"model\.tflite cannot be loaded.*cxviewer export-model"):
+        load_classifier(folder, "litert")

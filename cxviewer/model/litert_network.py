@@ -35,9 +35,13 @@ class LiteRTModel:
         if path is None:
             raise ModelCardError(f"{card.title} has no LiteRT model (run: cxviewer export-model {card.directory})")
         self.threads = threads()
-        self._interpreter = Interpreter(model_path=str(path), num_threads=self.threads)
-        signatures = self._interpreter.get_signature_list()
-        self._runner = self._interpreter.get_signature_runner(next(iter(signatures)))
+        try:
+            self._interpreter = Interpreter(model_path=str(path), num_threads=self.threads)
+            signatures = self._interpreter.get_signature_list()
+            self._runner = self._interpreter.get_signature_runner(next(iter(signatures)))
+        except (ValueError, RuntimeError, StopIteration) as exc:  # a damaged or foreign file
+            raise ModelCardError(f"{card.title}: its LiteRT model {path.name} cannot be loaded ({exc}); "
+                                 f"write it again with: cxviewer export-model {card.directory}") from None
         self._lock = threading.Lock()
 
     @property
