@@ -21,12 +21,19 @@ def collect(paths: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str]]:
         if path.is_dir():
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                candidates += [Path(root) / n for n in sorted(names) if not n.startswith(".")]
+                # regular files only: opening a named pipe or a device found in the folder would wait forever
+                candidates += [Path(root) / n for n in sorted(names) if not n.startswith(".") and (Path(root) / n).is_file()]
         elif path.is_file():
             candidates.append(path)
         else:
             skipped.append(f"{path}: no such file or folder")
     for path in candidates:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:  # say why (no permission...), not "not a DICOM file"
+            skipped.append(f"{path}: cannot be read ({exc.strerror or exc})")
+            continue
         if not is_dicom_file(path):
             if any(p == path for p in paths):
                 skipped.append(f"{path}: not a DICOM file")
