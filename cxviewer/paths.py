@@ -17,6 +17,8 @@ from pathlib import Path
 
 import appdirs
 
+from cxviewer.files.folders import make_dirs_private
+
 APP_NAME = "CXViewer"
 HOME_ENV = "CXVIEWER_HOME"
 SAMPLE_FILE = "samples/RG1_J2KR.dcm"
@@ -51,8 +53,9 @@ def _user_dir(sub: str, platform_dir: str) -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    """``path`` created if needed and readable by the user only (0700): it holds patient data."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """``path`` created if needed and readable by the user only (0700): it holds patient data (for the app's own
+    folders: an existing one is made 0700 too; a folder the user chose keeps its mode, see :func:`make_dirs_private`)."""
+    make_dirs_private(path)
     try:
         os.chmod(path, 0o700)
     except OSError:  # not ours (a shared mount): leave it, the files in it are still 0600

@@ -144,3 +144,22 @@ def test_every_writer_uses_the_one_helper():
         if p.name != "atomic.py" and any(s in p.read_text(encoding="utf-8") for s in ("mkstemp(", "os.replace(", '".tmp"'))
     }
     assert not own, own
+
+
+def test_missing_folders_are_made_owner_only(tmp_path):
+    target = tmp_path / "made" / "here" / "report.pdf"
+    atomic_write_bytes(target, b"x")
+    for folder in (target.parent, target.parent.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="byte file names: Linux")
+def test_a_writer_given_the_temp_name_as_text_writes_the_temp_file_even_for_a_name_that_is_not_utf8(tmp_path):
+    """Qt's PDF writer takes the temp file's name as text: a target name that is not UTF-8 (``o\\xff.pdf``) must not give
+    a temp name that text turns into another file (the report would be lost and a 0644 copy left behind)."""
+    target = Path(os.fsdecode(bytes(tmp_path) + b"/o\xff.pdf"))
+    with AtomicFile(target) as tmp:
+        assert str(tmp).encode("utf-8", "strict")  # a name any text API keeps as it is
+        Path(str(tmp).encode("utf-8").decode("utf-8")).write_bytes(b"%PDF")
+    assert target.read_bytes() == b"%PDF" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

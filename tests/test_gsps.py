@@ -222,3 +222,15 @@ def test_foreign_and_damaged_presentation_states(tmp_path):
     got = gsps.read_annotations(ds, header.SOPInstanceUID)
     assert [a.kind for a in got] == ["angle"] and got[0].points == ((1, 1), (5, 5), (9, 1))
     assert gsps.read_annotations(ds, "1.2.3.4") == []  # another film
+
+
+def test_a_film_uid_that_is_a_path_cannot_move_the_presentation_state_out_of_its_folder(tmp_path):
+    """Films are read with force=True: a SOP Instance UID such as ``1/../../evil`` names a file, never a path."""
+    source = real_dicom("CR_tiny_2.dcm")
+    header = pydicom.dcmread(source, stop_before_pixels=True)
+    header.SOPInstanceUID = "1/../../evil"
+    ds = gsps.build_presentation_state(header, [Annotation("text", ((3.0, 14.0),), "note")], {})
+    out = tmp_path / "a" / "b"
+    made = gsps.write_presentation_state(ds, out, [source])
+    assert made.parent == out and made.name.startswith("GSPS_x") and made.name.endswith(".dcm")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["a", "a/b", f"a/b/{made.name}"]

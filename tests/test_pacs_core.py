@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import os
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -188,3 +190,43 @@ def test_sr_of_an_uncertain_film_says_why_the_model_made_no_call(dicom_dir: Path
     assert back.call == "uncertain" and back.call_note == pred.call_note
     called = AIResult("m", "1", True, {"covid": 0.8, "pneumonia": 0.15, "normal": 0.05}, "covid", call_note="ignored")
     assert _sr_readback(called, read_header(path))[1].call_note == ""  # a called film has no reason to give
+
+
+def test_a_folder_the_user_names_keeps_its_mode_and_what_is_made_is_owner_only(tmp_path: Path, dicom_dir: Path):
+    """``pacs get --out /srv/shared``: the shared folder is not locked to its owner; the study folders made in it are
+    0700, and a missing output folder (with its missing parents) is made 0700."""
+    data = (dicom_dir / "CR_tiny_1.dcm").read_bytes()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o775)
+    path = ObjectStore(shared).save(data, "1.2.3", "1.2.3.4")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o775 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    fresh = tmp_path / "new" / "deeper"
+    ObjectStore(fresh).save(data, "1.2.3", "1.2.3.4")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700 and stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+
+
+def test_collect_says_why_a_file_cannot_be_read_and_skips_pipes_in_a_folder(tmp_path: Path, dicom_dir: Path,
+                                                                             monkeypatch):
+    """``pacs send``: a file it may not read is "cannot be read (Permission denied)", not "not a DICOM file"; a named
+    pipe in a folder is passed over (opening it would wait for a writer forever)."""
+    import builtins
+
+    import cxviewer.pacs.files as pacs_files
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(dicom_dir / "CR_tiny_1.dcm", folder / "a.dcm")
+    locked = shutil.copy(dicom_dir / "CR_tiny_2.dcm", folder / "locked.dcm")
+    os.mkfifo(folder / "pipe")
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):  # root reads any file: refuse this one as a normal user would be refused
+        if Path(file) == Path(locked):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(pacs_files, "open", guarded_open, raising=False)
+    files, skipped = collect([folder])
+    assert [p.name for p, _ in files] == ["a.dcm"]
+    assert skipped == [f"{locked}: cannot be read (Permission denied)"]

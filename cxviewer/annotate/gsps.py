@@ -37,6 +37,7 @@ import pydicom.multival
 
 from cxviewer.annotate.model import Annotation
 from cxviewer.files.atomic import atomic_write_bytes
+from cxviewer.files.uid_names import uid_file_stem
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def write_presentation_state(gsps: pydicom.Dataset, folder: Path, input_paths: I
     ref = gsps.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID
     buffer = io.BytesIO()
     gsps.save_as(buffer, enforce_file_format=True)
-    return atomic_write_bytes(Path(folder) / f"GSPS_{ref}.dcm", buffer.getvalue(), private=True)
+    return atomic_write_bytes(Path(folder) / f"GSPS_{uid_file_stem(ref)}.dcm", buffer.getvalue(), private=True)
 
 
 def referenced_sop_uids(ds: pydicom.Dataset) -> set[str]:

@@ -1,1 +1,1 @@
-"""File helpers every layer may use (the bottom of the layers, beside ``cxviewer.paths``): no other cxviewer import."""
+"""File helpers every layer may use (the bottom of the layers, below ``cxviewer.paths``): no other cxviewer import."""

@@ -20,8 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from cxviewer.files.folders import make_dirs_private
+
 TEMP_SUFFIX = ".tmp"
 PRIVATE_MODE = 0o600
+
+
+def _temp_stem(name: str) -> str:
+    """The target's name as printable ASCII for its temp file's name: a writer that takes the temp's name as text
+    (Qt's PDF writer) would otherwise turn a name that is not UTF-8 into another name and write another file."""
+    return "".join(c if c.isascii() and c.isprintable() else "_" for c in name)
 
 
 class AtomicFile:
@@ -36,8 +44,8 @@ class AtomicFile:
 
     def __init__(self, path: str | Path, private: bool = True, suffix: str = TEMP_SUFFIX):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=suffix, dir=self.path.parent)
+        make_dirs_private(self.path.parent)  # a folder made here is 0700 (what goes in it holds patient data)
+        fd, name = tempfile.mkstemp(prefix=f".{_temp_stem(self.path.name)}.", suffix=suffix, dir=self.path.parent)
         os.close(fd)
         self.temp = Path(name)  # mkstemp makes it 0600: private while it is written
         self._mode = PRIVATE_MODE if private else _mode_for(self.path)

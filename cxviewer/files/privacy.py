@@ -7,12 +7,12 @@ the answer as ``private`` to the atomic writer (``cxviewer.files.atomic``) or th
 from __future__ import annotations
 
 
-def holds_patient_data(anonymised: bool = False) -> bool:
-    """True (write owner-only, 0600) unless the file was anonymised.
+def holds_patient_data() -> bool:
+    """True: every file CXViewer writes about a film is owner-only (0600).
 
-    Named report exports (PDF, JSON), scan results (CSV, JSON Lines: always, they carry patient IDs and
-    file paths), saved result tables and journals hold patient data. An anonymised report export (DICOM
-    PS3.15 Basic Profile, see ``Report.anonymised``) holds none and keeps the umask's mode (or the mode of
-    the file it replaces), so it can be shared.
+    Named report exports (PDF, JSON), scan results (CSV, JSON Lines: they carry patient IDs and file paths),
+    saved result tables and journals hold patient data. So does an anonymised report (DICOM PS3.15 Basic
+    Profile, see ``Report.anonymised``): its PDF shows the patient's film, whose burned-in text the profile
+    does not clean, and both carry what the reader typed. A reader who means to share one widens its mode.
     """
-    return not anonymised
+    return True

@@ -8,18 +8,17 @@ transfer wrote (after a cancel or a failure).
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 from pathlib import Path
 
 from cxviewer.files.atomic import atomic_write_bytes
+from cxviewer.files.folders import make_dirs_private
+from cxviewer.files.uid_names import uid_file_stem
 from cxviewer.pacs.errors import LimitExceeded
 from cxviewer.paths import private_dir, user_data_dir  # private_dir: 0700, also an existing folder
 
 DEFAULT_MAX_OBJECT_BYTES = 1 << 30  # 1 GiB: larger than any radiograph, smaller than a disk
 DEFAULT_MAX_OBJECTS = 100_000
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 def default_folder() -> Path:
@@ -27,12 +26,6 @@ def default_folder() -> Path:
     return private_dir(user_data_dir() / "pacs")
 
 
-def _safe_name(uid: str) -> str:
-    """A UID as a file name; anything that is not a plain UID becomes a hash (no path tricks)."""
-    uid = str(uid or "").strip()
-    if _UID.match(uid) and len(uid) <= 64:
-        return uid
-    return "x" + hashlib.sha256(uid.encode("utf-8", "replace")).hexdigest()[:32]
 
 
 class ObjectStore:
@@ -40,14 +33,15 @@ class ObjectStore:
 
     def __init__(self, folder: Path, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
                  max_objects: int = DEFAULT_MAX_OBJECTS) -> None:
-        self.folder = private_dir(Path(folder))
+        # a folder the user named (``pacs get --out``) keeps its mode (it may be shared); what is made here is 0700
+        self.folder = make_dirs_private(Path(folder))
         self.max_object_bytes = max_object_bytes
         self.max_objects = max_objects
         self.written: list[Path] = []
         self._lock = threading.Lock()
 
     def path_for(self, study_uid: str, sop_uid: str) -> Path:
-        return self.folder / _safe_name(study_uid) / f"{_safe_name(sop_uid)}.dcm"
+        return self.folder / uid_file_stem(study_uid) / f"{uid_file_stem(sop_uid)}.dcm"
 
     def check_size(self, size: int) -> None:
         if size > self.max_object_bytes:

@@ -45,4 +45,4 @@ def report_to_json(report: Report, anonymise: bool = False, generated_at: str | 
 def write_report_json(report: Report, path: str | Path, anonymise: bool = False, keep_dates: bool = False) -> Path:
     data = report_to_json(report, anonymise=anonymise, keep_dates=keep_dates)
     return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n",
-                             private=holds_patient_data(anonymise))
+                             private=holds_patient_data())

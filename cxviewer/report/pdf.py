@@ -81,7 +81,7 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
 
     path = Path(path)
     # a unique temp file beside path; commit() fsyncs and renames
-    target = AtomicFile(path, private=holds_patient_data(options.anonymise))
+    target = AtomicFile(path, private=holds_patient_data())
     tmp = str(target.temp)
     try:
         writer = QPdfWriter(tmp)

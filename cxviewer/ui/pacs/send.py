@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from cxviewer.files.uid_names import uid_file_stem
 from cxviewer.pacs.errors import PacsError
 from cxviewer.ui.pacs.nodes import configured_nodes
 from cxviewer.ui.pacs.task import PacsTask
@@ -160,7 +161,7 @@ class AIResultSender(QObject):
         def work(cancel, progress):
             from cxviewer.pacs.sr import result_from_prediction, write_sr
 
-            sr_path = write_sr(result_from_prediction(prediction), header, _outbox() / f"sr-{header.SOPInstanceUID}.dcm")
+            sr_path = write_sr(result_from_prediction(prediction), header, _outbox() / f"sr-{uid_file_stem(header.SOPInstanceUID)}.dcm")
             _store_file(node, pacs, sr_path, "SR")
             return sr_path
 
