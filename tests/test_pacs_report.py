@@ -90,6 +90,7 @@ def test_an_anonymised_report_carries_no_identifier_of_the_film(dicom_dir, tmp_p
     text = read_text(pdf)
     assert "Anonymised export" in text and not [s for s in secrets[:2] if s in text]
     # with the dates kept: the study date in both, and the option coded
+    (tmp_path / "dates").mkdir()
     _pdf, dcm2 = _report(dicom_dir, tmp_path / "dates", "--anonymize", "--keep-dates")
     ds2 = pydicom.dcmread(dcm2)
     assert ds2.StudyDate == film.StudyDate and ds2.LongitudinalTemporalInformationModified == "UNMODIFIED"

@@ -28,6 +28,7 @@ def test_report_without_model(tmp_path, cxviewer_home):
     src = dicom_copy(tmp_path, **JAPANESE)
     before = src.read_bytes()
     out = tmp_path / "out" / "report.pdf"
+    out.parent.mkdir()  # report writes into a folder that exists (it refuses to make one up)
     proc = cxviewer(str(src), "-o", str(out), "--impression", "No active disease. 山田太郎 follow-up.",
                     "--no-ai", "--json", str(tmp_path / "out" / "r.json"), "--institution", "Clinique Zoë",
                     home=cxviewer_home)

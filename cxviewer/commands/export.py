@@ -7,12 +7,13 @@ inverted) or the given window, at native resolution. Refuses to write onto (or i
 from __future__ import annotations
 
 import argparse
-import os
+import math
 import sys
 import warnings
 from pathlib import Path
 
 from cxviewer.files.atomic import atomic_write_bytes
+from cxviewer.files.output_targets import output_problem
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,13 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _output_problem(source: Path, output: Path) -> str | None:
     if output.suffix.lower() != ".png":
         return f"the output must be a .png file (got {output.name!r})"
-    src, out = source.resolve(), output.resolve()
-    if out == src or src in out.parents or (output.exists() and source.exists() and os.path.samefile(source, output)):
-        return "refusing to write onto or into the input file"
-    if out.is_dir():
-        return f"{output} is a folder; give a file name ending in .png"
-    if not out.parent.is_dir():
-        return f"the output folder {out.parent} does not exist"
+    return output_problem(source, [output])
+
+
+def _window_problem(window: list[float] | None) -> str | None:
+    if window is None:
+        return None
+    centre, width = window
+    if not (math.isfinite(centre) and math.isfinite(width)):
+        return f"the window centre and width must be finite numbers (got {centre:g} {width:g})"
+    if not width > 0:
+        return f"the window width must be positive (got {width:g})"
     return None
 
 
@@ -49,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"cxviewer export: {problem}", file=sys.stderr)
         return 2
-    if args.window is not None and not args.window[1] > 0:
-        print(f"cxviewer export: the window width must be positive (got {args.window[1]:g})", file=sys.stderr)
+    problem = _window_problem(args.window)
+    if problem:
+        print(f"cxviewer export: {problem}", file=sys.stderr)
         return 2
     try:
         with warnings.catch_warnings():  # pydicom's notes on odd header values are not for this output

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from cxviewer.commands.runtime_option import add_runtime_argument
+from cxviewer.files.output_targets import output_problem
 from cxviewer.no_call import no_call_text
 
 
@@ -30,12 +31,21 @@ def _check_sr_target(args: argparse.Namespace) -> str | None:
     """Why --sr cannot be written there, or None."""
     if not args.sr:
         return None
-    out, src = Path(args.sr).expanduser(), Path(args.file).expanduser()
-    if out.exists() and (out.is_dir() or (src.exists() and out.samefile(src))):
-        return f"--sr {args.sr}: refusing to write onto a folder or onto the input file"
-    if not out.parent.is_dir():
-        return f"--sr {args.sr}: the folder {out.parent} does not exist"
-    return None
+    problem = output_problem(Path(args.file).expanduser(), [Path(args.sr).expanduser()])
+    return f"--sr: {problem}" if problem else None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message for the user (its class name when it has none)."""
+    return str(exc).strip() or type(exc).__name__
+
+
+def _fail(args: argparse.Namespace, message: str, code: int = 1) -> int:
+    """Report a failure on stderr and, with --json, as one JSON object on stdout; return ``code``."""
+    print(f"cxviewer predict: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"file": str(args.file), "status": "error", "error": message}))
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,25 +54,26 @@ def run(args: argparse.Namespace) -> int:
 
     problem = _check_sr_target(args)
     if problem:
-        print(f"cxviewer predict: {problem}", file=sys.stderr)
-        return 2
+        return _fail(args, problem, 2)
     t0 = time.perf_counter()
     try:
         rad = read_radiograph(args.file)
     except UnreadableImageError as exc:
-        print(f"cxviewer predict: {args.file}: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, f"{args.file}: {exc.reason}")
     if args.sr and rad.header is None:
-        print(f"cxviewer predict: --sr needs a DICOM image ({args.file} is {rad.source_format})", file=sys.stderr)
-        return 2
+        return _fail(args, f"--sr needs a DICOM image ({args.file} is {rad.source_format})", 2)
     t_read = time.perf_counter()
     try:
         clf = load_classifier(args.model, args.runtime)
     except ModelCardError as exc:
-        print(f"cxviewer predict: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, _reason(exc))
+    except Exception as exc:  # a damaged weights file: the runtimes raise ValueError, RuntimeError, OSError...
+        return _fail(args, f"cannot load the model: {_reason(exc)}")
     t_load = time.perf_counter()
-    pred = clf.predict_radiograph(rad, gradcam=args.gradcam, outline=False)
+    try:
+        pred = clf.predict_radiograph(rad, gradcam=args.gradcam, outline=False)
+    except Exception as exc:  # a model that loads but cannot run (wrong input shape, damaged tensors...)
+        return _fail(args, f"{args.file}: the prediction failed: {_reason(exc)}")
     result = {
         "file": str(args.file),
         **pred.as_dict(),
@@ -79,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             result["sr"] = str(write_sr(result_from_prediction(pred), rad.header, Path(args.sr).expanduser()))
-        except (NotDicomSource, OSError) as exc:
-            print(f"cxviewer predict: --sr: {exc}", file=sys.stderr)
-            return 1
+        except NotDicomSource as exc:
+            return _fail(args, f"--sr: {_reason(exc)}")
+        except OSError as exc:
+            return _fail(args, f"--sr: cannot write {args.sr}: {exc.strerror or _reason(exc)}")
+        except Exception as exc:  # a header the SR cannot be built from
+            return _fail(args, f"--sr: cannot build the structured report: {_reason(exc)}")
     if args.json:
         print(json.dumps(result))
     elif not pred.in_scope:

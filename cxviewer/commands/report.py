@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cxviewer.commands.runtime_option import add_runtime_argument
+from cxviewer.files.output_targets import output_problem
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,21 +58,58 @@ def _pdf_preferences(args: argparse.Namespace) -> tuple[str, str]:
     return args.page_size or page_size, args.institution if args.institution is not None else institution
 
 
+Step = tuple[Path, Callable[[dict[Path, Path]], object]]
+
+
+def _write_all(steps: list[Step], refusals: tuple[type[Exception], ...] = ()) -> str | None:
+    """All the outputs or none. ``steps``: (target, write) pairs; each ``write(temp)`` writes its target's
+    temp file ``temp[target]`` (a hidden file in the target's folder, 0600) and may read the ones before it.
+    Only when every step has succeeded are the temp files renamed into place; on any failure they are
+    all removed. ``refusals``: the writers' own errors, reported with their message. Returns why it failed
+    (naming the user's file, never a temp file), or None."""
+    from cxviewer.files.atomic import AtomicFile
+
+    staged: list[AtomicFile] = []
+    current = steps[0][0]
+    done = False
+    try:
+        for target, _ in steps:
+            current = target
+            staged.append(AtomicFile(target, private=True))  # the report of a patient: owner-only
+        temp = {target: pending.temp for (target, _), pending in zip(steps, staged)}
+        for target, write in steps:
+            current = target
+            write(temp)
+        for (target, _), pending in zip(steps, staged):
+            current = target
+            pending.commit()
+        done = True
+    except refusals as exc:
+        return f"{current}: {exc}"
+    except OSError as exc:
+        return f"cannot write {current}: {exc.strerror or exc}"
+    finally:
+        if not done:
+            for pending in staged:
+                pending.discard()
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from cxviewer.imaging import DisplayState, UnreadableImageError, read_radiograph
     from cxviewer.report import Report, write_report_json
 
     src, out = Path(args.file), Path(args.output)
-    targets = [out] + ([Path(args.json)] if args.json else []) + ([Path(args.dicom)] if args.dicom else [])
-    for target in targets:
-        if src.exists() and target.resolve() == src.resolve():
-            return _fail(f"{target} is the input file; choose another output name")
-        if target.is_dir():
-            return _fail(f"{target} is a folder; give a file name")
+    json_out = Path(args.json) if args.json else None
+    dicom_out = Path(args.dicom) if args.dicom else None
+    targets = [t for t in (out, json_out, dicom_out) if t is not None]
+    problem = output_problem(src, targets)
+    if problem:
+        return _fail(problem, 2)
     try:
         rad = read_radiograph(src)
     except UnreadableImageError as exc:
-        return _fail(f"{src}: {exc}")
+        return _fail(f"{src}: {exc.reason}")
     if args.dicom and not args.anonymise and getattr(rad, "header", None) is None:
         return _fail(f"{src} is not a DICOM film: --dicom needs its patient and study (or use --anonymize)")
     display = DisplayState.default(rad)  # the viewer's default display of this film
@@ -89,7 +128,14 @@ def run(args: argparse.Namespace) -> int:
             clf = load_classifier(args.model, args.runtime)
         except ModelCardError as exc:
             return _fail(f"{exc} (use --no-ai to write the report without the model)")
-        prediction = clf.predict_radiograph(rad, gradcam=True, outline=False)
+        except Exception as exc:  # a damaged weights file: the runtimes raise ValueError, RuntimeError, OSError...
+            return _fail(f"cannot load the model: {str(exc) or type(exc).__name__} "
+                         "(use --no-ai to write the report without the model)")
+        try:
+            prediction = clf.predict_radiograph(rad, gradcam=True, outline=False)
+        except Exception as exc:  # a model that loads but cannot run
+            return _fail(f"{src}: the prediction failed: {str(exc) or type(exc).__name__} "
+                         "(use --no-ai to write the report without the model)")
         report.set_prediction(prediction, clf.card)
         if not prediction.in_scope:
             print(f"{src.name}: outside the model's scope: {prediction.scope_text.rstrip('.')}. "
@@ -108,20 +154,22 @@ def run(args: argparse.Namespace) -> int:
     page_size, institution = _pdf_preferences(args)
     options = PdfOptions(page_size=page_size, institution=institution, anonymise=args.anonymise,
                          keep_dates=args.keep_dates, image_caption=display.caption())
-    try:
-        render_report_pdf(out, report, image, heatmap, options=options)
-        if args.json:
-            write_report_json(report, args.json, anonymise=args.anonymise, keep_dates=args.keep_dates)
-        if args.dicom:
-            from cxviewer.pacs.report_document import ReportDocumentError, write_report_document
+    steps: list[Step] = [(out, lambda temp: render_report_pdf(temp[out], report, image, heatmap, options=options))]
+    if json_out:
+        steps.append((json_out, lambda temp: write_report_json(report, temp[json_out], anonymise=args.anonymise,
+                                                               keep_dates=args.keep_dates)))
+    refusals: tuple[type[Exception], ...] = ()
+    if dicom_out:  # the Encapsulated PDF holds the very PDF written above
+        from cxviewer.pacs.report_document import ReportDocumentError, write_report_document
 
-            try:
-                write_report_document(Path(args.dicom), out.read_bytes(), report, getattr(rad, "header", None),
-                                      anonymise=args.anonymise, keep_dates=args.keep_dates)
-            except ReportDocumentError as exc:
-                return _fail(f"{args.dicom}: {exc}")
-    except OSError as exc:
-        return _fail(f"cannot write the report: {exc}")
+        refusals = (ReportDocumentError,)
+
+        steps.append((dicom_out, lambda temp: write_report_document(
+            temp[dicom_out], temp[out].read_bytes(), report, getattr(rad, "header", None),
+            anonymise=args.anonymise, keep_dates=args.keep_dates)))
+    problem = _write_all(steps, refusals)
+    if problem:
+        return _fail(problem)
     for warning in options.warnings:
         print(f"cxviewer report: warning: {warning}", file=sys.stderr)
     print(f"wrote {out}" + "".join(f" and {extra}" for extra in (args.json, args.dicom) if extra)

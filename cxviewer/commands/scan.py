@@ -103,6 +103,21 @@ def _engine(args):
     return functools.partial(run_ray_scan, cluster=cluster, model_dir=args.model, runtime=args.runtime)
 
 
+def _remove_new_files(paths):
+    """Remove the result files this run created (they hold only a header), so that the same command with
+    the right folder is not refused for a file that "already exists"; returns the ones removed."""
+    removed = []
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
 def run(args: argparse.Namespace) -> int:
     import threading
 
@@ -150,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cxviewer scan: {exc}", file=err)
         return 2
     tag = f"{classifier.card.name}@{classifier.card.version}" if classifier is not None else ""
+    new_files = [p for p in (output, jsonl) if p is not None and not p.exists()]  # made by this run
     try:
         sink = open_results(output, jsonl, resume=args.resume, overwrite=args.overwrite, model_tag=tag)
     except OSError as exc:
@@ -201,8 +217,12 @@ def run(args: argparse.Namespace) -> int:
     print(summary.text())
     if summary.stages_text():
         print(summary.stages_text(), file=err)
-    print(f"results: {output}" + (f" and {jsonl}" if jsonl else ""), file=_printable(sys.stdout))
-    if summary.scanned == 0 and not summary.already_done:
+    nothing_scanned = summary.scanned == 0 and not summary.already_done
+    removed = _remove_new_files(new_files) if nothing_scanned and not args.resume else []
+    kept = [str(p) for p in (output, jsonl) if p is not None and p not in removed]
+    if kept:
+        print("results: " + " and ".join(kept), file=_printable(sys.stdout))
+    if nothing_scanned:
         print("cxviewer scan: nothing could be scanned (no images found)", file=err)
         return 1
     if summary.scanned and summary.ok + summary.out_of_scope == 0:
