@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from cxviewer.imaging.dicom_luts import read_lut
+from cxviewer.imaging.modality import output_can_be_negative
 from cxviewer.imaging.radiograph import VoiPreset
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def voi_presets(ds: Dataset, path: Path | None = None) -> list[VoiPreset]:
                 explanation=explanation,
             )
         )
-    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    signed = output_can_be_negative(ds)  # the VOI LUT maps modality values, not stored ones
     little_endian = ds.original_encoding[1] is not False
     for i, item in enumerate(ds.get("VOILUTSequence") or []):
         try:

@@ -29,7 +29,7 @@ from cxviewer.imaging.decode_pool import DecodeFailure, WorkerUnavailable, pool
 from cxviewer.imaging.deflate import InflationError, read_deflated
 from cxviewer.imaging.dicom_header import metadata, pixel_spacing, voi_function, voi_presets
 from cxviewer.imaging.errors import NonImageObjectError, UnreadableImageError
-from cxviewer.imaging.modality import modality_transform
+from cxviewer.imaging.modality import modality_transform, padding_range
 from cxviewer.imaging.radiograph import Radiograph
 
 log = logging.getLogger(__name__)
@@ -279,6 +279,8 @@ def read_dicom(path: Path) -> Radiograph:
         path=path,
         pixels=pixels,
         photometric=photometric,
+        presentation_lut_shape=str(ds.get("PresentationLUTShape", "") or "").strip().upper() if not was_color else "",
+        padding=padding_range(ds) if not was_color else None,
         voi_presets=voi_presets(ds, path) if not was_color else [],
         voi_function=voi_function(ds),
         pixel_spacing=pixel_spacing(ds),

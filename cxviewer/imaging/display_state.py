@@ -115,11 +115,11 @@ class DisplayState:
     def render(self, rad: Radiograph, pixels: np.ndarray | None = None, oriented: bool = False) -> np.ndarray:
         """uint8 display of ``rad`` (or of ``pixels``, e.g. a block-averaged copy of its modality values).
 
-        C.11 through ``apply_voi`` (MONOCHROME1 inverted after VOI), then the reader's invert
+        C.11 through ``apply_voi`` (MONOCHROME1, or a Presentation LUT Shape INVERSE, inverted after VOI), then the reader's invert
         (255 - value); ``oriented`` turns and flips the result as the screen shows it (for exports).
         """
         source = rad.pixels if pixels is None else pixels
-        u8 = apply_voi(source, self.window.voi, monochrome1=rad.photometric == "MONOCHROME1",
+        u8 = apply_voi(source, self.window.voi, monochrome1=rad.shown_reversed,
                        function=self.window.function)
         if self.inverted:
             np.subtract(255, u8, out=u8)

@@ -21,10 +21,16 @@ MAX_TABLE = 1 << 22
 ValueFunction = Callable[[np.ndarray], np.ndarray]
 
 
-def min_max(pixels: np.ndarray) -> tuple[float, float]:
-    """(min, max) of a 2-D image in one fast pass."""
+def min_max(pixels: np.ndarray, exclude: tuple[float, float] | None = None) -> tuple[float, float]:
+    """(min, max) of a 2-D image in one fast pass; ``exclude``: values (low, high, inclusive) left out (padding),
+    unless nothing else is left."""
     if pixels.size == 0:
         return 0.0, 0.0
+    if exclude is not None:
+        keep = (pixels < exclude[0]) | (pixels > exclude[1])
+        if keep.any():
+            kept = pixels[keep]
+            return float(kept.min()), float(kept.max())
     if pixels.dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64):
         import cv2
 

@@ -34,6 +34,39 @@ def _stored_range(stored: np.ndarray, ds: Dataset) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
+def padding_range(ds: Dataset) -> tuple[float, float] | None:
+    """Pixel Padding Value (and Pixel Padding Range Limit) as modality values (low, high), PS3.3 C.7.5.1.1.2; None
+    without one, or behind a Modality LUT Sequence (its table need not keep the values' order)."""
+    if "PixelPaddingValue" not in ds or ds.get("ModalityLUTSequence"):
+        return None
+    try:
+        ends = [float(ds.PixelPaddingValue)]
+        if ds.get("PixelPaddingRangeLimit") is not None:
+            ends.append(float(ds.PixelPaddingRangeLimit))
+    except (TypeError, ValueError):
+        return None
+    if int(ds.get("PixelRepresentation", 0) or 0) == 1:  # signed pixels, the value read as US: its 16 bits as SS
+        ends = [v - 65536 if v >= 32768 else v for v in ends]
+    slope = _number(ds, "RescaleSlope", 1.0) or 1.0
+    intercept = _number(ds, "RescaleIntercept", 0.0)
+    values = [v * slope + intercept for v in ends]
+    return min(values), max(values)
+
+
+def output_can_be_negative(ds: Dataset) -> bool:
+    """Whether the modality transform's output (the VOI LUT's input) can be below 0 (PS3.3 C.11.2.1.1: a VOI LUT
+    Descriptor's first mapped value is then signed, whatever the Pixel Representation)."""
+    if ds.get("ModalityLUTSequence"):
+        return False  # a Modality LUT's entries are unsigned
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 16)
+    bits = min(max(bits, 1), 32)
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    slope = _number(ds, "RescaleSlope", 1.0) or 1.0
+    intercept = _number(ds, "RescaleIntercept", 0.0)
+    return min(lo * slope + intercept, hi * slope + intercept) < 0
+
+
 def _int_dtype_for(lo: float, hi: float, at_least: np.dtype) -> np.dtype | None:
     """Smallest integer dtype, no narrower than ``at_least``, that holds lo..hi."""
     for kind in (np.uint8, np.int8, np.uint16, np.int16, np.int32):
@@ -61,6 +94,8 @@ def modality_transform(stored: np.ndarray, ds: Dataset) -> np.ndarray:
         ends = (lo * slope + intercept, hi * slope + intercept)
         dtype = _int_dtype_for(min(ends), max(ends), stored.dtype)
         if dtype is not None:
+            if slope < 0:  # the product is negative before the intercept lifts it: work in int64, then narrow
+                return (stored.astype(np.int64) * int(slope) + int(intercept)).astype(dtype)
             out = stored.astype(dtype)
             if slope != 1.0:
                 out *= dtype.type(slope)

@@ -36,6 +36,10 @@ class Radiograph:
     path: Path
     pixels: np.ndarray
     photometric: str = "MONOCHROME2"
+    presentation_lut_shape: str = ""  # (2050,0020) IDENTITY or INVERSE; "" when absent
+    # modality values (low, high) that are Pixel Padding (PS3.3 C.7.5.1.1.2): not part of the image, so left out
+    # of its value range (the full-range window); None when the header names none
+    padding: tuple[float, float] | None = None
     voi_presets: list[VoiPreset] = field(default_factory=list)
     voi_function: str = "LINEAR"
     pixel_spacing: tuple[float, float] | None = None
@@ -69,10 +73,18 @@ class Radiograph:
     acquisition_time: str = ""
     _value_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
+    @property
+    def shown_reversed(self) -> bool:
+        """True when higher values are shown darker (PS3.3 C.11.6): MONOCHROME1, or MONOCHROME2 with the Presentation
+        LUT Shape INVERSE. MONOCHROME1 with IDENTITY, a contradiction found in real files, stays reversed as its
+        photometric interpretation says (as MONOCHROME1 with INVERSE, the conforming DX pairing, is)."""
+        return self.photometric == "MONOCHROME1" or (self.photometric == "MONOCHROME2"
+                                                     and self.presentation_lut_shape == "INVERSE")
+
     def value_range(self) -> tuple[float, float]:
-        """(min, max) of the modality values, computed once."""
+        """(min, max) of the modality values that are not padding, computed once."""
         if self._value_range is None:
             from cxviewer.imaging.lut import min_max
 
-            self._value_range = min_max(self.pixels)
+            self._value_range = min_max(self.pixels, exclude=self.padding)
         return self._value_range

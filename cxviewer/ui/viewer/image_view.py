@@ -191,7 +191,7 @@ class ImageView(QWidget):
         self._set_window(Window.from_header(list(self.rad.voi_presets)[index], self.rad.voi_function))
 
     def apply_builtin_preset(self, preset: BuiltinPreset) -> None:
-        c, w = builtin_window(preset, self.rad.pixels, self.rad.photometric)
+        c, w = builtin_window(preset, self.rad.pixels, self.rad.shown_reversed)
         self._set_window(Window.custom(c, w, preset.name, "LINEAR"))
 
     def reset_window(self) -> None:
@@ -200,7 +200,7 @@ class ImageView(QWidget):
 
     def _display_reversed(self) -> bool:
         """True when higher modality values look darker on screen."""
-        return (self.rad is not None and self.rad.photometric == "MONOCHROME1") != self.inverted
+        return (self.rad is not None and self.rad.shown_reversed) != self.inverted
 
     def _on_window_drag(self, dx: float, dy: float) -> None:
         """Right/middle drag: right widens the window, down darkens the picture (moves the level

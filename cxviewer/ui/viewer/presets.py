@@ -66,13 +66,14 @@ def _sample(pixels: np.ndarray) -> np.ndarray:
     return values
 
 
-def histogram_window(pixels: np.ndarray, photometric: str, low_pct: float,
+def histogram_window(pixels: np.ndarray, reversed_display: bool, low_pct: float,
                      high_pct: float) -> tuple[float, float]:
-    """Linear window (centre, width) whose ends sit at the given brightness percentiles."""
+    """Linear window (centre, width) whose ends sit at the given brightness percentiles (``reversed_display``:
+    higher values are shown darker, :attr:`Radiograph.shown_reversed`)."""
     values = _sample(pixels)
     if values.size == 0:
         return 0.0, 1.0
-    if photometric == "MONOCHROME1":
+    if reversed_display:
         low_pct, high_pct = 100.0 - high_pct, 100.0 - low_pct
     lo, hi = np.percentile(values, [low_pct, high_pct])
     # a flat histogram still needs a positive width; keep it tiny relative to the data range
@@ -80,5 +81,5 @@ def histogram_window(pixels: np.ndarray, photometric: str, low_pct: float,
     return float(lo + hi) / 2.0, width
 
 
-def builtin_window(preset: BuiltinPreset, pixels: np.ndarray, photometric: str) -> tuple[float, float]:
-    return histogram_window(pixels, photometric, preset.low_pct, preset.high_pct)
+def builtin_window(preset: BuiltinPreset, pixels: np.ndarray, reversed_display: bool) -> tuple[float, float]:
+    return histogram_window(pixels, reversed_display, preset.low_pct, preset.high_pct)
