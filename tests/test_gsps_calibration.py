@@ -106,3 +106,19 @@ def test_a_spacing_that_repeats_the_films_own_is_no_calibration():
     assert (cal.row_mm, cal.col_mm, cal.kind, cal.unit_label) == (0.16, 0.16, USER, "mm calibrated")
     pixels_only = MeasurementScale(None, None, "pixels", "")
     assert presentation_calibration(pixels_only, (0.1, 0.1), "x.dcm").in_mm
+
+
+def test_an_roi_area_says_what_it_measures_like_a_length():
+    """mm² at detector, calibrated or magnification-corrected, as the lengths beside it say."""
+    import numpy as np
+
+    from cxviewer.annotate.model import Annotation
+    from cxviewer.annotate.values import label
+    from cxviewer.imaging.spacing import CALIBRATED, MAGNIFICATION
+
+    pixels = np.full((40, 40), 7, np.uint16)
+    roi = Annotation("ellipse", ((5.0, 5.0), (25.0, 25.0)))
+    for kind, words in ((DETECTOR, "at detector"), (CALIBRATED, "calibrated"), (MAGNIFICATION, "magnification-corrected")):
+        text = label(roi, MeasurementScale(0.2, 0.2, kind, ""), pixels)
+        assert text.splitlines()[-1].endswith(f"mm\N{SUPERSCRIPT TWO} {words}"), text
+    assert label(roi, MeasurementScale(None, None, "pixels", ""), pixels).endswith("px\N{SUPERSCRIPT TWO}")

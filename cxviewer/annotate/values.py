@@ -103,7 +103,8 @@ def label(a: Annotation, scale: MeasurementScale, pixels: np.ndarray | None = No
         if stats is None:
             return "ROI: no pixels"
         area_unit = "mm\N{SUPERSCRIPT TWO}" if scale.in_mm else "px\N{SUPERSCRIPT TWO}"
-        where = {"mm at detector": " at detector"}.get(scale.unit_label, "")
+        # the area says what it measures, as the lengths do: "mm at detector" -> "mm² at detector", and so on
+        where = scale.unit_label[len("mm"):] if scale.in_mm and scale.unit_label.startswith("mm") else ""
         return (f"mean {_number(stats.mean)} SD {_number(stats.sd)}\n"
                 f"min {_number(stats.minimum)} max {_number(stats.maximum)}\n"
                 f"area {stats.area:.0f} {area_unit}{where}")
