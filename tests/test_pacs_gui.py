@@ -172,6 +172,11 @@ def test_listener_toggle_receives_a_c_move_and_opens_the_study(orthanc, qtbot, w
     assert toggle.listener.received >= 1
     toggle.action.trigger()
     assert toggle.listener is None and toggle.action.text() == "PACS listener off"
+    # the stop finishes off the GUI thread; switched on again at once, the listener gets its port back
+    toggle.action.trigger()
+    assert toggle.listener is not None and toggle.listener.port == orthanc.listener_port, toggle.toolTip()
+    toggle.action.trigger()
+    assert toggle.listener is None
 
 
 def test_send_ai_result_from_the_report_pane(orthanc, qtbot, window, dicom_dir, cxviewer_home):

@@ -202,3 +202,46 @@ def test_what_the_old_worker_sent_is_dropped_after_a_model_switch(qtbot, shared_
     finally:
         release.set()
         svc.shutdown()
+
+
+def test_switching_models_does_not_wait_for_the_film_in_flight(qtbot, shared_dir):
+    """AI > Model while a film is being analysed: the switch returns at once (the old worker is not waited for),
+    the old worker ends on its own and is let go, and nothing it says is shown or cached."""
+    import threading
+
+    from cxviewer.imaging import read_radiograph
+    from cxviewer.model import default_model_dir
+    from cxviewer.ui.ai.inference import InferenceService
+
+    others = [c.directory for c in available_models() if c.directory.resolve() != default_model_dir().resolve()]
+    if not others:
+        pytest.skip("only one bundled model")
+    rad = read_radiograph(shared_dir / "data/dicom/CR-MONO1-10-chest.dcm")
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowFilm:
+        @property
+        def pixels(self):
+            entered.set()
+            release.wait(60)
+            return rad.pixels
+
+        def __getattr__(self, name):
+            return getattr(rad, name)
+
+    svc = InferenceService(preload=False)
+    results = []
+    svc.result.connect(lambda key, p: results.append(key))
+    try:
+        svc.submit("film", SlowFilm())
+        assert entered.wait(60)
+        old = svc._worker
+        svc.set_model(others[0])  # with the old worker still holding the film
+        assert old.isRunning() and svc._worker is not old and old in svc._retired
+        release.set()
+        qtbot.waitUntil(lambda: not svc._retired, timeout=60_000)  # ended, and let go
+        qtbot.wait(100)
+        assert results == [] and svc.cached("film") is None
+    finally:
+        release.set()
+        svc.shutdown()

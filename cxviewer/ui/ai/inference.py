@@ -225,6 +225,7 @@ class InferenceService(QObject):
         self.preload = preload
         self.preload_delay_ms = preload_delay_ms
         self._cache: OrderedDict[str, object] = OrderedDict()
+        self._retired: set[_Worker] = set()  # workers of an earlier model, still ending (kept alive until they have)
         self.model_dir = model_dir
         self.runtime = runtime
         self.device: str | None = None
@@ -250,6 +251,12 @@ class InferenceService(QObject):
         else:
             worker.start(QThread.Priority.LowPriority)
         return worker
+
+    def _let_go_of_retired(self) -> None:
+        worker = self.sender()
+        if worker in self._retired:
+            self._retired.discard(worker)
+            worker.deleteLater()
 
     def _from_current_worker(self) -> bool:
         return self.sender() is self._worker
@@ -328,7 +335,12 @@ class InferenceService(QObject):
         runtime = self.runtime if runtime is None else runtime
         if model_dir == self.model_dir and runtime == self.runtime:
             return
-        self.shutdown()
+        # the old worker finishes the film in flight (or its preload) on its own, unwaited for: its answers are
+        # dropped on arrival (``_from_current_worker``) and it is let go once its thread has ended
+        old = self._worker
+        old.stop()
+        self._retired.add(old)
+        old.finished.connect(self._let_go_of_retired)
         self._cache.clear()
         self.model_dir, self.runtime, self.device, self.model_title = model_dir, runtime, None, None
         self.preloaded = None

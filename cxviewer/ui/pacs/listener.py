@@ -8,6 +8,7 @@ opens in the study browser a moment after its last object arrived.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -37,6 +38,7 @@ class ListenerToggle(QToolButton):
         self.setObjectName("pacsListenerToggle")
         self.window_ = window
         self.listener = None
+        self._stopping: threading.Thread | None = None  # a listener being stopped (its server polls every 0.5 s)
         self._pending: dict[Path, int] = {}
         self.action = QAction("Receive from PACS (listener)", self)
         self.action.setCheckable(True)
@@ -66,7 +68,9 @@ class ListenerToggle(QToolButton):
             self._start()
         elif not on and self.listener is not None:
             listener, self.listener = self.listener, None
-            listener.stop()
+            # pynetdicom's server notices a stop within half a second: wait for that off the GUI thread
+            self._stopping = threading.Thread(target=listener.stop, name="pacs-listener-stop", daemon=True)
+            self._stopping.start()
             self._show_state()
             self.window_.status.showMessage(f"Listener stopped ({listener.received} received, {listener.refused} refused)", 5000)
 
@@ -74,6 +78,9 @@ class ListenerToggle(QToolButton):
         from cxviewer.pacs.listener import Listener, listener_ssl_context
         from cxviewer.pacs.storage import ObjectStore
 
+        if self._stopping is not None:  # switched on again at once: the old server must have let go of the port
+            self._stopping.join(1.0)
+            self._stopping = None
         pacs = self.window_.settings["pacs"]
         allowed = {n.ae_title for n in configured_nodes(self.window_.settings) if not n.is_web}
         accept_any = bool(pacs.get("listener_accept_any"))
