@@ -254,3 +254,38 @@ def test_pdf_shows_the_views_window_with_its_voi_function(qtbot, tmp_path, monke
     assert not np.array_equal(captured["image"], 255 - apply_voi(rad.pixels, (500, 800), monochrome1=True))
     assert captured["caption"] == "Custom, centre 500 / width 800, inverted"
     assert window.image_view.display.render(rad).tobytes() == captured["image"].tobytes()
+
+
+def test_the_export_button_paints_the_pdf_off_the_gui_thread_from_what_was_on_screen(qtbot, rad, prediction,
+                                                                                     tmp_path, monkeypatch):
+    """Export PDF...: the film, map and text are taken when the reader asks; Qt paints the PDF on another thread (a
+    film with its Grad-CAM map took 0.2-0.3 s on the GUI thread), and text typed meanwhile is not in it."""
+    import threading
+
+    import cxviewer.report.pdf as pdf_module
+    from PySide6.QtWidgets import QFileDialog
+
+    dock = make_dock(qtbot)
+    dock.set_radiograph(rad)
+    dock.set_prediction(prediction)
+    dock.editors["impression"].setPlainText("Clear lungs.")
+    target = tmp_path / "r.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "PDF (*.pdf)")))
+    painted_on, release = [], threading.Event()
+    real = pdf_module.render_report_pdf
+
+    def render(*args, **kwargs):
+        painted_on.append(threading.current_thread())
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_module, "render_report_pdf", render)
+    with qtbot.waitSignal(dock.exported, timeout=60_000) as exported:
+        dock.request_export("pdf")
+        assert "Exporting" in dock.saved_label.text()  # back at once, the PDF still being painted
+        dock.editors["impression"].setPlainText("Typed after asking.")
+        release.set()
+    assert painted_on and painted_on[0] is not threading.main_thread()
+    assert exported.args == [str(target)] and dock.saved_label.text() == "Exported r.pdf"
+    text = read_text(target)
+    assert "Clear lungs." in text and "Typed after asking." not in text

@@ -200,20 +200,23 @@ class AIResultSender(QObject):
         pacs = self.window_.settings["pacs"]
         outbox = _outbox()
         pdf_path = outbox / f"report-{uuid.uuid4().hex}.pdf"
-        try:  # Qt renders the PDF, so here on the GUI thread (well under a second)
-            dock.export_pdf(pdf_path, anonymise, announce=False)
-            pdf = pdf_path.read_bytes()
+        try:  # what the PDF shows is taken now; Qt paints it on the task's thread
+            write_pdf = dock.pdf_writer(pdf_path, anonymise)
         except (OSError, ValueError) as exc:
             self._say(f"Report not sent: the PDF could not be made: {exc}")
             return
-        finally:
-            pdf_path.unlink(missing_ok=True)
         report = copy.deepcopy(report)
 
         def work(cancel, progress):
             from cxviewer.imaging.dicom_file import read_header  # DICOM is read in imaging (layer contract)
             from cxviewer.pacs.report_document import write_report_document
 
+            try:
+                pdf = write_pdf().read_bytes()
+            except (OSError, ValueError) as exc:
+                raise PacsError(f"the PDF could not be made: {exc}") from None
+            finally:
+                pdf_path.unlink(missing_ok=True)
             path = write_report_document(outbox / f"report-{uuid.uuid4().hex}.dcm", pdf, report, header,
                                          anonymise=anonymise)
             try:
