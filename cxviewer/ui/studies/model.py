@@ -11,10 +11,16 @@ Grouping follows ``cxviewer.imaging.study_grouping`` (patient = Patient ID + iss
 UIDs by their folder); names and dates are written by ``cxviewer.imaging.dicom_values``, as in the
 viewer's corner text and the report. Series are ordered by number, images by instance number. The
 browser keeps only metadata and thumbnails, never the pixels, so memory stays bounded.
+
+One series may hold thousands of films (a PNG or JPEG folder, DICOM files without a Series Instance UID), and
+the loader adds them one by one on the GUI thread: so each study and series also keeps its rows' sort keys (and
+a series its films' paths) in Python, in display order (``_Rows``). A new row's place is a bisection, listing a
+series (PgUp/PgDown, "Im 2/5") copies a list, and sorting by the AI's answer moves every row in one pass.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +38,12 @@ ERROR_ROLE = Qt.ItemDataRole.UserRole + 3  # reader message of an unreadable fil
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4
 AI_RANK_ROLE = Qt.ItemDataRole.UserRole + 5  # int on an image's AI cell: lower sorts first (see study_ai.verdict)
 OPENED_ROLE = Qt.ItemDataRole.UserRole + 6  # int on a patient/study row: the order it was opened in
+_ROWS_ROLE = Qt.ItemDataRole.UserRole + 7  # on a study / series row: its _Rows (private)
+_MOVE_ROLE = Qt.ItemDataRole.UserRole + 8  # int: a row's place once sort_by_ai has moved it (private)
 COLUMNS = ("Name", "AI", "Body part", "Modality", "Date", "Description")  # what a reader triages by, first
 AI_COLUMN = COLUMNS.index("AI")
 NO_AI_RANK = 1 << 20  # not analysed yet: last when sorted by the AI's answer
+_TAIL = {"non_image": 1, "errors": 2}  # sort_by_ai: after the patients, the non-image objects, the unreadable files
 
 
 def thumbnail_pixmap(u8: np.ndarray) -> QPixmap:
@@ -42,6 +51,49 @@ def thumbnail_pixmap(u8: np.ndarray) -> QPixmap:
     h, w = u8.shape
     image = QImage(u8.data, w, h, u8.strides[0], QImage.Format.Format_Grayscale8).copy()
     return QPixmap.fromImage(image)
+
+
+class _Rows:
+    """The rows under one study (its series) or one series (its images), in display order, as Python sees
+    them: their SORT_ROLE keys and, under a series, the images' paths. Kept in step with the Qt items by the
+    model; read again from them should the two ever differ in length (``StudyModel._rows_of``)."""
+
+    __slots__ = ("keys", "paths", "natural")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple] = []
+        self.paths: list[Path] = []  # under a series; empty under a study
+        self.natural = True  # the keys ascend (the natural order): a new row's place is a bisection
+
+    def place(self, key: tuple) -> int:
+        """Where a row with ``key`` goes: before the first row whose key is greater."""
+        if self.natural:
+            return bisect_right(self.keys, key)
+        # sorted by the AI's answer: the same rule, row by row (still no Qt call)
+        return next((i for i, k in enumerate(self.keys) if k > key), len(self.keys))
+
+    def insert(self, row: int, key: tuple, path: Path | None = None) -> None:
+        self.keys.insert(row, key)
+        if path is not None:
+            self.paths.insert(row, path)
+
+    def remove(self, row: int) -> None:
+        del self.keys[row]
+        if self.paths:
+            del self.paths[row]
+
+    def reorder(self, order: list[int]) -> None:
+        """Row ``i`` now shows what row ``order[i]`` showed."""
+        self.keys = [self.keys[i] for i in order]
+        if self.paths:
+            self.paths = [self.paths[i] for i in order]
+        self.natural = all(a <= b for a, b in zip(self.keys, self.keys[1:]))
+
+    def read(self, parent: QStandardItem) -> None:
+        children = [parent.child(i) for i in range(parent.rowCount())]
+        self.keys = [child.data(SORT_ROLE) for child in children]
+        self.paths = [Path(child.data(PATH_ROLE)) for child in children if child.data(KIND_ROLE) == "image"]
+        self.natural = all(a <= b for a, b in zip(self.keys, self.keys[1:]))
 
 
 class StudyModel(QStandardItemModel):
@@ -58,6 +110,7 @@ class StudyModel(QStandardItemModel):
         self.non_images: dict[Path, ImageEntry] = {}
         self._non_image: QStandardItem | None = None
         self._non_image_note: QStandardItem | None = None
+        self._ai_ranks: dict[Path, int] = {}  # what set_ai wrote in AI_RANK_ROLE, by path (read by sort_by_ai)
 
     # ------------------------------------------------------------ building
     def clear_all(self) -> None:
@@ -71,6 +124,7 @@ class StudyModel(QStandardItemModel):
         self.non_images.clear()
         self._non_image = None
         self._non_image_note = None
+        self._ai_ranks.clear()
 
     def contains(self, path: Path) -> bool:
         return Path(path) in self.entries
@@ -110,6 +164,7 @@ class StudyModel(QStandardItemModel):
         if study is None:
             desc = e.study_description or ("(study)" if e.study_uid else e.path.parent.name)
             row = self._row(desc, format_date(e.study_date), e.modality, "", kind="study", body_part=e.body_part)
+            row[0].setData(_Rows(), _ROWS_ROLE)
             patient.appendRow(row)
             study = self._studies[skey] = row[0]
         series = self._series.get(sekey)
@@ -120,6 +175,7 @@ class StudyModel(QStandardItemModel):
                             kind="series", body_part=e.body_part)
             order = (e.series_number is None, e.series_number or 0, label)
             row[0].setData(order, SORT_ROLE)
+            row[0].setData(_Rows(), _ROWS_ROLE)
             self._insert_sorted(study, row, order)
             series = self._series[sekey] = row[0]
         n = f"Image {e.instance_number}" if e.instance_number is not None else e.path.name
@@ -133,19 +189,26 @@ class StudyModel(QStandardItemModel):
             icon = QIcon(pixmap)
             icon.addPixmap(pixmap, QIcon.Mode.Selected)  # grey levels stay true when selected
             row[0].setIcon(icon)
-        self._insert_sorted(series, row, sort_key)
+        self._insert_sorted(series, row, sort_key, Path(e.path))
         self._update_counts(series)
         return row[0]
 
-    @staticmethod
-    def _insert_sorted(parent: QStandardItem, row: list[QStandardItem], key: tuple) -> None:
-        """Insert ``row`` before the first child whose SORT_ROLE is greater than ``key``."""
-        pos = parent.rowCount()
-        for i in range(parent.rowCount()):
-            if parent.child(i).data(SORT_ROLE) > key:
-                pos = i
-                break
+    def _insert_sorted(self, parent: QStandardItem, row: list[QStandardItem], key: tuple,
+                       path: Path | None = None) -> None:
+        """Insert ``row`` (a study's series, or a series' image at ``path``) before the first child whose
+        SORT_ROLE is greater than ``key``."""
+        rows = self._rows_of(parent)
+        pos = rows.place(key)
         parent.insertRow(pos, row)
+        rows.insert(pos, key, path)
+
+    @staticmethod
+    def _rows_of(parent: QStandardItem) -> _Rows:
+        """The ``_Rows`` of a study or series row, read again from its children should they not match."""
+        rows = parent.data(_ROWS_ROLE)
+        if len(rows.keys) != parent.rowCount():  # rows moved behind the model's back
+            rows.read(parent)
+        return rows
 
     def _update_counts(self, series: QStandardItem) -> None:
         n = series.rowCount()
@@ -201,9 +264,14 @@ class StudyModel(QStandardItemModel):
     def remove_path(self, path: Path) -> None:
         item = self._images.pop(Path(path), None)
         self.entries.pop(Path(path), None)
+        self._ai_ranks.pop(Path(path), None)
         if item is not None:
             parent = item.parent() or self.invisibleRootItem()
-            parent.removeRow(item.row())
+            row = item.row()
+            rows = self._rows_of(parent) if parent.data(KIND_ROLE) == "series" else None
+            parent.removeRow(row)
+            if rows is not None:
+                rows.remove(row)
 
     # ------------------------------------------------------------ AI column
     def set_ai(self, path: Path, text: str, rank: int, tooltip: str = "") -> bool:
@@ -217,47 +285,99 @@ class StudyModel(QStandardItemModel):
         cell.setText(text)
         cell.setData(rank, AI_RANK_ROLE)
         cell.setToolTip(tooltip)
+        self._ai_ranks[Path(path)] = rank
         return True
 
     def clear_ai(self) -> None:
-        for path, item in self._images.items():
-            if self.entries.get(path) is not None and self.entries[path].ok:
-                parent = item.parent() or self.invisibleRootItem()
-                cell = parent.child(item.row(), AI_COLUMN)
-                cell.setText("")
-                cell.setData(None, AI_RANK_ROLE)
-                cell.setToolTip("")
+        """Blank every readable image's AI cell (text, rank, tooltip): cell by cell with the model's signals
+        held, then one dataChanged per series for the views."""
+        self._ai_ranks.clear()
+        changed = []
+        blocked = self.blockSignals(True)
+        try:
+            for series in self._series.values():
+                rows = self._rows_of(series)
+                for i, path in enumerate(rows.paths):
+                    entry = self.entries.get(path)
+                    if entry is not None and entry.ok:
+                        cell = series.child(i, AI_COLUMN)
+                        cell.setText("")
+                        cell.setData(None, AI_RANK_ROLE)
+                        cell.setToolTip("")
+                if rows.paths:
+                    changed.append((series.child(0, AI_COLUMN), series.child(len(rows.paths) - 1, AI_COLUMN)))
+        finally:
+            self.blockSignals(blocked)
+        for first, last in changed:
+            self.dataChanged.emit(first.index(), last.index(), [])
 
     def sort_by_ai(self, by_ai: bool = True) -> None:
         """Order patients, studies, series and images by the AI's answer, the most notable first (a called
         class in the card's order, then uncertain, out of scope, error, not analysed yet; a group by its most
         notable image), ties in the natural order; ``by_ai=False``: back to the natural order (patients and
-        studies as opened, series and images by number). Unreadable files stay last."""
+        studies as opened, series and images by number). Unreadable files and non-image objects stay last."""
         for group in (self._patients, self._studies):
             for i, item in enumerate(group.values()):
                 item.setData(i, OPENED_ROLE)
 
-        def rank(item: QStandardItem) -> int:
-            if item.data(KIND_ROLE) == "image":
-                parent = item.parent() or self.invisibleRootItem()
-                value = parent.child(item.row(), AI_COLUMN).data(AI_RANK_ROLE)
-                return NO_AI_RANK if value is None else int(value)
-            return min((rank(item.child(i)) for i in range(item.rowCount())), default=NO_AI_RANK)
+        def ai_rank(path: Path) -> int:
+            value = self._ai_ranks.get(path)
+            return NO_AI_RANK if value is None else int(value)
 
-        def key(item: QStandardItem) -> tuple:
-            kind = item.data(KIND_ROLE)
-            natural = item.data(OPENED_ROLE) if kind in ("patient", "study") else item.data(SORT_ROLE)
-            return (kind == "errors", rank(item) if by_ai else 0, natural if natural is not None else ())
+        plans: list[tuple[QStandardItem, list[int]]] = []  # (parent, its rows' new order): all but the errors'
 
-        def reorder(parent: QStandardItem) -> None:
-            ranked = sorted((key(parent.child(i)), i) for i in range(parent.rowCount()))
-            rows = [parent.takeRow(0) for _ in range(parent.rowCount())]
-            for _key, i in ranked:
-                parent.appendRow(rows[i])
-                if rows[i][0].data(KIND_ROLE) not in ("image", "errors"):
-                    reorder(rows[i][0])
+        def plan(parent: QStandardItem) -> int:
+            """Plan the order of ``parent``'s rows and, first, of those below them; returns ``parent``'s rank
+            (its most notable image's)."""
+            if parent.data(KIND_ROLE) == "series":  # its images, from Python: no Qt call per film
+                rows = self._rows_of(parent)
+                ranks = [ai_rank(path) for path in rows.paths]
+                # by (rank, natural key, place now) as below, in two stable sorts
+                order = list(range(len(rows.keys)))
+                if not rows.natural:
+                    order.sort(key=rows.keys.__getitem__)
+                if by_ai:
+                    order.sort(key=ranks.__getitem__)
+                plans.append((parent, order))
+                return min(ranks, default=NO_AI_RANK)
+            ranks, keys = [], []
+            for i in range(parent.rowCount()):
+                child = parent.child(i)
+                kind = child.data(KIND_ROLE)
+                if kind in ("patient", "study", "series"):
+                    r = plan(child)
+                elif kind == "image":
+                    r = ai_rank(Path(child.data(PATH_ROLE)))
+                else:  # the unreadable files (no AI answer: set_ai refuses them), the non-image objects
+                    r = NO_AI_RANK
+                natural = child.data(OPENED_ROLE) if kind in ("patient", "study") else child.data(SORT_ROLE)
+                ranks.append(r)
+                keys.append((_TAIL.get(kind, 0), r if by_ai else 0, natural if natural is not None else ()))
+            plans.append((parent, sorted(range(len(keys)), key=keys.__getitem__)))  # ties: as they are
+            return min(ranks, default=NO_AI_RANK)
 
-        reorder(self.invisibleRootItem())
+        plan(self.invisibleRootItem())
+        if all(order == list(range(len(order))) for _parent, order in plans):
+            return
+        # Every row is told its new place (signals held: that role is shown nowhere), then one sort of the
+        # whole tree by it moves them all: one layoutChanged, the selection and expanded rows kept. The
+        # unreadable files under their group carry no place, so they keep theirs.
+        sort_role = self.sortRole()
+        blocked = self.blockSignals(True)
+        try:
+            for parent, order in plans:
+                for place, i in enumerate(order):
+                    parent.child(i).setData(place, _MOVE_ROLE)
+        finally:
+            self.blockSignals(blocked)
+        self.setSortRole(_MOVE_ROLE)
+        try:
+            self.sort(0)
+        finally:
+            self.setSortRole(sort_role)
+        for parent, order in plans:
+            if parent.data(KIND_ROLE) in ("study", "series"):
+                parent.data(_ROWS_ROLE).reorder(order)
 
     # ------------------------------------------------------------- queries
     def index_for_path(self, path: Path) -> QModelIndex:
@@ -265,12 +385,12 @@ class StudyModel(QStandardItemModel):
         return item.index() if item is not None else QModelIndex()
 
     def series_paths(self, path: Path) -> list[Path]:
-        """Readable images of the series holding ``path``, in display order."""
+        """Readable images of the series holding ``path``, in display order (a new list: the caller's to keep)."""
         item = self._images.get(Path(path))
-        if item is None or item.parent() is None or item.parent().data(KIND_ROLE) != "series":
+        series = item.parent() if item is not None else None
+        if series is None or series.data(KIND_ROLE) != "series":
             return []
-        series = item.parent()
-        return [Path(series.child(i).data(PATH_ROLE)) for i in range(series.rowCount())]
+        return list(self._rows_of(series).paths)
 
     def first_image_under(self, index: QModelIndex) -> Path | None:
         item = self.itemFromIndex(index.siblingAtColumn(0)) if index.isValid() else None
