@@ -88,7 +88,7 @@ class StudyBrowser(QDockWidget):
         header.setSortIndicatorShown(on)
         if on:
             header.setSortIndicator(AI_COLUMN, Qt.SortOrder.AscendingOrder)
-        self.view.expandAll()  # moved rows come back collapsed
+        self.view.expandAll()  # every study and series open, as after loading
         if path_value:
             self.select_path(Path(path_value))
 
