@@ -37,6 +37,19 @@ def _visible_paths(view: ScanResultsView) -> list[str]:
     return [r.path for r in view.proxy.visible_results()]
 
 
+def test_closing_the_dialog_cancels_the_scan_without_waiting_for_it(dialog, corpus, qtbot):
+    """The window keeps the dialog, so closing it only hides it: the scan is cancelled and ends on its own thread
+    while the reader goes on (the old close waited for the batch in flight, up to a model load)."""
+    root, _ = corpus
+    dialog.add_paths([root])
+    dialog.show()
+    assert dialog.start()
+    dialog.close()
+    assert not dialog.isVisible() and dialog._worker.cancelled
+    assert dialog._thread.isRunning()  # not waited for
+    qtbot.waitUntil(lambda: not dialog.running, timeout=30_000)
+
+
 def test_dialog_scans_a_folder_and_fills_the_table(dialog, corpus, qtbot, tmp_path):
     root, expected = corpus
     before = tree_digest(root)
@@ -224,3 +237,13 @@ def test_old_scan_journals_are_pruned(monkeypatch):
     kept = sorted(folder.glob("scan-*.csv"))
     assert len(kept) == bd.KEEP_JOURNALS and fresh in kept
     assert not (folder / "scan-20260101-000000.csv").exists()
+
+
+def test_the_scan_thread_ends_without_the_event_loop_so_a_quit_can_wait_for_it(dialog, corpus, qtbot):
+    """At quit the window waits a moment for a cancelled scan: its thread must end by itself (its quit used to be
+    queued to the GUI thread, so a wait there always ran to its timeout)."""
+    root, _ = corpus
+    dialog.add_paths([root])
+    assert dialog.start()
+    dialog.cancel()
+    assert dialog.wait(20_000)  # no event processing here

@@ -320,8 +320,10 @@ class BatchScanDialog(QDialog):
         worker.progressed.connect(self._show_progress)
         worker.finished.connect(self._finished)
         worker.failed.connect(self._failed)
-        worker.finished.connect(thread.quit)
-        worker.failed.connect(thread.quit)
+        # quit straight from the worker's thread (QThread.quit is thread-safe): queued to this thread, it would wait
+        # for the GUI's event loop, and a wait() here for the thread's end could never be met
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._thread_done)
         self._worker, self._thread = worker, thread
         self._set_running(True)
@@ -400,10 +402,17 @@ class BatchScanDialog(QDialog):
             thread.deleteLater()
 
     def closeEvent(self, event) -> None:
+        # closing the dialog stops the scan without waiting for the batch in flight (up to a model load): the
+        # dialog is only hidden (its window keeps it), and the thread ends on its own (``_thread_done``)
         if self.running:
             self.cancel()
-            self.wait()
         super().closeEvent(event)
+
+    def quit(self, timeout_ms: int) -> None:
+        """The window closes (the app quits): stop the scan and wait at most ``timeout_ms`` for its thread."""
+        if self.running:
+            self.cancel()
+            self.wait(timeout_ms)
 
 
 def _open_in_window(window, path: str) -> None:
@@ -431,6 +440,10 @@ def install_batch_action(window) -> QAction:
             dialog = BatchScanDialog(window)
             dialog.openRequested.connect(lambda p: _open_in_window(window, p))
             window._batch_scan_dialog = dialog
+            if hasattr(window, "add_close_hook"):
+                from cxviewer.ui.main_window import QUIT_WAIT_MS
+
+                window.add_close_hook(lambda: dialog.quit(QUIT_WAIT_MS))
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
