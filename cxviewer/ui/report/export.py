@@ -94,8 +94,8 @@ class ReportExports:
             self.saved_label.setText("")
             QMessageBox.warning(self, "Export report", f"The report could not be exported:\n{error}")
             return
-        self.exported.emit(str(path))
         self._exported_as(target)
+        self.exported.emit(str(path))
 
     def _exported_as(self, target: Path) -> None:
         self.last_export_dir = target.parent
