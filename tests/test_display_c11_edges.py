@@ -8,6 +8,7 @@ Padding left out of the full-range window.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from dicom_builder import build_dicom, lut_item
 
 from cxviewer.imaging import DisplayState, read_radiograph, render_display
@@ -82,3 +83,16 @@ def test_pixel_padding_is_left_out_of_the_full_range_window(tmp_path):
     rad = read_radiograph(build_dicom(tmp_path / "range.dcm", ranged, bits_stored=12, PixelPaddingValue=0,
                                       PixelPaddingRangeLimit=10))
     assert rad.value_range() == (1000.0, 3000.0)
+
+
+def test_pixel_padding_is_left_out_of_the_histogram_presets():
+    """Auto, Lung...: percentiles of the image, not of its padding (here a value inside the image's range, which the
+    presets' dropping of the extreme values does not catch)."""
+    from cxviewer.ui.viewer.presets import histogram_window
+
+    ramp = np.linspace(0, 1000, 64 * 32).reshape(32, 64)
+    film = np.vstack([ramp, np.full((32, 64), 500.0)])  # half the film padded with 500
+    with_padding = histogram_window(film, False, 5, 95)
+    without = histogram_window(film, False, 5, 95, padding=(500.0, 500.0))
+    assert without == pytest.approx(histogram_window(ramp, False, 5, 95), rel=0.02)
+    assert with_padding[1] < 0.9 * without[1]  # counted, the padding squeezes the window towards its one value

@@ -191,7 +191,7 @@ class ImageView(QWidget):
         self._set_window(Window.from_header(list(self.rad.voi_presets)[index], self.rad.voi_function))
 
     def apply_builtin_preset(self, preset: BuiltinPreset) -> None:
-        c, w = builtin_window(preset, self.rad.pixels, self.rad.shown_reversed)
+        c, w = builtin_window(preset, self.rad.pixels, self.rad.shown_reversed, self.rad.padding)
         self._set_window(Window.custom(c, w, preset.name, "LINEAR"))
 
     def reset_window(self) -> None:

@@ -52,10 +52,13 @@ def presets_for(rad: Any) -> tuple[BuiltinPreset, ...]:
     return CHEST_PRESETS
 
 
-def _sample(pixels: np.ndarray) -> np.ndarray:
+def _sample(pixels: np.ndarray, padding: tuple[float, float] | None = None) -> np.ndarray:
     step = max(1, int(np.ceil(np.sqrt(pixels.size / _MAX_SAMPLES))))
     values = np.asarray(pixels[::step, ::step], dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
+    if padding is not None:  # Pixel Padding (Radiograph.padding) is not part of the image
+        kept = values[(values < padding[0]) | (values > padding[1])]
+        values = kept if kept.size else values
     # Exact extremes are usually padding, collimator shutters or saturated detector: leave them out
     # when enough other values remain.
     if values.size:
@@ -67,10 +70,10 @@ def _sample(pixels: np.ndarray) -> np.ndarray:
 
 
 def histogram_window(pixels: np.ndarray, reversed_display: bool, low_pct: float,
-                     high_pct: float) -> tuple[float, float]:
+                     high_pct: float, padding: tuple[float, float] | None = None) -> tuple[float, float]:
     """Linear window (centre, width) whose ends sit at the given brightness percentiles (``reversed_display``:
     higher values are shown darker, :attr:`Radiograph.shown_reversed`)."""
-    values = _sample(pixels)
+    values = _sample(pixels, padding)
     if values.size == 0:
         return 0.0, 1.0
     if reversed_display:
@@ -81,5 +84,6 @@ def histogram_window(pixels: np.ndarray, reversed_display: bool, low_pct: float,
     return float(lo + hi) / 2.0, width
 
 
-def builtin_window(preset: BuiltinPreset, pixels: np.ndarray, reversed_display: bool) -> tuple[float, float]:
-    return histogram_window(pixels, reversed_display, preset.low_pct, preset.high_pct)
+def builtin_window(preset: BuiltinPreset, pixels: np.ndarray, reversed_display: bool,
+                   padding: tuple[float, float] | None = None) -> tuple[float, float]:
+    return histogram_window(pixels, reversed_display, preset.low_pct, preset.high_pct, padding)
