@@ -122,3 +122,18 @@ def test_an_roi_area_says_what_it_measures_like_a_length():
         text = label(roi, MeasurementScale(0.2, 0.2, kind, ""), pixels)
         assert text.splitlines()[-1].endswith(f"mm\N{SUPERSCRIPT TWO} {words}"), text
     assert label(roi, MeasurementScale(None, None, "pixels", ""), pixels).endswith("px\N{SUPERSCRIPT TWO}")
+
+
+def test_roi_statistics_leave_pixel_padding_out():
+    import numpy as np
+
+    from cxviewer.annotate.model import Annotation
+    from cxviewer.annotate.values import roi_stats
+
+    pixels = np.full((40, 40), 100, np.uint16)
+    pixels[:, :20] = 0  # the left half is padding
+    roi = Annotation("ellipse", ((5.0, 5.0), (35.0, 35.0)))
+    assert roi_stats(pixels, roi).minimum == 0
+    stats = roi_stats(pixels, roi, padding=(0.0, 0.0))
+    assert (stats.minimum, stats.maximum, stats.mean) == (100, 100, 100)
+    assert roi_stats(np.zeros((40, 40), np.uint16), roi, padding=(0.0, 0.0)) is None  # all padding: no pixels

@@ -59,10 +59,14 @@ def ellipse_mask(shape: tuple[int, int], corners) -> tuple[np.ndarray, slice, sl
     return (yy[:, None] ** 2 + xx[None, :] ** 2) <= 1.0, rows, cols
 
 
-def roi_stats(pixels: np.ndarray, a: Annotation, scale: MeasurementScale | None = None) -> RoiStats | None:
-    """Statistics of the modality values inside an ellipse ROI; None when it holds no pixel centre."""
+def roi_stats(pixels: np.ndarray, a: Annotation, scale: MeasurementScale | None = None,
+              padding: tuple[float, float] | None = None) -> RoiStats | None:
+    """Statistics of the modality values inside an ellipse ROI, Pixel Padding (``padding``: Radiograph.padding)
+    left out; None when it holds no image pixel centre. The area is the ellipse's."""
     mask, rows, cols = ellipse_mask(pixels.shape, a.points)
     values = np.asarray(pixels[rows, cols], dtype=np.float64)[mask] if mask.size else np.empty(0)
+    if padding is not None:
+        values = values[(values < padding[0]) | (values > padding[1])]
     if values.size == 0:
         return None
     (x0, y0), (x1, y1) = a.points
@@ -86,7 +90,8 @@ def _number(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:.1f}"
 
 
-def label(a: Annotation, scale: MeasurementScale, pixels: np.ndarray | None = None) -> str:
+def label(a: Annotation, scale: MeasurementScale, pixels: np.ndarray | None = None,
+          padding: tuple[float, float] | None = None) -> str:
     """The text drawn beside the annotation."""
     if a.kind == "distance":
         return scale.format_length(scale.length(*a.points))
@@ -99,7 +104,7 @@ def label(a: Annotation, scale: MeasurementScale, pixels: np.ndarray | None = No
         unit = scale.unit_label
         return f"CTR {ratio:.2f} (heart {heart:.1f} / thorax {thorax:.1f} {unit})"
     if a.kind == "ellipse":
-        stats = roi_stats(pixels, a, scale) if pixels is not None else None
+        stats = roi_stats(pixels, a, scale, padding) if pixels is not None else None
         if stats is None:
             return "ROI: no pixels"
         area_unit = "mm\N{SUPERSCRIPT TWO}" if scale.in_mm else "px\N{SUPERSCRIPT TWO}"

@@ -127,7 +127,7 @@ class AnnotationController(QObject):
 
     def label_for(self, a: Annotation) -> str:
         rad = self.view.rad
-        return label(a, self.scale(), rad.pixels if rad is not None else None)
+        return label(a, self.scale(), rad.pixels if rad is not None else None, getattr(rad, "padding", None))
 
     def _clear_graphics(self) -> None:
         for g in self.graphics.values():
