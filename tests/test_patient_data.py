@@ -177,3 +177,15 @@ def test_pacs_store_tightens_an_existing_study_folder_but_not_the_folder_the_use
     store = ObjectStore(folder)
     path = store.save(dicom_copy(tmp_path).read_bytes(), "1.2.3", "1.2.3.4")
     assert (_mode(folder), _mode(path.parent), _mode(path)) == (0o755, 0o700, 0o600)
+
+
+def test_the_referring_physicians_name_is_redacted_from_the_text_as_well_as_the_header():
+    """The header row is blanked when anonymised; the reader's text that names the referrer must not keep it."""
+    header = ReportHeader(patient_name="DOE^JANE", patient_id="PID-77341A", referring_physician="SMITH^JOHN")
+    report = Report(study_key="k", header=header)
+    report.sections["clinical_indication"] = "Referred by Dr John Smith (SMITH^JOHN) for Jane Doe. Cough."
+    anon = report.anonymised()
+    text = anon.sections["clinical_indication"]
+    for leaked in ("Smith", "SMITH", "John", "JOHN", "Jane", "Doe"):
+        assert leaked not in text, (leaked, text)
+    assert "Cough." in text and anon.header.referring_physician == ""

@@ -116,8 +116,9 @@ class ReportHeader:
             values.append(getattr(self, name))
         if self.source_name:
             values.append(Path(self.source_name).stem)
-        values += [self.patient_name, format_person_name(self.patient_name)]
-        values += re.split(r"[\^=]", self.patient_name)
+        for person in (self.patient_name, self.referring_physician):  # the header blanks both; so does the text
+            values += [person, format_person_name(person)]
+            values += re.split(r"[\^=]", person)
         values += date_spellings(self.birth_date)
         # a component of one character (an initial) would redact half the report
         out = {v.strip() for v in values if v and len(v.strip()) >= 2}
