@@ -106,3 +106,19 @@ def test_ct_slice_gets_no_opinion_in_the_report(tmp_path, cxviewer_home):
     ai = json.loads((tmp_path / "ct.json").read_text(encoding="utf-8"))["ai"]
     assert ai["status"] == "out_of_scope" and ai["probabilities"] == {} and "CT" in ai["scope_reason"]
     assert len([im for im in read_images(out) if im.height > 20]) == 1  # the radiograph, no overlay
+
+
+def test_a_hip_film_is_not_titled_a_chest_report_and_its_missing_overlay_says_why(tmp_path, cxviewer_home, dicom_dir):
+    """The model refuses a hip film by its header: the report is a "Radiograph report" (also the PDF's title), and
+    the key images say the overlay is missing because the model gives no opinion outside its scope."""
+    from cxviewer.model import available_models
+
+    if not available_models():
+        pytest.skip("no classifier installed")
+    out = tmp_path / "hip.pdf"
+    proc = cxviewer(str(dicom_dir / "RG2_RLE.dcm"), "-o", str(out), home=cxviewer_home)
+    assert proc.returncode == 0, proc.stderr
+    text = squash(read_text(out))
+    assert squash("Radiograph report") in text and squash("Chest radiograph report") not in text
+    assert squash("No Grad-CAM overlay: the model gives no opinion on an image outside its scope.") in text
+    assert b"/Title (Radiograph report)" in out.read_bytes() or b"Radiograph report" in all_bytes(out)

@@ -26,7 +26,7 @@ from cxviewer.files.atomic import AtomicFile
 from cxviewer.files.privacy import holds_patient_data
 from cxviewer.report.content import Report, with_ai
 from cxviewer.report.key_images import key_images
-from cxviewer.report.pdf_html import CSS, DOC_TITLE, build_html, footer_text, human_time
+from cxviewer.report.pdf_html import CSS, build_html, document_title, footer_text, human_time
 from cxviewer.report.pdf_options import PAGE_SIZES, PdfOptions
 from cxviewer.report.pdf_tounicode import repair_tounicode
 from cxviewer.report.timestamps import now_iso
@@ -89,7 +89,7 @@ def render_report_pdf(path: str | Path, report: Report, display_image: np.ndarra
         writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4 if options.page_size == "A4"
                                      else QPageSize.PageSizeId.Letter))
         writer.setPageMargins(QMarginsF(15, 14, 15, 12), QPageLayout.Unit.Millimeter)
-        writer.setTitle(DOC_TITLE)  # neutral: never a patient's name, even when not anonymised
+        writer.setTitle(document_title(report))  # neutral: never a patient's name, even when not anonymised
         writer.setCreator(f"CXViewer {__version__}")
 
         doc = QTextDocument()

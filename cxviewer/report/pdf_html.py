@@ -16,6 +16,14 @@ from cxviewer.report.pdf_options import PdfOptions
 from cxviewer.report.redaction import profile_name
 
 DOC_TITLE = "Chest radiograph report"
+OTHER_TITLE = "Radiograph report"  # a film whose header names another body part (a hip film in a chest study)
+
+
+def document_title(report: Report) -> str:
+    """The report's title: a chest report unless the film's header names another body part (never a patient's
+    name: it is also the PDF's Title)."""
+    body_part = (getattr(report.header, "body_part", "") or "").strip().upper()
+    return DOC_TITLE if body_part in ("", "CHEST", "THORAX", "LUNG", "CHEST_TO_PELVIS") else OTHER_TITLE
 
 
 CSS = """
@@ -64,8 +72,8 @@ def _title_html(report: Report, options: PdfOptions) -> str:
                    else "not signed")
     return (
         "<table width='100%' cellspacing='0' cellpadding='0'><tr>"
-        f"<td width='66%'><h1>{institution or DOC_TITLE}</h1>"
-        + (f"<p>{DOC_TITLE}</p>" if institution else "")
+        f"<td width='66%'><h1>{institution or document_title(report)}</h1>"
+        + (f"<p>{document_title(report)}</p>" if institution else "")
         + "</td>"
         f"<td align='right'><p><b>{report.status.upper()}</b> <span class='muted'>({status_note})</span></p>"
         + (f"<p class='muted'>Anonymised export: {html.escape(profile_name(options.keep_dates))}</p>"
@@ -154,8 +162,9 @@ def _images_html(report: Report, options: PdfOptions, width96: float, image_shap
             f"<td class='caption' align='right'>high</td></tr></table>"
             f"<p class='caption'>Where the model{model} looked (relative, not a finding)</p></td>")
     else:
-        out.append("<td width='50%' valign='top'><p class='muted'>No Grad-CAM overlay: "
-                   "no AI result for this image.</p></td>")
+        why = ("the model gives no opinion on an image outside its scope" if report.ai and report.ai.out_of_scope
+               else "no AI result for this image")
+        out.append(f"<td width='50%' valign='top'><p class='muted'>No Grad-CAM overlay: {why}.</p></td>")
     out.append("</tr></table>")
     return "".join(out)
 
