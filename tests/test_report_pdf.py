@@ -233,3 +233,20 @@ def test_real_header_values_of_a_shared_file(qapp, tmp_path):
     text = read_text(path)
     assert rad.patient_id in text and "CompressedSamples, RG1" in text
     assert "2004-08-26" in text and "PA" in text
+
+
+def test_the_grad_cam_key_is_drawn_as_the_overlay_is():
+    """The key's low end is the untinted film (mid-grey), not black; its high end the overlay's strongest tint."""
+    import numpy as np
+
+    from cxviewer.report.key_images import key_images, overlay_image
+    from cxviewer.report.pdf_options import PdfOptions
+
+    film = np.full((64, 64), 128, np.uint8)
+    options = PdfOptions()
+    images = key_images(film, np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64), options)
+    bar = images["colorbar"]
+    assert tuple(bar[0, 0]) == (128, 128, 128)  # no attention: the film as it is
+    strongest = overlay_image(np.full((1, 1), 128, np.uint8), np.ones((1, 1), np.float32), options.colormap,
+                              options.overlay_opacity)[0, 0]
+    assert tuple(bar[0, -1]) == tuple(strongest)

@@ -67,6 +67,9 @@ def key_images(image: np.ndarray, heatmap: np.ndarray | None, options: PdfOption
                               interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
         res["overlay"] = with_annotations(overlay_image(shown, heat, options.colormap, options.overlay_opacity),
                                           options.annotation_layer)
-        ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :], 8, axis=0)
-        res["colorbar"] = colorize(ramp, options.colormap)
+        # the key is drawn as the overlay is: the same tint and opacity over a mid-grey film (low attention leaves
+        # the film untinted, the strongest is a partial tint), not the bare colour map from black
+        ramp = np.repeat(np.linspace(0.0, 1.0, 256, dtype=np.float32)[None, :], 8, axis=0)
+        res["colorbar"] = overlay_image(np.full(ramp.shape, 128, np.uint8), ramp, options.colormap,
+                                        options.overlay_opacity)
     return res

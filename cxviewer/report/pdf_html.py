@@ -160,7 +160,8 @@ def _images_html(report: Report, options: PdfOptions, width96: float, image_shap
             f"<table width='{iw}' cellspacing='0' cellpadding='0'><tr><td class='caption'>low</td>"
             f"<td class='caption' align='center'>Grad-CAM attention</td>"
             f"<td class='caption' align='right'>high</td></tr></table>"
-            f"<p class='caption'>Where the model{model} looked (relative, not a finding)</p></td>")
+            f"<p class='caption'>Where the model{model} looked (relative, not a finding; no tint where it did not "
+            "look, nor outside the region it was shown)</p></td>")
     else:
         why = ("the model gives no opinion on an image outside its scope" if report.ai and report.ai.out_of_scope
                else "no AI result for this image")
