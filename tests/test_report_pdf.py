@@ -250,3 +250,25 @@ def test_the_grad_cam_key_is_drawn_as_the_overlay_is():
     strongest = overlay_image(np.full((1, 1), 128, np.uint8), np.ones((1, 1), np.float32), options.colormap,
                               options.overlay_opacity)[0, 0]
     assert tuple(bar[0, -1]) == tuple(strongest)
+
+
+def test_a_short_box_is_not_cut_by_a_page_break(qapp):
+    """A short table (the research notice's box) that a page break would cut moves whole to the next page: Qt lays a
+    table's lines across the break, so each page drew half of a line (CR-MONO1-10-chest without AI ended page 1 in
+    the middle of the notice)."""
+    from PySide6.QtCore import QSizeF
+    from PySide6.QtGui import QTextDocument, QTextTable
+
+    from cxviewer.report.pdf import _keep_headings_with_next
+
+    body_h = 400.0
+    for filler_lines in range(8, 30):  # the box lands across the break for some of these
+        doc = QTextDocument()
+        doc.setHtml("<p>" + "<br>".join(f"line {i}" for i in range(filler_lines)) + "</p>"
+                    "<table border='1' width='100%'><tr><td>Research use only. The AI result is not a diagnosis;"
+                    "<br>it must not be used without review.<br>A third line.</td></tr></table><p>after</p>")
+        doc.setPageSize(QSizeF(300.0, body_h))
+        _keep_headings_with_next(doc, body_h)
+        (table,) = [f for f in doc.rootFrame().childFrames() if isinstance(f, QTextTable)]
+        box = doc.documentLayout().frameBoundingRect(table)
+        assert int(box.top() // body_h) == int((box.bottom() - 1) // body_h), (filler_lines, box)

@@ -174,9 +174,32 @@ def _keep_headings_with_next(doc, body_h: float, rounds: int = 6) -> None:
                         break  # the layout below has changed; start over
             block = nxt
         if not moved:
+            moved = _keep_short_tables_whole(doc, body_h)
+        if not moved:
             break
     # the incremental relayout after a format change can lose blocks at the end: lay it all out again
     doc.markContentsDirty(0, doc.characterCount())
+
+
+def _keep_short_tables_whole(doc, body_h: float) -> bool:
+    """Move a short table (the research notice's box, the AI block's rows: under a third of a page) that a page
+    break would cut to the next page: Qt lays a table's lines across the break, so half a line would be drawn on
+    each page. True when one was moved (the layout below has changed)."""
+    from PySide6.QtGui import QTextFormat, QTextTable
+
+    layout = doc.documentLayout()
+    for frame in doc.rootFrame().childFrames():
+        if not isinstance(frame, QTextTable):
+            continue
+        box = layout.frameBoundingRect(frame)
+        fmt = frame.format()
+        if box.height() >= body_h / 3 or fmt.pageBreakPolicy() & QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore:
+            continue
+        if int(box.top() // body_h) != int((box.bottom() - 1) // body_h):
+            fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+            frame.setFormat(fmt)
+            return True
+    return False
 
 
 def _url(name: str):
