@@ -84,7 +84,7 @@ def test_card_summary_carries_the_cross_source_figures_of_the_default_model():
     rows = dict(card_summary(card))
     assert rows["Other hospitals' films (never trained on)"] == str(cross["n"])
     assert rows["Macro ROC AUC there"] == f"{cross['macro_auc']:.3f}"
-    assert f"normal {cross['per_class']['normal']['recall']:.3f}" in rows["Recall there"]
+    assert f"Normal {cross['per_class']['normal']['recall']:.3f}" in rows["Recall there"]  # as the AI table names it
 
 
 def test_json_export(rad, tmp_path):

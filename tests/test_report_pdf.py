@@ -78,7 +78,7 @@ def test_every_field_is_in_the_text(pdfs):
         "Computed radiography (CR)", READER,
         "COVID-19", "12.0 %", "Other pneumonia (leading)", "71.0 %", "Normal", "17.0 %",
         "cxnet-densenet121 1.0.0", "device CPU", "812 ms", "2024-01-31 10:20 (UTC+09:00)",
-        "Model card summary", "Held-out images", "276", "Macro ROC AUC", "0.934", "Recall pneumonia",
+        "Model card summary", "Held-out images", "276", "Macro ROC AUC", "0.934", "Recall Other pneumonia",
         "Grad-CAM mass inside lungs", "58%",
         "research software, not a medical device; not a diagnosis", "Research use only",
         "Header window 1, centre 550 / width 1024", "Grad-CAM attention", "Generated",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cxviewer.class_names import display_name
+
 
 def card_summary(card: Any) -> list[tuple[str, str]]:
     """Held-out figures from a model card (ModelCard or its JSON dict) as (label, value) rows.
@@ -17,6 +19,7 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return []
     rows: list[tuple[str, str]] = []
+    names = data.get("display_names") if isinstance(data.get("display_names"), dict) else None  # as the AI table
     arch = data.get("architecture_text") or data.get("architecture")
     if isinstance(arch, str) and arch:
         rows.append(("Architecture", arch))
@@ -42,7 +45,7 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
             for name, vals in per_class.items():
                 if isinstance(vals, dict) and _is_number(vals.get("recall")):
                     extra = f", AUC {_fmt_metric(vals['auc'])}" if _is_number(vals.get("auc")) else ""
-                    rows.append((f"Recall {name}", _fmt_metric(vals["recall"]) + extra))
+                    rows.append((f"Recall {display_name(name, names)}", _fmt_metric(vals["recall"]) + extra))
         att = held.get("attention")
         if isinstance(att, dict):
             if _is_number(att.get("lung_share_mean")):
@@ -57,7 +60,7 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
                 rows.append(("Grad-CAM mass in border band", f"{att['border_share_mean']:.0%}{area}"))
     cross = metrics.get("cross_source") if isinstance(metrics, dict) else None
     if isinstance(cross, dict):
-        rows += _cross_source_rows(cross)
+        rows += _cross_source_rows(cross, names)
     if not any(label.startswith("Grad-CAM") for label, _ in rows):
         for path, value in _walk_numbers(metrics if isinstance(metrics, dict) else {}):
             if "lung" in path.lower() and "share" in path.lower():
@@ -66,7 +69,7 @@ def card_summary(card: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def _cross_source_rows(cross: dict) -> list[tuple[str, str]]:
+def _cross_source_rows(cross: dict, names: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """The card's cross-source validation (films from hospitals the model never saw) in three rows: what
     the reader most needs to weigh an opinion on a film from their own hospital."""
     rows: list[tuple[str, str]] = []
@@ -76,7 +79,7 @@ def _cross_source_rows(cross: dict) -> list[tuple[str, str]]:
         rows.append(("Macro ROC AUC there", _fmt_metric(cross["macro_auc"])))
     per_class = cross.get("per_class")
     if isinstance(per_class, dict):
-        recalls = [f"{name} {_fmt_metric(v['recall'])}" for name, v in per_class.items()
+        recalls = [f"{display_name(name, names)} {_fmt_metric(v['recall'])}" for name, v in per_class.items()
                    if isinstance(v, dict) and _is_number(v.get("recall"))]
         if recalls:
             rows.append(("Recall there", ", ".join(recalls)))
