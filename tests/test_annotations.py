@@ -236,7 +236,7 @@ def test_store_is_owner_only_and_survives_damage(tmp_path, film):
     assert again.annotations == doc.annotations and again.calibration == doc.calibration
     path.write_text("{not json")
     assert store.load(film.sop_uid).annotations == []  # set aside, not a crash
-    assert path.with_suffix(".json.damaged").exists()
+    assert [p for p in path.parent.iterdir() if p.name.startswith(path.stem + ".damaged-")]  # kept aside
 
 
 # ------------------------------------------------------------------ restart
@@ -333,3 +333,16 @@ def test_d_is_the_one_distance_tool_in_the_menu_and_on_the_toolbar(qtbot):
     assert view.window.center == centre  # measuring neither panned nor windowed
     w.close()
     w.loader.shutdown()
+
+
+def test_damaged_annotation_files_are_each_kept_aside_and_a_fresh_document_starts(tmp_path):
+    """Valid JSON of the wrong shape (a list, a number where a dict belongs) used to raise out of the store and leave
+    the previous film's marks in place; and a second damage overwrote the first set-aside copy."""
+    store = AnnotationStore(tmp_path / "s")
+    path = store.path_for("film-1")
+    for damage in ("[1, 2]", '{"annotations": 5, "calibration": 5}'):
+        path.write_text(damage, encoding="utf-8")
+        doc = store.load("film-1")
+        assert doc.key == "film-1" and doc.is_empty() and not path.exists()
+    kept = sorted(p.read_text(encoding="utf-8") for p in path.parent.iterdir() if ".damaged-" in p.name)
+    assert kept == sorted(["[1, 2]", '{"annotations": 5, "calibration": 5}'])

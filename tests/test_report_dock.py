@@ -289,3 +289,29 @@ def test_the_export_button_paints_the_pdf_off_the_gui_thread_from_what_was_on_sc
     assert exported.args == [str(target)] and dock.last_export_dir == tmp_path  # (the label may say "Draft saved")
     text = read_text(target)
     assert "Clear lungs." in text and "Typed after asking." not in text
+
+
+@pytest.mark.parametrize("damage", ['{"schema": "cxviewer.report/1", "study_key": "K", "status": "Draft", "header": 5}',
+                                    '{"sections": "x"}', "[1, 2]", "{not json"])
+def test_a_damaged_draft_of_the_next_study_never_sends_typing_into_the_previous_one(qtbot, tmp_path, damage):
+    """Study B's draft file is damaged (valid JSON of the wrong shape, or not JSON): opening B shows a fresh report
+    for B, the damaged file is kept aside, and what is typed goes into B's draft, not into A's."""
+    dock = make_dock(qtbot)
+    a = read_radiograph(dicom_copy(tmp_path, name="a.dcm", PatientName="A^PATIENT", PatientID="PA-1",
+                                   StudyInstanceUID="1.2.3.4.5.111"))
+    b = read_radiograph(dicom_copy(tmp_path, name="b.dcm", PatientName="B^PATIENT", PatientID="PB-2",
+                                   StudyInstanceUID="1.2.3.4.5.999"))
+    dock.set_radiograph(a)
+    dock.editors["findings"].setPlainText("Finding for A.")
+    dock.save_now()
+    key_b = dock.report.__class__.for_radiograph(b).study_key
+    damaged = dock.store.path_for(key_b)
+    damaged.write_text(damage.replace('"K"', json.dumps(key_b)), encoding="utf-8")
+    dock.set_radiograph(b)
+    assert dock.report.study_key == key_b and dock.report.header.patient_id == "PB-2"
+    dock.editors["findings"].setPlainText("Finding for B.")
+    dock.save_now()
+    assert dock.store.load(dock.report.__class__.for_radiograph(a).study_key).sections["findings"] == "Finding for A."
+    assert dock.store.load(key_b).sections["findings"] == "Finding for B."
+    kept = [p for p in damaged.parent.iterdir() if p.name.startswith(damaged.stem + ".corrupt-")]
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == damage.replace('"K"', json.dumps(key_b))

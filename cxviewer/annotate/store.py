@@ -17,6 +17,7 @@ from typing import Any
 
 from cxviewer.annotate.model import AnnotationDocument
 from cxviewer.files.atomic import atomic_write_text
+from cxviewer.files.set_aside import set_aside
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,13 @@ class AnnotationStore:
             return AnnotationDocument(key)
         try:
             doc = AnnotationDocument.from_dict(json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("annotations for %s cannot be read (%s); set aside as %s.damaged", key, exc, path.name)
-            try:
-                path.replace(path.with_suffix(".json.damaged"))
-            except OSError:
-                pass
+        except OSError as exc:
+            log.warning("annotations for %s cannot be read (%s)", key, exc)
+            return AnnotationDocument(key)
+        except Exception as exc:  # noqa: BLE001 - any damage (bad JSON, a wrong shape): set aside, start afresh
+            aside = set_aside(path, "damaged")
+            log.warning("annotations for %s cannot be read (%s: %s); kept as %s", key, type(exc).__name__, exc,
+                        aside.name if aside else path.name)
             return AnnotationDocument(key)
         doc.key = key
         return doc

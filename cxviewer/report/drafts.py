@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from cxviewer.files.atomic import TEMP_SUFFIX, atomic_write_text
+from cxviewer.files.set_aside import set_aside
 from cxviewer.report.content import Report
 from cxviewer.report.timestamps import now_iso
 
@@ -62,13 +63,10 @@ class DraftStore:
             return None
         try:
             report = Report.from_dict(json.loads(text))
-        except (ValueError, TypeError, KeyError) as exc:
-            aside = path.with_name(f"{path.stem}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}.json")
-            log.warning("reports: %s is unreadable (%s); kept as %s", path, exc, aside.name)
-            try:
-                path.replace(aside)
-            except OSError:
-                pass
+        except Exception as exc:  # noqa: BLE001 - any damage (bad JSON, a wrong shape): set aside, start afresh
+            aside = set_aside(path)
+            log.warning("reports: %s is unreadable (%s: %s); kept as %s", path, type(exc).__name__, exc,
+                        aside.name if aside else "it is")
             return None
         if report.study_key != study_key:
             log.warning("reports: %s belongs to another study; ignored", path)

@@ -103,8 +103,8 @@ class AnnotationController(QObject):
         self.undo_stack.clear()
         self.selected = None
         self._pending = []
+        self.doc = None  # nothing drawn from here on can land in the previous film's file
         if rad is None:
-            self.doc = None
             return
         self.doc = self.store.load(film_key(rad))
         self.view.calibration = self.doc.calibration

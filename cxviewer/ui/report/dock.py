@@ -209,6 +209,7 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         new = Report.for_radiograph(rad)
         if new.study_key == previous_key and self.report is not None:
             return  # another image of the same study: the same report
+        self.report = new  # from here on nothing typed can land in the previous study's report
         stored = self.store.load(new.study_key)
         if stored is not None:
             # the header is read again from the file (a draft's copy may predate a correction)
