@@ -45,10 +45,18 @@ def _bundled(package: str, repo_folder: str) -> Path:
     return _PACKAGE_DIR / f"_{repo_folder}"  # installed without this folder: a path that does not exist
 
 
+class UserFolderError(OSError):
+    """The app's data or config folder cannot be made (a file of that name is in the way, no permission)."""
+
+
 def _user_dir(sub: str, platform_dir: str) -> Path:
     home = os.environ.get(HOME_ENV)
     path = Path(home).expanduser() / sub if home else Path(platform_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        what = "is not a folder" if path.exists() and not path.is_dir() else f"cannot be made ({exc.strerror or exc})"
+        raise UserFolderError(f"CXViewer's folder {path} {what}") from None
     return path
 
 

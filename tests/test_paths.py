@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cxviewer import paths
@@ -43,3 +44,24 @@ def test_bundled_folders_in_source_tree():
     repo = Path(__file__).resolve().parent.parent
     assert paths.resources_dir() == repo / "resources"
     assert paths.models_dir() == repo / "models"
+
+
+def test_a_file_where_the_data_folder_belongs_is_a_clear_message_not_a_traceback(tmp_path, monkeypatch):
+    """CXVIEWER_HOME/data is a file: the viewer says what is in the way and stops (exit 1) rather than crash or run
+    with nowhere to keep drafts; predict still runs the bundled model (the user's models are not looked for)."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "data").write_text("in the way")
+    env = {**os.environ, "CXVIEWER_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(repo)}
+    gui = subprocess.run([sys.executable, "-m", "cxviewer", "--smoke-test"], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=repo)
+    assert gui.returncode == 1 and "Traceback" not in gui.stderr
+    assert f"{tmp_path / 'data'} is not a folder" in gui.stderr and "CXVIEWER_HOME" in gui.stderr
+
+    from cxviewer.model.registry import model_roots
+
+    monkeypatch.setenv("CXVIEWER_HOME", str(tmp_path))
+    roots = model_roots()
+    assert roots and all(not str(r).startswith(str(tmp_path)) for r in roots)

@@ -14,7 +14,12 @@ DEFAULT_MODEL = "cxnet-densenet121-v3"  # v3: better on other hospitals' films a
 def model_roots() -> list[Path]:
     from cxviewer import paths
 
-    return [paths.models_dir(), paths.user_models_dir()]
+    roots = [paths.models_dir()]
+    try:
+        roots.append(paths.user_models_dir())
+    except OSError as exc:  # the user's own models cannot be looked for: the bundled ones still run
+        log.warning("user models not looked for: %s", exc)
+    return roots
 
 
 def available_models(kind: str = "classifier") -> list[ModelCard]:

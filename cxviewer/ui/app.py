@@ -51,6 +51,19 @@ def build_main_window(settings=None, read=None):
     return window, ai.service
 
 
+def _user_folders_problem() -> str | None:
+    """Why CXViewer's own folders (settings, drafts, annotations) cannot be used, for the reader; None when they can."""
+    from cxviewer import paths
+
+    try:
+        paths.user_config_dir()
+        paths.user_data_dir()
+    except OSError as exc:
+        return (f"{exc}. Your settings, report drafts and measurements are kept there: move what is in the way, "
+                f"or set {paths.HOME_ENV} to a folder CXViewer may use.")
+    return None
+
+
 def run_gui(argv: list[str], read_ahead=None) -> int:
     """The viewer. ``read_ahead``: the read of the film named in ``argv``, if the caller started it already
     (``cxviewer.cli`` does, before Qt is imported); else it starts here."""
@@ -70,6 +83,14 @@ def run_gui(argv: list[str], read_ahead=None) -> int:
 
     app.setWindowIcon(app_icon())  # resources/icons; resources/cxviewer.desktop names the same icon
     app.setDesktopFileName("cxviewer")
+    problem = _user_folders_problem()
+    if problem:  # drafts, settings and annotations would have nowhere to go: say so rather than lose work
+        print(f"cxviewer: {problem}", file=sys.stderr)
+        if not args.smoke_test and QApplication.platformName() != "offscreen":
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "CXViewer cannot start", problem)
+        return 1
     window, inference = build_main_window(read=read_ahead.read if read_ahead else None)
     from cxviewer.ui import startup_probe
 
