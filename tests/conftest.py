@@ -101,3 +101,11 @@ def tiny_training_folder(tmp_path, shared_dir):
         writer.writeheader()
         writer.writerows(picked)
     return tmp_path / "data"
+
+
+@pytest.fixture
+def umask_022():
+    """A common umask (group and others may read), so a file written 0600 on purpose is told from one left to it."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)

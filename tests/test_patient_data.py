@@ -91,13 +91,6 @@ def test_identifiers_are_drawn_with_format_characters_escaped():
     assert "\u200f" not in rows["Patient name"]
 
 
-@pytest.fixture
-def umask_022():
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
-
-
 @posix_only
 @pytest.mark.parametrize("anonymise, mode", [(False, 0o600), (True, 0o600)])
 def test_report_exports_are_owner_only_even_anonymised(anonymise, mode, qapp, tmp_path, umask_022):

@@ -2,9 +2,9 @@
 
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
+from ui_support import image_paths
 
 from cxviewer.model import available_models
 
@@ -54,11 +54,11 @@ def test_modality_and_body_part_are_shown_from_the_header_before_a_film_is_opene
 
 @pytest.mark.skipif(not available_models(), reason="no bundled model in models/")
 def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qtbot, folder):
-    from PySide6.QtCore import QModelIndex, Qt
+    from PySide6.QtCore import Qt
 
     from cxviewer.ui.app import build_main_window
     from cxviewer.settings import Settings
-    from cxviewer.ui.studies.model import AI_COLUMN, PATH_ROLE
+    from cxviewer.ui.studies.model import AI_COLUMN
 
     window, service = build_main_window(Settings.load())  # composed as the application does
     qtbot.addWidget(window)
@@ -86,27 +86,15 @@ def test_ai_column_is_filled_in_the_background_for_an_opened_folder_and_sorts(qt
         assert set(off_screen) <= set(background)
         assert all(background[k].heatmap is None and background[k].lung_mask is None for k in off_screen)
         assert threads and threading.main_thread().name not in threads
-        def image_order():
-            out = []
-
-            def walk(parent):
-                for row in range(model.rowCount(parent)):
-                    index = model.index(row, 0, parent)
-                    if index.data(PATH_ROLE):
-                        out.append(Path(index.data(PATH_ROLE)))
-                    walk(index)
-            walk(QModelIndex())
-            return out
-
-        natural = image_order()
+        natural = image_paths(model)
         assert sorted(natural) == sorted(paths) and natural[0] != paths[0]  # the sort has something to do
         # sorting by the AI column puts the called (or uncertain) chest film first, the refused ones after it
         window.study_browser._on_header_clicked(AI_COLUMN)
         assert window.study_browser.sorted_by_ai
-        assert image_order()[0] == paths[0]
+        assert image_paths(model)[0] == paths[0]
         window.study_browser._on_header_clicked(AI_COLUMN)  # again: back to the natural order
         assert not window.study_browser.sorted_by_ai
-        assert image_order() == natural
+        assert image_paths(model) == natural
         assert all(_cell(model, p, "AI") for p in paths)  # nothing lost by the moves
         # closing everything drops what is still queued
         window.close_all()

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 from dicom_builder import chest_cr
-from PySide6.QtCore import QModelIndex, Qt
-from ui_support import quadrant_image
+from PySide6.QtCore import Qt
+from ui_support import image_paths, quadrant_image
 
 from cxviewer.ui.studies.loader import read_entry
 from cxviewer.ui.studies.model import AI_COLUMN, AI_RANK_ROLE, NO_AI_RANK, PATH_ROLE, StudyModel
@@ -68,19 +68,6 @@ def shown_order(model: StudyModel, path: Path) -> list[Path]:
 def ai_cell(model: StudyModel, path: Path) -> tuple:
     cell = model.index_for_path(path).siblingAtColumn(AI_COLUMN)
     return cell.data(), cell.data(AI_RANK_ROLE), cell.data(Qt.ItemDataRole.ToolTipRole)
-
-
-def walk_paths(model: StudyModel) -> list[Path]:
-    out = []
-
-    def walk(parent):
-        for row in range(model.rowCount(parent)):
-            index = model.index(row, 0, parent)
-            if index.data(PATH_ROLE):
-                out.append(Path(index.data(PATH_ROLE)))
-            walk(index)
-    walk(QModelIndex())
-    return out
 
 
 def test_thousands_of_films_in_one_series_land_in_their_natural_order(qtbot, png_entry, tmp_path):
@@ -159,7 +146,7 @@ def test_sort_by_ai_and_clear_ai_on_thousands_of_films(qtbot, png_entry, dicom_e
     model.add_entry(dataclasses.replace(png_entry, path=tmp_path / "bad0.png", error="Cannot decode"))
     tree = model.tree()
     assert [text for text, _ in tree][2:] == ["Unreadable files (2)", "1 non-image object"]
-    natural_all = walk_paths(model)
+    natural_all = image_paths(model)
     natural_big = [f.path for f in sorted(big, key=natural_key)]
     assert model.series_paths(big[0].path) == natural_big
 
@@ -189,7 +176,7 @@ def test_sort_by_ai_and_clear_ai_on_thousands_of_films(qtbot, png_entry, dicom_e
     assert model.series_paths(big[0].path) == big_by_ai == shown_order(model, big[0].path)
     assert big_by_ai != natural_big
     # the other patient first (rank 0), then ours: its JPEG series (1) before its PNG one (2); the rest stay last
-    assert walk_paths(model) == by_ai(small) + by_ai(second_series) + big_by_ai + [tmp_path / "bad1.png",
+    assert image_paths(model) == by_ai(small) + by_ai(second_series) + big_by_ai + [tmp_path / "bad1.png",
                                                                                   tmp_path / "bad0.png"]
     assert [text for text, _ in model.tree()][2:] == ["1 non-image object", "Unreadable files (2)"]  # errors last
     # nothing lost by the moves, and the film on screen neither changed nor lost its row
@@ -210,7 +197,7 @@ def test_sort_by_ai_and_clear_ai_on_thousands_of_films(qtbot, png_entry, dicom_e
     browser.sort_by_ai(False)  # back to the natural order
     natural_big = [f.path for f in sorted(big, key=natural_key)]
     assert model.series_paths(big[0].path) == natural_big == shown_order(model, big[0].path)
-    assert [p for p in walk_paths(model) if p != late.path] == natural_all
+    assert [p for p in image_paths(model) if p != late.path] == natural_all
     for path, answer in answers.items():
         assert ai_cell(model, path) == answer
     assert Path(browser.view.currentIndex().siblingAtColumn(0).data(PATH_ROLE)) == current
@@ -219,7 +206,7 @@ def test_sort_by_ai_and_clear_ai_on_thousands_of_films(qtbot, png_entry, dicom_e
     for film in big + small + second_series:
         assert ai_cell(model, film.path) == ("", None, "")
     browser.sort_by_ai(True)  # nothing analysed: the natural order
-    assert [p for p in walk_paths(model) if p != late.path] == natural_all
+    assert [p for p in image_paths(model) if p != late.path] == natural_all
     assert model.series_paths(big[0].path) == natural_big
     assert picked == [] and removed == []
 

@@ -173,26 +173,16 @@ def test_what_the_old_worker_sent_is_dropped_after_a_model_switch(qtbot, shared_
     rad = read_radiograph(shared_dir / "data/dicom/CR-MONO1-10-chest.dcm")
     entered, release = threading.Event(), threading.Event()
 
-    class SlowFilm:  # the worker waits on its pixels until the test lets it go
-        @property
-        def pixels(self):
-            entered.set()
-            release.wait(60)
-            return rad.pixels
-
-        def __getattr__(self, name):
-            return getattr(rad, name)
-
     svc = InferenceService(preload=False)
     seen = []
     svc.result.connect(lambda key, p: seen.append(("result", key)))
     svc.modelLoaded.connect(lambda title, device: seen.append(("loaded", title)))
     svc.reset.connect(lambda: seen.append(("reset", None)))
     try:
-        svc.submit("film", SlowFilm())
+        svc.submit("film", _HeldFilm(rad, entered, release))
         assert entered.wait(60)
         release.set()
-        svc.set_model(others[0])  # waits for the old worker, whose answer is then queued for this thread
+        svc.set_model(others[0])  # the old worker's answer and "loaded" notice arrive after the switch
         qtbot.wait(300)
         assert seen == [("reset", None)]
         assert svc.cached("film") is None and svc.model_title is None
@@ -219,21 +209,11 @@ def test_switching_models_does_not_wait_for_the_film_in_flight(qtbot, shared_dir
     rad = read_radiograph(shared_dir / "data/dicom/CR-MONO1-10-chest.dcm")
     entered, release = threading.Event(), threading.Event()
 
-    class SlowFilm:
-        @property
-        def pixels(self):
-            entered.set()
-            release.wait(60)
-            return rad.pixels
-
-        def __getattr__(self, name):
-            return getattr(rad, name)
-
     svc = InferenceService(preload=False)
     results = []
     svc.result.connect(lambda key, p: results.append(key))
     try:
-        svc.submit("film", SlowFilm())
+        svc.submit("film", _HeldFilm(rad, entered, release))
         assert entered.wait(60)
         old = svc._worker
         svc.set_model(others[0])  # with the old worker still holding the film
@@ -245,3 +225,20 @@ def test_switching_models_does_not_wait_for_the_film_in_flight(qtbot, shared_dir
     finally:
         release.set()
         svc.shutdown()
+
+
+class _HeldFilm:
+    """``rad`` as the worker sees it, except that reading its pixels sets ``entered`` and waits for ``release``:
+    the worker holds this film until the test lets it go."""
+
+    def __init__(self, rad, entered, release):
+        self._rad, self._entered, self._release = rad, entered, release
+
+    @property
+    def pixels(self):
+        self._entered.set()
+        self._release.wait(60)
+        return self._rad.pixels
+
+    def __getattr__(self, name):
+        return getattr(self._rad, name)

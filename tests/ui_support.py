@@ -58,3 +58,22 @@ def widget_gray(widget) -> np.ndarray:
     img = widget.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
     w, h, bpl = img.width(), img.height(), img.bytesPerLine()
     return np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)[:, :w].copy()
+
+
+def image_paths(model) -> list[Path]:
+    """The study browser model's image rows, depth first, in display order (what the reader sees top to bottom)."""
+    from PySide6.QtCore import QModelIndex
+
+    from cxviewer.ui.studies.model import PATH_ROLE
+
+    out: list[Path] = []
+
+    def walk(parent) -> None:
+        for row in range(model.rowCount(parent)):
+            index = model.index(row, 0, parent)
+            if index.data(PATH_ROLE):
+                out.append(Path(index.data(PATH_ROLE)))
+            walk(index)
+
+    walk(QModelIndex())
+    return out

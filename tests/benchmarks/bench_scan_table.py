@@ -19,12 +19,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the working tree, not an installed copy
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QSortFilterProxyModel, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from test_scan_results_table_speed import make_rows  # noqa: E402
+from test_scan_results_table_speed import make_rows, qt_proxy_over  # noqa: E402
 
 from cxviewer.scan import COLUMNS  # noqa: E402
-from cxviewer.ui.scan.results_table import SORT_ROLE, ScanResultsModel, ScanResultsView  # noqa: E402
+from cxviewer.ui.scan.results_table import ScanResultsView  # noqa: E402
 
 
 def main(n: int) -> None:
@@ -47,12 +47,7 @@ def main(n: int) -> None:
         print(json.dumps({"name": name, "rows": n, "ms": round(value, 1), **extra}), flush=True)
 
     col = COLUMNS.index("p_covid")
-    reference = ScanResultsModel()
-    for r in rows:
-        reference.add_result(r)
-    former = QSortFilterProxyModel()
-    former.setSortRole(SORT_ROLE)
-    former.setSourceModel(reference)
+    former = qt_proxy_over(rows)
     t = time.perf_counter()
     former.sort(col, Qt.SortOrder.AscendingOrder)
     former_ms = (time.perf_counter() - t) * 1000
