@@ -61,7 +61,6 @@ DisplayProvider = Callable[[], "DisplayState | None"]
 class ReportDock(ReportExports, ReportSigning, QDockWidget):
     saved = Signal(str)  # path of the autosaved report
     exported = Signal(str)  # path of an exported PDF or JSON
-    pdfWritten = Signal(object, object, object)  # target, path or None, error or None (from the PDF's thread)
     statusChanged = Signal()  # another report on screen, or this one finalised or amended
 
     def __init__(self, parent: QWidget | None = None, store: DraftStore | None = None,
@@ -78,7 +77,6 @@ class ReportDock(ReportExports, ReportSigning, QDockWidget):
         self.annotation_layer_provider = None  # () -> RGBA of the reader's marks, oriented (ui.annotate.report_layer)
         self.overlay_style: dict = {"colormap": "inferno", "opacity": 0.45}
         self.last_export_dir: Path | None = None
-        self.pdfWritten.connect(self._on_pdf_written)  # a PDF painted on its own thread (ReportExports)
         self._loading = False
         self._dirty = False
 

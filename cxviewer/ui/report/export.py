@@ -9,7 +9,6 @@ caption. ``ReportExports`` is a part of ``ReportDock`` (its widgets and report a
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QDialogButtonBox
 from cxviewer.imaging import DisplayState
 from cxviewer.imaging.orientation import orient_array
 from cxviewer.report import proposed_filename, write_report_json
+from cxviewer.ui.background_task import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +78,13 @@ class ReportExports:
         # Qt paints the PDF on a thread of its own (0.1-0.3 s for a film with its Grad-CAM map): the reader goes on
         QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
         self.saved_label.setText(f"Exporting {target.name}\N{HORIZONTAL ELLIPSIS}")
-        threading.Thread(target=self._write_pdf_in_background, args=(write, target), name="cxviewer-report-pdf",
-                         daemon=True).start()
+        task = BackgroundTask(lambda cancel, progress: write(), self, name="cxviewer-report-pdf",
+                              describe=lambda exc: (str(exc), 1))
+        task.succeeded.connect(lambda path: self._on_pdf_written(target, path, None))
+        task.failed.connect(lambda message, _code: self._on_pdf_written(target, None, message))
+        task.start()
 
-    def _write_pdf_in_background(self, write, target: Path) -> None:
-        try:
-            path, error = write(), None
-        except Exception as exc:  # noqa: BLE001 - reported to the reader on the GUI thread
-            path, error = None, exc
-        self.pdfWritten.emit(target, path, error)  # queued to the GUI thread
-
-    def _on_pdf_written(self, target: Path, path, error) -> None:
+    def _on_pdf_written(self, target: Path, path, error: str | None) -> None:
         QApplication.restoreOverrideCursor()
         if error is not None:
             self.saved_label.setText("")

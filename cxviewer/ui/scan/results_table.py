@@ -11,7 +11,6 @@ sized from a sample of rows.
 
 from __future__ import annotations
 
-import threading
 import time
 from bisect import bisect_right
 from pathlib import Path
@@ -19,7 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QObject,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -42,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from cxviewer.scan.results import COLUMNS, PROBABILITY_COLUMNS, ScanResult
+from cxviewer.ui.background_task import BackgroundTask
 
 HEADERS = {
     "path": "File",
@@ -342,31 +341,6 @@ class ProbabilitySpinBox(QDoubleSpinBox):
             self.user_stepping = False
 
 
-class _CsvExport(QObject):
-    """Writes a snapshot of rows to a CSV on a worker thread; ``done(task, rows, error)`` comes back on the GUI
-    thread (queued). Without a Qt parent: the view may close while the file is written, the task lives on."""
-
-    done = Signal(object, int, str)  # this task, rows written, error message ("" when written)
-
-    def __init__(self, path: str, target: Path, rows: list[ScanResult], report: bool):
-        super().__init__()
-        self.path, self.target, self.rows, self.report = path, target, rows, report
-        self.thread = threading.Thread(target=self._run, name="scan-csv-export")
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            write_results_csv(self.target, self.rows, share_gil=True)
-        except OSError as exc:
-            self.done.emit(self, 0, str(exc))
-        except Exception as exc:  # anything else is reported, never raised into Qt
-            self.done.emit(self, 0, f"{type(exc).__name__}: {exc}")
-        else:
-            self.done.emit(self, len(self.rows), "")
-
-
 def write_results_csv(target: Path, rows: list[ScanResult], share_gil: bool = False) -> None:
     """The scan's CSV columns, owner-only (patient IDs and paths). ``share_gil`` (on a worker thread): a pause
     of EXPORT_PAUSE_S after every EXPORT_WORK_S of writing, so the GUI thread never waits long for the lock."""
@@ -448,7 +422,7 @@ class ScanResultsView(QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(FILTER_DEBOUNCE_MS)
         self._filter_timer.timeout.connect(self._filters_changed)
-        self._export: _CsvExport | None = None
+        self._export: BackgroundTask | None = None  # the CSV being written
         self.status_box.currentIndexChanged.connect(self._filters_changed)
         self.class_box.currentIndexChanged.connect(self._filters_changed)
         self.min_p.valueChanged.connect(self._min_p_changed)
@@ -558,8 +532,11 @@ class ScanResultsView(QWidget):
         target raises :class:`ScanSetupError` at once; ``exportFinished(path, rows, error)`` says when it is
         written (``report``: and a message box too, as the Export button's)."""
         target, rows = self._snapshot_for_export(path)
-        task = _CsvExport(str(path), target, rows, report)
-        task.done.connect(self._export_done)
+        # without a Qt parent: the view may close while the file is written, the task lives on
+        task = BackgroundTask(lambda cancel, progress: write_results_csv(target, rows, share_gil=True) or len(rows),
+                              name="scan-csv-export")
+        task.succeeded.connect(lambda n, task=task: self._export_done(task, str(path), report, n, ""))
+        task.failed.connect(lambda message, _code, task=task: self._export_done(task, str(path), report, 0, message))
         self._export = task
         self.export_button.setEnabled(False)  # one export at a time
         task.start()
@@ -571,22 +548,18 @@ class ScanResultsView(QWidget):
 
     def wait_export(self, timeout: float | None = None) -> bool:
         """Block until the running export's thread has ended (``exportFinished`` still comes by the event loop)."""
-        task = self._export
-        if task is not None:
-            task.thread.join(timeout)
-            return not task.thread.is_alive()
-        return True
+        return self._export.wait(timeout) if self._export is not None else True
 
-    def _export_done(self, task: _CsvExport, n: int, error: str) -> None:
+    def _export_done(self, task: BackgroundTask, path: str, report: bool, n: int, error: str) -> None:
         if self._export is task:
             self._export = None
             self.export_button.setEnabled(True)
-        if task.report:
+        if report:
             if error:
                 QMessageBox.warning(self, "Export scan results", error)
             else:
-                QMessageBox.information(self, "Export scan results", f"{n} row(s) written to {task.path}")
-        self.exportFinished.emit(task.path, n, error)
+                QMessageBox.information(self, "Export scan results", f"{n} row(s) written to {path}")
+        self.exportFinished.emit(path, n, error)
 
     def _choose_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export scan results", "scan-results.csv", "CSV files (*.csv)")
