@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxviewer.annotate.model import Annotation
+from cxviewer.imaging.lut import without_padding
 from cxviewer.imaging.spacing import MeasurementScale
 
 
@@ -65,8 +66,7 @@ def roi_stats(pixels: np.ndarray, a: Annotation, scale: MeasurementScale | None 
     left out; None when it holds no image pixel centre. The area is the ellipse's."""
     mask, rows, cols = ellipse_mask(pixels.shape, a.points)
     values = np.asarray(pixels[rows, cols], dtype=np.float64)[mask] if mask.size else np.empty(0)
-    if padding is not None:
-        values = values[(values < padding[0]) | (values > padding[1])]
+    values = without_padding(values, padding)
     if values.size == 0:
         return None
     (x0, y0), (x1, y1) = a.points

@@ -21,15 +21,22 @@ MAX_TABLE = 1 << 22
 ValueFunction = Callable[[np.ndarray], np.ndarray]
 
 
+def without_padding(values: np.ndarray, padding: tuple[float, float] | None) -> np.ndarray:
+    """``values`` (any shape) as a flat array without those in ``padding`` (low, high, inclusive: Radiograph.padding,
+    the Pixel Padding of PS3.3 C.7.5.1.1.2); all of them, flattened, when ``padding`` is None."""
+    if padding is None:
+        return np.ravel(values)
+    return values[(values < padding[0]) | (values > padding[1])]
+
+
 def min_max(pixels: np.ndarray, exclude: tuple[float, float] | None = None) -> tuple[float, float]:
     """(min, max) of a 2-D image in one fast pass; ``exclude``: values (low, high, inclusive) left out (padding),
     unless nothing else is left."""
     if pixels.size == 0:
         return 0.0, 0.0
     if exclude is not None:
-        keep = (pixels < exclude[0]) | (pixels > exclude[1])
-        if keep.any():
-            kept = pixels[keep]
+        kept = without_padding(pixels, exclude)
+        if kept.size:
             return float(kept.min()), float(kept.max())
     if pixels.dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64):
         import cv2

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from cxviewer.imaging.lut import without_padding
+
 _MAX_SAMPLES = 250_000
 
 
@@ -56,9 +58,8 @@ def _sample(pixels: np.ndarray, padding: tuple[float, float] | None = None) -> n
     step = max(1, int(np.ceil(np.sqrt(pixels.size / _MAX_SAMPLES))))
     values = np.asarray(pixels[::step, ::step], dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
-    if padding is not None:  # Pixel Padding (Radiograph.padding) is not part of the image
-        kept = values[(values < padding[0]) | (values > padding[1])]
-        values = kept if kept.size else values
+    kept = without_padding(values, padding)  # Pixel Padding is not part of the image
+    values = kept if kept.size else values
     # Exact extremes are usually padding, collimator shutters or saturated detector: leave them out
     # when enough other values remain.
     if values.size:
