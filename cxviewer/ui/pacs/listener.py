@@ -8,7 +8,6 @@ opens in the study browser a moment after its last object arrived.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -16,6 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QToolButton
 
 from cxviewer.pacs.errors import PacsError
+from cxviewer.ui.background_task import BackgroundTask
 from cxviewer.ui.pacs.nodes import configured_nodes
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class ListenerToggle(QToolButton):
         self.setObjectName("pacsListenerToggle")
         self.window_ = window
         self.listener = None
-        self._stopping: threading.Thread | None = None  # a listener being stopped (its server polls every 0.5 s)
+        self._stopping: BackgroundTask | None = None  # a listener being stopped (its server polls every 0.5 s)
         self._pending: dict[Path, int] = {}
         self.action = QAction("Receive from PACS (listener)", self)
         self.action.setCheckable(True)
@@ -69,7 +69,7 @@ class ListenerToggle(QToolButton):
         elif not on and self.listener is not None:
             listener, self.listener = self.listener, None
             # pynetdicom's server notices a stop within half a second: wait for that off the GUI thread
-            self._stopping = threading.Thread(target=listener.stop, name="pacs-listener-stop", daemon=True)
+            self._stopping = BackgroundTask(lambda cancel, progress: listener.stop(), name="pacs-listener-stop")
             self._stopping.start()
             self._show_state()
             self.window_.status.showMessage(f"Listener stopped ({listener.received} received, {listener.refused} refused)", 5000)
@@ -79,7 +79,7 @@ class ListenerToggle(QToolButton):
         from cxviewer.pacs.storage import ObjectStore
 
         if self._stopping is not None:  # switched on again at once: the old server must have let go of the port
-            self._stopping.join(1.0)
+            self._stopping.wait(1.0)
             self._stopping = None
         pacs = self.window_.settings["pacs"]
         allowed = {n.ae_title for n in configured_nodes(self.window_.settings) if not n.is_web}
