@@ -160,10 +160,6 @@ def _section(name: str, value: dict[str, Any], default: dict[str, Any]) -> dict[
     return out
 
 
-def _valid(key: str, value: Any) -> bool:
-    return _checked(key, value, DEFAULTS[key]) is not _BAD
-
-
 def _read(path: Path) -> dict[str, Any] | None:
     """The file's top-level object; None (with a log line) when missing or unreadable; a corrupt file (not
     UTF-8 JSON, or not an object at the top) is set aside first, then None."""
