@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cxviewer.model.area_shrink import to_square
 from cxviewer.model.preprocess import beasf, beasf_lut, clahe, prepare
 
 
@@ -25,7 +26,7 @@ def test_prepare_is_deterministic_and_in_range(chest):
 
 def test_channels_are_beasf_clahe_original(chest):
     x, _ = prepare(chest, 224)
-    resized = cv2.resize(chest, (224, 224), interpolation=cv2.INTER_AREA)
+    resized = to_square(chest, 224)  # the area shrink (tests/test_model_area_shrink.py)
     np.testing.assert_array_equal(np.rint(x[..., 2] * 255).astype(np.uint8), resized)
     np.testing.assert_array_equal(np.rint(x[..., 1] * 255).astype(np.uint8), clahe(resized))
     np.testing.assert_array_equal(np.rint(x[..., 0] * 255).astype(np.uint8), beasf(resized))

@@ -103,17 +103,16 @@ class Classifier:
         tensor, geometry = self.prepare_segmented(image_u8, lungs)
         return tensor, geometry, lungs
 
-    def prepare_segmented(self, image_u8: np.ndarray, lungs, beside=None):
+    def prepare_segmented(self, image_u8: np.ndarray, lungs):
         """(model input, geometry) for an image whose lungs were already found (``lungs`` may be None:
-        a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only.
-        ``beside`` (:func:`helper_thread.beside`) shrinks half of the film on the helper thread."""
+        a cropping model then sees the whole film and says so). Thread-safe: OpenCV and numpy only."""
         box = lungs.box if (self.crops and lungs is not None) else None
         recipe = self.recipe  # made from the card on each access: once per film
         window = None
         if box is not None and recipe.mask_outside_lungs:
             y0, x0, y1, x1 = box
             window = lungs.mask[y0:y1, x0:x1]
-        tensor, geometry = recipe.prepare(image_u8, crop=box, lung_mask=window, beside=beside)
+        tensor, geometry = recipe.prepare(image_u8, crop=box, lung_mask=window)
         if self.crops:  # a box may be clipped to the whole film: whether lungs were found is recorded, not inferred
             geometry = dataclasses.replace(geometry, lungs_found=box is not None)
         return tensor, geometry
@@ -160,11 +159,11 @@ class Classifier:
         it); without either, nobody draws or measures it, and it is not made."""
         start = time.perf_counter()
         seg = self.segmenter if (outline or self.crops) else None
-        # each area shrink runs half on the helper thread (the second core), and after the network the full-size
-        # mask is made there while this thread draws the map: single-threaded OpenCV work, which lets the
-        # interpreter lock go (the network itself keeps both cores busy)
-        lungs = seg.segment(image_u8, beside=beside) if seg is not None else None
-        tensor, geometry = self.prepare_segmented(image_u8, lungs, beside=beside)
+        # after the network the full-size mask is made on the helper thread (the second core) while this thread
+        # draws the map: single-threaded OpenCV work, which lets the interpreter lock go (the network itself keeps
+        # both cores busy)
+        lungs = seg.segment(image_u8) if seg is not None else None
+        tensor, geometry = self.prepare_segmented(image_u8, lungs)
         batch = tensor[np.newaxis]
         if gradcam:
             probs, cam, feats = (None if t is None else t[0] for t in self._net.explain(batch))

@@ -1,5 +1,5 @@
-"""One helper thread per process, for the halves of a single film's work that can run beside the calling
-thread (the second core): half of each area shrink, the full-size lung mask. OpenCV and numpy let the
+"""One helper thread per process, for the part of a single film's work that can run beside the calling
+thread (the second core): the full-size lung mask, made while the map is drawn. OpenCV and numpy let the
 interpreter lock go, so the two really run at once. Started the first time it is asked for; a forked
 child (the scan's decoding workers) starts its own."""
 

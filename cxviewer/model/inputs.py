@@ -47,14 +47,14 @@ class InputRecipe:
     def crops(self) -> bool:
         return self.segmenter_size is not None
 
-    def prepare(self, image_u8: np.ndarray, crop=None, lung_mask: np.ndarray | None = None, beside=None):
+    def prepare(self, image_u8: np.ndarray, crop=None, lung_mask: np.ndarray | None = None):
         """(model input, geometry) for an 8-bit display image, cut to ``crop`` (y0, x0, y1, x1) if given;
         ``lung_mask`` (on the cut region's grid) is used when the model sees only the lungs."""
         from cxviewer.model.preprocess import prepare
 
         return prepare(image_u8, self.input_size, crop=crop, standardise=self.standardise,
                        spectrum_template=self.spectrum_template,
-                       lung_mask=lung_mask if self.mask_outside_lungs else None, beside=beside)
+                       lung_mask=lung_mask if self.mask_outside_lungs else None)
 
     def __call__(self, rad):
         return self.from_display(model_image(rad))

@@ -20,11 +20,10 @@ MIN_AREA, MAX_AREA = 0.08, 0.80  # plausible share of the film covered by lungs
 MIN_SPAN = 0.30  # the box must cover at least this share of the film's height and width
 
 
-def segmenter_input(image_u8: np.ndarray, size: int, beside=None) -> np.ndarray:
-    """Histogram-equalised (as the paper does before its U-Net), resized, (size, size, 1) float32 in [0, 1].
-    ``beside`` (:func:`helper_thread.beside`) does half of the shrink on another thread, to the same pixels."""
+def segmenter_input(image_u8: np.ndarray, size: int) -> np.ndarray:
+    """Histogram-equalised (as the paper does before its U-Net), resized, (size, size, 1) float32 in [0, 1]."""
     eq = cv2.equalizeHist(np.ascontiguousarray(image_u8))
-    small = to_square(eq, size, beside)
+    small = to_square(eq, size)
     return (small.astype(np.float32) * (1.0 / 255.0))[..., np.newaxis]
 
 

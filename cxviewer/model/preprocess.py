@@ -135,7 +135,6 @@ def prepare(
     standardise: str | None = None,
     spectrum_template=None,
     lung_mask: np.ndarray | None = None,
-    beside=None,
 ) -> tuple[np.ndarray, InputGeometry]:
     """Display image -> (input_size, input_size, 3) float32 in [0, 1] and its geometry.
 
@@ -150,7 +149,6 @@ def prepare(
     local contrast to one amount (:func:`normalise_local_contrast`). ``lung_mask`` (uint8 0/1 on the cut region's
     pixel grid) keeps only the lungs in view: the input is multiplied by :func:`lung_mask.lung_window` (a model trained so: the card's
     ``input.mask_outside_lungs``). A model trained so must be run so: the card's ``input`` says it.
-    ``beside`` (:func:`helper_thread.beside`) does half of the shrink on another thread, to the same pixels.
     """
     sigma = lowpass_sigma(check_standardise(standardise))
     if standardise == "equalize_hist+spectrum" and spectrum_template is None:
@@ -161,7 +159,7 @@ def prepare(
         crop = (0, 0, h, w)
     y0, x0, y1, x1 = crop
     region = image[y0:y1, x0:x1]
-    resized = to_square(region, input_size, beside)
+    resized = to_square(region, input_size)
     if standardise is not None:  # every standardisation starts with the equalisation
         resized = cv2.equalizeHist(resized)
     if sigma is not None:

@@ -69,9 +69,9 @@ class LungSegmenter:
         small = clean_mask(prob)
         return LungResult(small, crop_box(small, image.shape[:2]), tuple(image.shape[:2]))
 
-    def segment(self, image_u8: np.ndarray, beside=None) -> LungResult:
-        """One film's lungs; ``beside`` (:func:`helper_thread.beside`) shrinks half of it on another thread."""
-        return self.segment_many([image_u8], inputs=segmenter_input(image_u8, self.size, beside)[np.newaxis])[0]
+    def segment(self, image_u8: np.ndarray) -> LungResult:
+        """One film's lungs."""
+        return self.segment_many([image_u8], inputs=segmenter_input(image_u8, self.size)[np.newaxis])[0]
 
 
 def load_segmenter(model_dir: str | Path, runtime: str | None = None) -> LungSegmenter:
