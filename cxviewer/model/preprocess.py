@@ -86,7 +86,10 @@ class InputGeometry:
         resize did) and is zero outside the crop.
         """
         y0, x0, y1, x1 = self.crop
-        out = np.zeros(self.source_shape, dtype=np.float32)
+        out = np.empty(self.source_shape, dtype=np.float32)
+        # zero only around the crop: the map is drawn over the rest (a film's map is ~14 MB, and memory the
+        # allocator hands back is not zero, so np.zeros would write all of it once more)
+        out[:y0], out[y1:], out[y0:y1, :x0], out[y0:y1, x1:] = 0, 0, 0, 0
         region = out[y0:y1, x0:x1]
         # resized straight into the crop's place: no full-size intermediate copied over (a film's map is ~14 MB)
         drawn = cv2.resize(small_map.astype(np.float32, copy=False), (x1 - x0, y1 - y0), dst=region,
