@@ -197,10 +197,26 @@ def first_frame_here(path: str | Path) -> np.ndarray | None:
 
 def _decode_here(ds: Dataset, uid: UID, path: Path) -> np.ndarray:
     try:
+        if _unsigned_with_unused_bits(ds, uid):
+            # pydicom copies the bytes, then shifts left and right in place to clear the unused high bits: three
+            # passes over a 7 MB film. One AND from a view of the bytes gives the same values in one pass.
+            view = pixel_array(ds, index=0, view_only=True, correct_unused_bits=False)
+            return np.bitwise_and(view, view.dtype.type((1 << int(ds.BitsStored)) - 1))
         return pixel_array(ds, index=0)  # the first frame only, even when the data hold more
     except Exception as exc:
         detail = " ".join(str(exc).split()).replace(_ALL_PLUGINS_FAILED, "").strip()
         raise _fail(f"The image data, encoded as {transfer_syntax_name(uid)}, could not be decoded: {detail}", path) from exc
+
+
+def _unsigned_with_unused_bits(ds: Dataset, uid: UID) -> bool:
+    """Native little-endian unsigned grey pixel data (PixelData, 8 or 16 bits allocated) with fewer bits stored."""
+    try:
+        allocated, stored = int(ds.BitsAllocated), int(ds.BitsStored)
+        unsigned = int(ds.get("PixelRepresentation", 0)) == 0 and int(ds.get("SamplesPerPixel", 1)) == 1
+    except (AttributeError, TypeError, ValueError):
+        return False
+    native = uid in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) and "PixelData" in ds
+    return native and unsigned and allocated in (8, 16) and 0 < stored < allocated
 
 
 def _pixel_module(ds: Dataset, uid: UID) -> Dataset:
