@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DICOM_DIR, REPO, emit, interleaved, interleaved_all, median, model_dir, result, skipped
+from common import DICOM_DIR, REPO, check_target, emit, interleaved, interleaved_all, median, model_dir, result, skipped
 from bench_model import SCAN_BATCH, scan_folder
 
 FILM = DICOM_DIR / "RG1_UNCR.dcm"
@@ -124,7 +124,7 @@ def inference_litert(repeats: int, model: str | None = None, **_) -> None:
     emit(result("inference_litert", median(ours) * 1000, "ms", median(floor) * 1000, target, case="RG1_UNCR",
                 model=clf.card.title, device=clf.device, lung_crop=bool(clf.crops),
                 both_networks_bare_ms=median(pair) * 1000, ratio_vs_both_networks=median(ours) / median(pair),
-                met_vs_both_networks=(median(ours) / median(pair) <= 1.5) if seg_bare is not None else None,
+                met_vs_both_networks=check_target(target, median(ours), median(ours) / median(pair)) if seg_bare is not None else None,
                 baseline_is="bare LiteRT forward of the classifier's model.tflite on one prepared input"))
 
 
@@ -170,7 +170,7 @@ def scan_litert(repeats: int, model: str | None = None, **_) -> None:
         emit(result("scan_litert", median(ours), "images/s", median(floor), target, images=len(files),
                     batch_size=SCAN_BATCH, workers=options.workers, model=clf.card.title, device=clf.device,
                     both_networks_bare_images_per_s=median(pair), ratio_vs_both_networks=median(ours) / median(pair),
-                    met_vs_both_networks=(median(ours) / median(pair) >= 0.9) if seg_bare is not None else None,
+                    met_vs_both_networks=check_target(target, median(ours), median(ours) / median(pair)) if seg_bare is not None else None,
                     baseline_is=f"bare LiteRT forward of the classifier on ready tensors, batches of {SCAN_BATCH}"))
 
 
